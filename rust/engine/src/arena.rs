@@ -1,0 +1,181 @@
+//! Slab of resting orders with generation-checked handles (the ABA guard) and the
+//! intrusive per-level FIFO links. Writer only.
+
+use crate::level::{LevelQueue, NIL};
+use crate::skiplist::Node;
+use crate::types::{Lots, OrderId, Side, Ticks, TimeInForce, Timestamp};
+
+/// A resting order.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RestingOrder {
+    pub id: OrderId,
+    pub side: Side,
+    pub price: Ticks,
+    /// Quantity when first submitted.
+    pub original: Lots,
+    /// Open quantity including hidden iceberg quantity.
+    pub open: Lots,
+    /// Current visible slice (== open for non-icebergs).
+    pub visible: Lots,
+    /// Iceberg slice size, 0 for a plain order.
+    pub display: Lots,
+    pub filled: Lots,
+    pub tif: TimeInForce,
+    pub expire_time: Option<Timestamp>,
+    pub post_only: bool,
+    /// Timestamp of the command that created the order.
+    pub timestamp: Timestamp,
+    /// When the order (or its current slice) last joined the back of its queue.
+    pub queued_at: Timestamp,
+    /// Sequence number of the update that first put it on the book.
+    pub accept_seq: u64,
+    /// The level it rests on; valid while the order rests (a level with orders is never freed).
+    pub node: *const Node,
+    prev: u32,
+    next: u32,
+}
+
+impl RestingOrder {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: OrderId,
+        side: Side,
+        price: Ticks,
+        original: Lots,
+        open: Lots,
+        display: Lots,
+        filled: Lots,
+        tif: TimeInForce,
+        expire_time: Option<Timestamp>,
+        post_only: bool,
+        timestamp: Timestamp,
+    ) -> Self {
+        RestingOrder {
+            id,
+            side,
+            price,
+            original,
+            open,
+            visible: if display > 0 { display.min(open) } else { open },
+            display,
+            filled,
+            tif,
+            expire_time,
+            post_only,
+            timestamp,
+            queued_at: timestamp,
+            accept_seq: 0,
+            node: core::ptr::null(),
+            prev: NIL,
+            next: NIL,
+        }
+    }
+}
+
+/// A generation-checked reference to a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Handle {
+    pub index: u32,
+    pub generation: u32,
+}
+
+struct Slot {
+    generation: u32,
+    order: Option<RestingOrder>,
+}
+
+/// The slab.
+#[derive(Default)]
+pub(crate) struct Arena {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+impl Arena {
+    pub(crate) fn alloc(&mut self, order: RestingOrder) -> Handle {
+        if let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.order = Some(order);
+            Handle { index, generation: slot.generation }
+        } else {
+            let index = u32::try_from(self.slots.len()).expect("more than 4e9 resting orders");
+            assert!(index != NIL, "more than 4e9 resting orders");
+            self.slots.push(Slot { generation: 0, order: Some(order) });
+            Handle { index, generation: 0 }
+        }
+    }
+
+    /// Free a slot; its generation moves on so stale handles no longer resolve.
+    pub(crate) fn free(&mut self, index: u32) -> RestingOrder {
+        let slot = &mut self.slots[index as usize];
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(index);
+        slot.order.take().expect("freeing an empty slot")
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, index: u32) -> &RestingOrder {
+        self.slots[index as usize].order.as_ref().expect("empty slot")
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, index: u32) -> &mut RestingOrder {
+        self.slots[index as usize].order.as_mut().expect("empty slot")
+    }
+
+    /// The order behind a handle, if the handle is still current.
+    pub(crate) fn resolve(&self, h: Handle) -> Option<&RestingOrder> {
+        let slot = self.slots.get(h.index as usize)?;
+        if slot.generation == h.generation {
+            slot.order.as_ref()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn handle(&self, index: u32) -> Handle {
+        Handle { index, generation: self.slots[index as usize].generation }
+    }
+
+    /// Append to the back of a level's FIFO. O(1).
+    pub(crate) fn push_back(&mut self, q: &mut LevelQueue, index: u32) {
+        let tail = q.tail;
+        {
+            let o = self.get_mut(index);
+            o.prev = tail;
+            o.next = NIL;
+        }
+        if tail == NIL {
+            q.head = index;
+        } else {
+            self.get_mut(tail).next = index;
+        }
+        q.tail = index;
+    }
+
+    /// Remove from anywhere in a level's FIFO. O(1).
+    pub(crate) fn unlink(&mut self, q: &mut LevelQueue, index: u32) {
+        let (prev, next) = {
+            let o = self.get(index);
+            (o.prev, o.next)
+        };
+        if prev == NIL {
+            q.head = next;
+        } else {
+            self.get_mut(prev).next = next;
+        }
+        if next == NIL {
+            q.tail = prev;
+        } else {
+            self.get_mut(next).prev = prev;
+        }
+        let o = self.get_mut(index);
+        o.prev = NIL;
+        o.next = NIL;
+    }
+
+    /// The order after `index` in its FIFO.
+    pub(crate) fn next_in_level(&self, index: u32) -> u32 {
+        self.get(index).next
+    }
+}

@@ -1,0 +1,89 @@
+//! Deterministic identifiers and hashing: no process-random state anywhere, so replays of
+//! the same commands produce the same ids, events and state hash.
+
+use core::hash::{BuildHasher, Hasher};
+
+use crate::types::OrderId;
+
+/// SplitMix64 step: a cheap, well-mixed 64-bit generator.
+#[inline]
+pub(crate) fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The `n`-th generated id of a book seeded with `seed`, shaped as a version-4 UUID.
+pub(crate) fn generated_order_id(seed: u64, n: u64) -> OrderId {
+    let hi = splitmix64(seed ^ n.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+    let lo = splitmix64(hi ^ n);
+    let raw = ((hi as u128) << 64) | lo as u128;
+    // version 4 (random) and RFC 4122 variant bits
+    (raw & !(0xF000u128 << 64) & !(0xC000u128 << 48)) | (0x4000u128 << 64) | (0x8000u128 << 48)
+}
+
+/// FNV-1a, 64-bit: the state-hash function (stable across runs and platforms).
+#[derive(Clone, Copy)]
+pub struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv64 {
+    /// Mix in raw bytes.
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= *b as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    /// Mix in an integer (little-endian).
+    pub fn int(&mut self, v: i128) {
+        self.bytes(&v.to_le_bytes());
+    }
+    /// The hash so far.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Hasher for the order-id map: ids are already well mixed (UUIDs) or small integers,
+/// so one multiply-fold is enough; fixed seed keeps iteration order deterministic.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(buf));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        let m = ((self.0 ^ v) as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.write_u64(v as u64);
+        self.write_u64((v >> 64) as u64);
+    }
+}
+
+/// Builder for [`IdHasher`].
+#[derive(Default, Clone, Copy)]
+pub(crate) struct BuildIdHasher;
+
+impl BuildHasher for BuildIdHasher {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher::default()
+    }
+}

@@ -1,0 +1,704 @@
+//! The writer: everything that mutates a book. Runs only while the writer token is held,
+//! so it may use plain (non-atomic) state freely; what readers see is published through
+//! the ladders' atomics.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+use crossbeam_epoch::{Guard, Shared};
+
+use crate::arena::{Arena, Handle, RestingOrder};
+use crate::command::{Modify, NewOrder};
+use crate::error::{EngineError, EngineResult};
+use crate::event::{ExecutionReport, OrderUpdate, Trade};
+use crate::ids::{BuildIdHasher, Fnv64};
+use crate::level::{LevelDelta, NIL};
+use crate::primitive::sync::atomic::Ordering;
+use crate::skiplist::{Node, MAX_HEIGHT};
+use crate::state::SharedState;
+use crate::types::{Lots, OrderId, OrderStatus, OrderType, RejectReason, Side, Ticks, TimeInForce, Timestamp};
+
+/// Does a taker on `side` with `limit` trade against a resting price?
+#[inline]
+pub(crate) fn crosses(side: Side, limit: Ticks, resting: Ticks) -> bool {
+    match side {
+        Side::Buy => resting <= limit,
+        Side::Sell => resting >= limit,
+    }
+}
+
+/// Stateless validation of a new order: everything that does not depend on the book.
+pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
+    use TimeInForce::*;
+    if o.quantity <= 0 {
+        return Err(EngineError::invalid(format!("quantity must be > 0, got {} lots", o.quantity)));
+    }
+    match o.order_type {
+        OrderType::Limit => match o.price {
+            None => return Err(EngineError::invalid("a LIMIT order needs a price")),
+            Some(p) if p <= 0 => return Err(EngineError::invalid(format!("price must be > 0, got {p} ticks"))),
+            _ => {}
+        },
+        OrderType::Market => {
+            if o.price.is_some() {
+                return Err(EngineError::invalid("a MARKET order must not have a price"));
+            }
+            if !matches!(o.time_in_force, Ioc | Fok) {
+                return Err(EngineError::invalid(format!(
+                    "a MARKET order must be IOC or FOK, got time_in_force {:?}",
+                    o.time_in_force
+                )));
+            }
+        }
+    }
+    match (o.time_in_force, o.expire_time) {
+        (Gtd, None) => return Err(EngineError::invalid("a GTD order needs an expire_time")),
+        (Gtd, Some(e)) if e <= o.timestamp => {
+            return Err(EngineError::invalid(format!(
+                "expire_time {e} must be after the order's timestamp {}",
+                o.timestamp
+            )))
+        }
+        (tif, Some(_)) if tif != Gtd => {
+            return Err(EngineError::invalid(format!("expire_time is only allowed with GTD, got {tif:?}")))
+        }
+        _ => {}
+    }
+    if o.post_only {
+        if o.order_type == OrderType::Market {
+            return Err(EngineError::invalid("post_only is only allowed on LIMIT orders"));
+        }
+        if !o.time_in_force.rests() {
+            return Err(EngineError::invalid(format!(
+                "post_only cannot be combined with {:?}: a post-only order must be able to rest",
+                o.time_in_force
+            )));
+        }
+    }
+    if let Some(d) = o.display_quantity {
+        if o.order_type == OrderType::Market {
+            return Err(EngineError::invalid("display_quantity (iceberg) is only allowed on LIMIT orders"));
+        }
+        if !o.time_in_force.rests() {
+            return Err(EngineError::invalid(format!(
+                "display_quantity (iceberg) cannot be combined with {:?}",
+                o.time_in_force
+            )));
+        }
+        if d <= 0 || d > o.quantity {
+            return Err(EngineError::invalid(format!(
+                "display_quantity must be > 0 and <= quantity, got display {d} lots for quantity {} lots",
+                o.quantity
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// How a resting order leaves the book other than by a fill.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    Cancelled,
+    Expired,
+}
+
+/// Writer-only state of one book.
+pub(crate) struct Writer {
+    arena: Arena,
+    ids: HashMap<OrderId, u32, BuildIdHasher>,
+    /// Min-heap of (expire_time, acceptance sequence, handle); stale handles are skipped.
+    gtd: BinaryHeap<Reverse<(Timestamp, u64, Handle)>>,
+    live_gtd: usize,
+    seq: u64,
+    rng: u64,
+    /// Levels that emptied, oldest first, with the stamp that identifies that emptying.
+    retained: VecDeque<(*const Node, u64)>,
+    stamp: u64,
+    retain_cap: usize,
+    batch_ids: u64,
+}
+
+// SAFETY: the raw node pointers in `retained` and in resting orders refer to epoch-managed
+// nodes owned by the book; the writer state only moves between threads together with the
+// writer token (acquire/release), never concurrently.
+unsafe impl Send for Writer {}
+
+/// One command in flight: the writer, the shared structures, the epoch guard and the output.
+pub(crate) struct Step<'a> {
+    pub w: &'a mut Writer,
+    pub sh: &'a SharedState,
+    pub guard: &'a Guard,
+    pub out: &'a mut ExecutionReport,
+    pub now: Timestamp,
+}
+
+impl Writer {
+    pub(crate) fn new(seed: u64, retain_cap: usize) -> Self {
+        Writer {
+            arena: Arena::default(),
+            ids: HashMap::with_hasher(BuildIdHasher),
+            gtd: BinaryHeap::new(),
+            live_gtd: 0,
+            seq: 0,
+            rng: seed | 1,
+            retained: VecDeque::new(),
+            stamp: 0,
+            retain_cap,
+            batch_ids: 0,
+        }
+    }
+
+    /// Index of a resting order, treating GTD orders already due at `now` as gone.
+    pub(crate) fn resting_at(&self, id: OrderId, now: Timestamp) -> Option<u32> {
+        let idx = *self.ids.get(&id)?;
+        let o = self.arena.get(idx);
+        match o.expire_time {
+            Some(e) if o.tif == TimeInForce::Gtd && e <= now => None,
+            _ => Some(idx),
+        }
+    }
+
+    /// Read access to a resting order by id.
+    pub(crate) fn order(&self, id: OrderId) -> Option<&RestingOrder> {
+        self.ids.get(&id).map(|&i| self.arena.get(i))
+    }
+
+    pub(crate) fn contains(&self, id: OrderId) -> bool {
+        self.ids.contains_key(&id)
+    }
+
+    /// Next id for batch rows that come without one: small integers not resting now.
+    pub(crate) fn next_batch_id(&mut self) -> OrderId {
+        loop {
+            self.batch_ids += 1;
+            let id = self.batch_ids as OrderId;
+            if !self.ids.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn random_height(&mut self) -> usize {
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let r = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        (1 + (r.trailing_zeros() as usize) / 2).min(MAX_HEIGHT)
+    }
+
+    pub(crate) fn sequence(&self) -> u64 {
+        self.seq
+    }
+
+    /// Deterministic digest of everything that defines the book's future behaviour.
+    pub(crate) fn state_hash(&self, sh: &SharedState, guard: &Guard) -> u64 {
+        let mut h = Fnv64::default();
+        h.int(self.seq as i128);
+        for ladder in &sh.ladders {
+            let mut node = ladder.list.first(guard);
+            // SAFETY: nodes reachable from the head are protected by `guard`.
+            while let Some(n) = unsafe { node.as_ref() } {
+                h.int(n.level.price as i128);
+                // SAFETY: the caller holds the writer token.
+                let q = unsafe { n.level.queue() };
+                let mut idx = q.head;
+                while idx != NIL {
+                    let o = self.arena.get(idx);
+                    for v in [
+                        o.id as i128,
+                        o.side as i128,
+                        o.open as i128,
+                        o.visible as i128,
+                        o.display as i128,
+                        o.filled as i128,
+                        o.original as i128,
+                        o.tif as i128,
+                        o.expire_time.map_or(-1, |e| e as i128),
+                        o.post_only as i128,
+                        o.timestamp as i128,
+                        o.queued_at as i128,
+                        o.accept_seq as i128,
+                    ] {
+                        h.int(v);
+                    }
+                    idx = self.arena.next_in_level(idx);
+                }
+                node = n.next(guard);
+            }
+            h.int(-1);
+        }
+        h.finish()
+    }
+}
+
+impl<'a> Step<'a> {
+    fn next_seq(&mut self) -> u64 {
+        self.w.seq += 1;
+        self.w.seq
+    }
+
+    fn update(&mut self, o: &RestingOrder, status: OrderStatus, remaining: Lots) -> OrderUpdate {
+        OrderUpdate {
+            sequence: self.next_seq(),
+            order_id: o.id,
+            side: o.side,
+            status,
+            filled_quantity: o.filled,
+            remaining_quantity: remaining,
+            price: Some(o.price),
+            reject_reason: None,
+            timestamp: self.now,
+        }
+    }
+
+    fn report(
+        &mut self,
+        id: OrderId,
+        side: Side,
+        price: Option<Ticks>,
+        status: OrderStatus,
+        filled: Lots,
+        remaining: Lots,
+        reason: Option<RejectReason>,
+    ) {
+        let sequence = self.next_seq();
+        self.out.report = Some(OrderUpdate {
+            sequence,
+            order_id: id,
+            side,
+            status,
+            filled_quantity: filled,
+            remaining_quantity: remaining,
+            price,
+            reject_reason: reason,
+            timestamp: self.now,
+        });
+    }
+
+    fn publish(&self) {
+        self.sh.sequence.store(self.w.seq, Ordering::Release);
+        self.sh.resting.store(self.w.ids.len(), Ordering::Release);
+    }
+
+    fn node_of(&self, o: &RestingOrder) -> &'a Node {
+        // SAFETY: a resting order's level is linked or retained, never freed while it holds
+        // orders, and the writer's guard is pinned.
+        unsafe { &*o.node }
+    }
+
+    fn best<'g>(&self, side: Side) -> Option<&'g Node>
+    where
+        'a: 'g,
+    {
+        // SAFETY: nodes reachable from the head are protected by the guard.
+        unsafe { self.sh.ladder(side).list.first(self.guard).as_ref() }
+    }
+
+    /// Would a taker on `side` at `limit` trade right now?
+    fn would_cross(&self, side: Side, limit: Ticks) -> bool {
+        self.best(side.opposite()).is_some_and(|n| crosses(side, limit, n.level.price))
+    }
+
+    /// Total open quantity (hidden included) at prices crossing `limit`, capped at `need`.
+    fn available(&self, side: Side, limit: Option<Ticks>, need: Lots) -> bool {
+        let mut sum: Lots = 0;
+        let mut node = self.best(side.opposite());
+        while let Some(n) = node {
+            if limit.is_some_and(|l| !crosses(side, l, n.level.price)) {
+                break;
+            }
+            // SAFETY: writer token held.
+            sum = sum.saturating_add(unsafe { n.level.queue() }.total_open);
+            if sum >= need {
+                return true;
+            }
+            // SAFETY: reachable from the head under the guard.
+            node = unsafe { n.next(self.guard).as_ref() };
+        }
+        false
+    }
+
+    /// Level node for a price, linking a retained one or creating it.
+    fn level_for(&mut self, side: Side, price: Ticks) -> &'a Node {
+        let ladder = self.sh.ladder(side);
+        let s = ladder.index.get(price, self.guard);
+        // SAFETY: indexed nodes are alive under the guard (retired only through the epoch).
+        if let Some(n) = unsafe { s.as_ref() } {
+            // SAFETY: writer token held.
+            let q = unsafe { n.level.queue() };
+            if !q.linked {
+                ladder.list.link(s, self.guard);
+                q.linked = true;
+            }
+            // SAFETY: see above; the node outlives this command.
+            return unsafe { &*(n as *const Node) };
+        }
+        let height = self.w.random_height();
+        let s = ladder.list.insert(Node::new(side, price, height), self.guard);
+        ladder.index.insert(price, s, self.guard);
+        // SAFETY: just inserted; alive until retired through the epoch.
+        let n = unsafe { &*s.as_raw() };
+        // SAFETY: writer token held.
+        unsafe { n.level.queue() }.linked = true;
+        n
+    }
+
+    /// Take an empty level off the ladder, keeping its statistics readable for a while.
+    fn retire_level(&mut self, node: &Node) {
+        let ladder = self.sh.ladder(node.level.side);
+        let shared = Shared::from(node as *const Node);
+        ladder.list.unlink(shared, self.guard);
+        self.w.stamp += 1;
+        // SAFETY: writer token held.
+        let q = unsafe { node.level.queue() };
+        q.linked = false;
+        q.empty_stamp = self.w.stamp;
+        self.w.retained.push_back((node as *const Node, self.w.stamp));
+        while self.w.retained.len() > self.w.retain_cap {
+            let Some((p, stamp)) = self.w.retained.pop_front() else { break };
+            // SAFETY: a node is freed only via its newest retained entry, which sits behind
+            // any older entry for it, so `p` is still alive here.
+            let n = unsafe { &*p };
+            // SAFETY: writer token held.
+            let q = unsafe { n.level.queue() };
+            if !q.linked && q.empty_stamp == stamp {
+                self.sh.ladder(n.level.side).index.remove(n.level.price, self.guard);
+                // SAFETY: now unreachable from the ladder and the index; readers pinned
+                // earlier keep it alive until they unpin.
+                unsafe { self.guard.defer_destroy(Shared::from(p)) };
+            }
+        }
+    }
+
+    /// Put an order (already in the arena) at the back of its level.
+    fn enqueue(&mut self, idx: u32, counts_as_added: bool) {
+        let (side, price, open, visible) = {
+            let o = self.w.arena.get(idx);
+            (o.side, o.price, o.open, o.visible)
+        };
+        let node = self.level_for(side, price);
+        {
+            let o = self.w.arena.get_mut(idx);
+            o.node = node as *const Node;
+            o.queued_at = self.now;
+        }
+        // SAFETY: writer token held.
+        let q = unsafe { node.level.queue() };
+        self.w.arena.push_back(q, idx);
+        q.total_open += open;
+        node.level.counters.apply(
+            &LevelDelta { visible, orders: 1, added: counts_as_added as u64, ..Default::default() },
+            self.now,
+        );
+    }
+
+    /// Take an order off its level (it stays in the arena). Retires the level if empty.
+    fn dequeue(&mut self, idx: u32, delta: LevelDelta) {
+        let o = *self.w.arena.get(idx);
+        let node = self.node_of(&o);
+        // SAFETY: writer token held.
+        let q = unsafe { node.level.queue() };
+        self.w.arena.unlink(q, idx);
+        q.total_open -= o.open;
+        node.level.counters.apply(&LevelDelta { visible: -o.visible, orders: -1, ..delta }, self.now);
+        if q.head == NIL {
+            self.retire_level(node);
+        }
+    }
+
+    /// Forget a finished order.
+    fn finish(&mut self, idx: u32) -> RestingOrder {
+        let o = self.w.arena.free(idx);
+        self.w.ids.remove(&o.id);
+        if o.tif == TimeInForce::Gtd {
+            self.w.live_gtd -= 1;
+        }
+        o
+    }
+
+    fn remove_resting(&mut self, idx: u32, how: Removal) -> OrderUpdate {
+        let delta = match how {
+            Removal::Cancelled => LevelDelta { cancelled: 1, ..Default::default() },
+            Removal::Expired => LevelDelta { expired: 1, ..Default::default() },
+        };
+        self.dequeue(idx, delta);
+        let o = self.finish(idx);
+        let status = match how {
+            Removal::Cancelled => OrderStatus::Canceled,
+            Removal::Expired => OrderStatus::Expired,
+        };
+        self.update(&o, status, 0)
+    }
+
+    /// Expire every GTD order due at `now`, in (expire_time, acceptance) order.
+    pub(crate) fn sweep(&mut self) {
+        while let Some(&Reverse((exp, _, h))) = self.w.gtd.peek() {
+            if exp > self.now {
+                break;
+            }
+            self.w.gtd.pop();
+            if self.w.arena.resolve(h).is_some() {
+                let u = self.remove_resting(h.index, Removal::Expired);
+                self.out.updates.push(u);
+            }
+        }
+        // Cancelled GTD orders leave stale heap entries behind; drop them once they dominate.
+        if self.w.gtd.len() > 2 * self.w.live_gtd + 1024 {
+            let arena = &self.w.arena;
+            let kept: Vec<_> = self.w.gtd.drain().filter(|Reverse((_, _, h))| arena.resolve(*h).is_some()).collect();
+            self.w.gtd = kept.into_iter().collect();
+        }
+    }
+
+    /// Match a taker against the opposite side. Updates `open` and `filled` in place.
+    fn match_taker(&mut self, taker: OrderId, side: Side, limit: Option<Ticks>, open: &mut Lots, filled: &mut Lots) {
+        while *open > 0 {
+            let Some(node) = self.best(side.opposite()) else { break };
+            let price = node.level.price;
+            if limit.is_some_and(|l| !crosses(side, l, price)) {
+                break;
+            }
+            // SAFETY: writer token held.
+            let q = unsafe { node.level.queue() };
+            while *open > 0 && q.head != NIL {
+                let idx = q.head;
+                let m = self.w.arena.get_mut(idx);
+                let fill = (*open).min(m.visible);
+                m.visible -= fill;
+                m.open -= fill;
+                m.filled += fill;
+                let maker = *m;
+                *open -= fill;
+                *filled += fill;
+                q.total_open -= fill;
+                let trade = Trade {
+                    sequence: self.next_seq(),
+                    price,
+                    quantity: fill,
+                    maker_order_id: maker.id,
+                    taker_order_id: taker,
+                    taker_side: side,
+                    timestamp: self.now,
+                };
+                self.out.trades.push(trade);
+                let mut delta = LevelDelta { visible: -fill, executed: fill, trades: 1, ..Default::default() };
+                let update = if maker.open == 0 {
+                    self.w.arena.unlink(q, idx);
+                    delta.orders = -1;
+                    delta.filled = 1;
+                    delta.queue_wait = self.now.saturating_sub(maker.queued_at).max(0) as u64;
+                    node.level.counters.apply(&delta, self.now);
+                    let done = self.finish(idx);
+                    self.update(&done, OrderStatus::Filled, 0)
+                } else {
+                    if maker.visible == 0 {
+                        // Iceberg: a fresh slice joins the back of the queue.
+                        let slice = maker.display.min(maker.open);
+                        let m = self.w.arena.get_mut(idx);
+                        m.visible = slice;
+                        m.queued_at = self.now;
+                        delta.visible += slice;
+                        self.w.arena.unlink(q, idx);
+                        self.w.arena.push_back(q, idx);
+                    }
+                    node.level.counters.apply(&delta, self.now);
+                    let m = *self.w.arena.get(idx);
+                    self.update(&m, OrderStatus::PartiallyFilled, m.open)
+                };
+                self.out.updates.push(update);
+            }
+            if q.head == NIL {
+                self.retire_level(node);
+            }
+        }
+    }
+
+    /// Is there room at a level for `add` more lots (after removing `minus`)?
+    fn check_room(&self, side: Side, price: Ticks, add: Lots, minus: Lots) -> EngineResult<()> {
+        let s = self.sh.ladder(side).index.get(price, self.guard);
+        // SAFETY: indexed nodes are alive under the guard; writer token held.
+        let total = unsafe { s.as_ref() }.map_or(0, |n| unsafe { n.level.queue() }.total_open);
+        (total - minus)
+            .checked_add(add)
+            .map(|_| ())
+            .ok_or_else(|| EngineError::invalid("quantity would overflow the price level's 64-bit total"))
+    }
+
+    /// Stateful validation of a new order (after [`check_new_order`]).
+    pub(crate) fn validate_new(&self, o: &NewOrder) -> EngineResult<()> {
+        if self.w.resting_at(o.id, o.timestamp).is_some() {
+            return Err(EngineError::DuplicateOrderId(o.id));
+        }
+        if let (Some(p), true) = (o.price, o.time_in_force.rests()) {
+            self.check_room(o.side, p, o.quantity, 0)?;
+        }
+        Ok(())
+    }
+
+    /// A validated new order.
+    pub(crate) fn submit(&mut self, o: &NewOrder) {
+        self.sweep();
+        let limit = o.price;
+        if o.post_only && self.would_cross(o.side, limit.unwrap_or_default()) {
+            self.report(o.id, o.side, limit, OrderStatus::Rejected, 0, 0, Some(RejectReason::PostOnlyWouldCross));
+            return self.publish();
+        }
+        if o.time_in_force == TimeInForce::Fok && !self.available(o.side, limit, o.quantity) {
+            self.report(o.id, o.side, limit, OrderStatus::Canceled, 0, 0, None);
+            return self.publish();
+        }
+        let mut open = o.quantity;
+        let mut filled = 0;
+        self.match_taker(o.id, o.side, limit, &mut open, &mut filled);
+        match (open, limit) {
+            (0, _) => self.report(o.id, o.side, limit, OrderStatus::Filled, filled, 0, None),
+            (_, Some(price)) if o.time_in_force.rests() => {
+                let status = if filled > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::New };
+                self.report(o.id, o.side, limit, status, filled, open, None);
+                let mut rec = RestingOrder::new(
+                    o.id,
+                    o.side,
+                    price,
+                    o.quantity,
+                    open,
+                    o.display_quantity.unwrap_or(0),
+                    filled,
+                    o.time_in_force,
+                    o.expire_time,
+                    o.post_only,
+                    self.now,
+                );
+                rec.accept_seq = self.w.seq;
+                let idx = self.w.arena.alloc(rec).index;
+                self.w.ids.insert(o.id, idx);
+                if let (TimeInForce::Gtd, Some(e)) = (o.time_in_force, o.expire_time) {
+                    let h = self.w.arena.handle(idx);
+                    self.w.gtd.push(Reverse((e, rec.accept_seq, h)));
+                    self.w.live_gtd += 1;
+                }
+                self.enqueue(idx, true);
+            }
+            _ => self.report(o.id, o.side, limit, OrderStatus::Canceled, filled, 0, None),
+        }
+        self.publish();
+    }
+
+    /// Validate a cancel; returns the order's slot.
+    pub(crate) fn validate_resting(&self, id: OrderId) -> EngineResult<u32> {
+        self.w.resting_at(id, self.now).ok_or(EngineError::OrderNotFound(id))
+    }
+
+    pub(crate) fn cancel(&mut self, idx: u32) {
+        self.sweep();
+        let u = self.remove_resting(idx, Removal::Cancelled);
+        self.out.report = Some(u);
+        self.publish();
+    }
+
+    /// Validate a modify; returns the order's slot.
+    pub(crate) fn validate_modify(&self, m: &Modify) -> EngineResult<u32> {
+        if m.quantity.is_none() && m.price.is_none() {
+            return Err(EngineError::invalid("modify needs a new quantity, a new price, or both"));
+        }
+        if let Some(q) = m.quantity {
+            if q <= 0 {
+                return Err(EngineError::invalid(format!("quantity must be > 0, got {q} lots")));
+            }
+        }
+        if let Some(p) = m.price {
+            if p <= 0 {
+                return Err(EngineError::invalid(format!("price must be > 0, got {p} ticks")));
+            }
+        }
+        let idx = self.validate_resting(m.id)?;
+        let o = self.w.arena.get(idx);
+        let new_q = m.quantity.unwrap_or(o.open);
+        let new_p = m.price.unwrap_or(o.price);
+        let minus = if new_p == o.price { o.open } else { 0 };
+        self.check_room(o.side, new_p, new_q, minus)?;
+        Ok(idx)
+    }
+
+    pub(crate) fn modify(&mut self, idx: u32, m: &Modify) {
+        self.sweep();
+        let o = *self.w.arena.get(idx);
+        let new_q = m.quantity.unwrap_or(o.open);
+        let new_p = m.price.unwrap_or(o.price);
+        let resting_status = |filled: Lots| if filled > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::New };
+        if new_p == o.price && new_q <= o.open {
+            if new_q < o.open {
+                let node = self.node_of(&o);
+                let new_visible = o.visible.min(new_q);
+                // SAFETY: writer token held.
+                unsafe { node.level.queue() }.total_open -= o.open - new_q;
+                node.level.counters.apply(&LevelDelta { visible: new_visible - o.visible, ..Default::default() }, self.now);
+                let r = self.w.arena.get_mut(idx);
+                r.open = new_q;
+                r.visible = new_visible;
+            }
+            self.report(o.id, o.side, Some(o.price), resting_status(o.filled), o.filled, new_q, None);
+            return self.publish();
+        }
+        if o.post_only && self.would_cross(o.side, new_p) {
+            self.report(
+                o.id,
+                o.side,
+                Some(o.price),
+                OrderStatus::Rejected,
+                o.filled,
+                o.open,
+                Some(RejectReason::PostOnlyWouldCross),
+            );
+            return self.publish();
+        }
+        self.dequeue(idx, LevelDelta::default());
+        let mut open = new_q;
+        let mut filled = o.filled;
+        self.match_taker(o.id, o.side, Some(new_p), &mut open, &mut filled);
+        {
+            let r = self.w.arena.get_mut(idx);
+            r.filled = filled;
+            r.open = open;
+            r.price = new_p;
+            r.visible = if r.display > 0 { r.display.min(open) } else { open };
+        }
+        if open == 0 {
+            let done = self.finish(idx);
+            self.report(done.id, done.side, Some(new_p), OrderStatus::Filled, filled, 0, None);
+        } else {
+            self.report(o.id, o.side, Some(new_p), resting_status(filled), filled, open, None);
+            self.enqueue(idx, new_p != o.price);
+        }
+        self.publish();
+    }
+
+    /// Sweep due GTD orders only.
+    pub(crate) fn expire(&mut self) {
+        self.sweep();
+        self.publish();
+    }
+
+    /// Sweep due GTD orders, then expire every DAY order in acceptance order.
+    pub(crate) fn end_of_day(&mut self) {
+        self.sweep();
+        let mut day: Vec<(u64, u32)> = self
+            .w
+            .ids
+            .values()
+            .map(|&i| (self.w.arena.get(i).accept_seq, i))
+            .filter(|&(_, i)| self.w.arena.get(i).tif == TimeInForce::Day)
+            .collect();
+        day.sort_unstable();
+        for (_, idx) in day {
+            let u = self.remove_resting(idx, Removal::Expired);
+            self.out.updates.push(u);
+        }
+        self.publish();
+    }
+}
+
+/// Drop support: every node a ladder still references (linked or retained).
+pub(crate) fn all_nodes<'g>(sh: &SharedState, guard: &'g Guard) -> Vec<Shared<'g, Node>> {
+    sh.ladders.iter().flat_map(|l| l.index.nodes(guard)).collect()
+}

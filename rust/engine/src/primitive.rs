@@ -1,0 +1,16 @@
+//! Atomics the engine's shared structures are built on, swapped for loom's under `cfg(loom)`
+//! so the model checker sees every access (the same trick as crossbeam-epoch's `primitive`).
+
+#[cfg(not(loom))]
+pub(crate) mod sync {
+    pub(crate) mod atomic {
+        pub(crate) use core::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+    }
+}
+
+#[cfg(loom)]
+pub(crate) mod sync {
+    pub(crate) mod atomic {
+        pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+    }
+}

@@ -1,0 +1,125 @@
+//! Single-writer, multi-reader skiplist of price levels on crossbeam-epoch.
+//!
+//! Protocol (checked by the loom model in `tests/loom_skiplist.rs`):
+//! - Only the writer (holder of the book's writer token) links and unlinks nodes.
+//! - Publish: a new node's tower is filled first, then predecessors point to it bottom-up
+//!   with `Release`, so a reader that sees the node sees its initialised contents.
+//! - Unlink: predecessors skip the node top-down; the node keeps its own `next` pointers,
+//!   so a reader standing on it can still walk on.
+//! - Reclaim: a node is destroyed through `Guard::defer_destroy` only once it is out of the
+//!   list *and* out of the price index; readers pinned earlier keep it alive.
+//! - Readers walk level 0 only, starting from the head. A node obtained from the price index
+//!   is read, never walked from (its `next` may be stale once it has been unlinked).
+
+use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
+
+use crate::level::Level;
+use crate::primitive::sync::atomic::Ordering;
+use crate::types::{Side, Ticks};
+
+/// Tower height cap: with p = 1/4 this serves ~4^12 levels at full speed.
+pub(crate) const MAX_HEIGHT: usize = 12;
+
+/// A skiplist node: one price level.
+pub(crate) struct Node {
+    /// Ordering key: asks use `price`, bids `-price`, so the best level is always first.
+    pub key: i64,
+    height: usize,
+    next: [Atomic<Node>; MAX_HEIGHT],
+    /// The level's data.
+    pub level: Level,
+}
+
+impl Node {
+    pub(crate) fn new(side: Side, price: Ticks, height: usize) -> Self {
+        Node {
+            key: order_key(side, price),
+            height: height.clamp(1, MAX_HEIGHT),
+            next: Default::default(),
+            level: Level::new(side, price),
+        }
+    }
+
+    /// Next node on level 0 (readers and writer).
+    #[inline]
+    pub(crate) fn next<'g>(&self, guard: &'g Guard) -> Shared<'g, Node> {
+        self.next[0].load(Ordering::Acquire, guard)
+    }
+}
+
+/// Skiplist ordering key for a price on a side (best first).
+#[inline]
+pub(crate) fn order_key(side: Side, price: Ticks) -> i64 {
+    match side {
+        Side::Sell => price,
+        Side::Buy => -price,
+    }
+}
+
+/// The list head: one tower of pointers, no payload.
+pub(crate) struct SkipList {
+    head: [Atomic<Node>; MAX_HEIGHT],
+}
+
+impl Default for SkipList {
+    fn default() -> Self {
+        SkipList { head: Default::default() }
+    }
+}
+
+impl SkipList {
+    /// First (best) node. O(1).
+    #[inline]
+    pub(crate) fn first<'g>(&self, guard: &'g Guard) -> Shared<'g, Node> {
+        self.head[0].load(Ordering::Acquire, guard)
+    }
+
+    /// For each height, the slot that points at the first node with key >= `key`.
+    fn predecessors<'g>(&'g self, key: i64, guard: &'g Guard) -> [&'g Atomic<Node>; MAX_HEIGHT] {
+        let mut preds: [&Atomic<Node>; MAX_HEIGHT] = core::array::from_fn(|i| &self.head[i]);
+        let mut tower: &'g [Atomic<Node>; MAX_HEIGHT] = &self.head;
+        for h in (0..MAX_HEIGHT).rev() {
+            loop {
+                let next = tower[h].load(Ordering::Acquire, guard);
+                // SAFETY: nodes reachable from the head are protected by `guard`.
+                match unsafe { next.as_ref() } {
+                    Some(n) if n.key < key => tower = &n.next,
+                    _ => break,
+                }
+            }
+            preds[h] = &tower[h];
+        }
+        preds
+    }
+
+    /// Writer only: allocate and link a new node.
+    pub(crate) fn insert<'g>(&self, node: Node, guard: &'g Guard) -> Shared<'g, Node> {
+        let shared = Owned::new(node).into_shared(guard);
+        self.link(shared, guard);
+        shared
+    }
+
+    /// Writer only: link a node that is not currently in the list (new or retained).
+    pub(crate) fn link(&self, node: Shared<'_, Node>, guard: &Guard) {
+        // SAFETY: the caller owns `node` (just allocated or retained, not yet reclaimed).
+        let n = unsafe { node.deref() };
+        let preds = self.predecessors(n.key, guard);
+        for (h, pred) in preds.iter().enumerate().take(n.height) {
+            n.next[h].store(pred.load(Ordering::Relaxed, guard), Ordering::Relaxed);
+        }
+        for pred in preds.iter().take(n.height) {
+            pred.store(node, Ordering::Release);
+        }
+    }
+
+    /// Writer only: unlink a node that is in the list. Its memory is not touched.
+    pub(crate) fn unlink(&self, node: Shared<'_, Node>, guard: &Guard) {
+        // SAFETY: the node is in the list, hence alive under `guard`.
+        let n = unsafe { node.deref() };
+        let preds = self.predecessors(n.key, guard);
+        for h in (0..n.height).rev() {
+            debug_assert!(preds[h].load(Ordering::Relaxed, guard) == node);
+            preds[h].store(n.next[h].load(Ordering::Relaxed, guard), Ordering::Release);
+        }
+    }
+}
