@@ -14,7 +14,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lockfree_trading as lft
@@ -41,21 +41,10 @@ TICKS = st.integers(PRICE_LO, PRICE_HI)
 QTY = st.integers(1, 8)
 FMT = st.integers(0, 3)
 
-id_ref = st.one_of(
-    st.just(("fresh",)),
-    st.just(("fresh",)),
-    st.just(("fresh",)),
-    st.just(("fresh",)),
-    st.tuples(st.just("known"), st.integers(0, 1000)),
-    st.tuples(st.just("live"), st.integers(0, 1000)),
-)
-target_ref = st.one_of(
-    st.tuples(st.just("live"), st.integers(0, 1000)),
-    st.tuples(st.just("live"), st.integers(0, 1000)),
-    st.tuples(st.just("live"), st.integers(0, 1000)),
-    st.tuples(st.just("known"), st.integers(0, 1000)),
-    st.just(("unknown",)),
-)
+# new orders: mostly fresh ids, sometimes a known id (finished -> reuse, resting -> duplicate)
+id_ref = st.tuples(st.sampled_from(["fresh"] * 12 + ["known", "live"]), st.integers(0, 1000))
+# cancel/modify targets: mostly resting ids, sometimes finished or never-seen ones
+target_ref = st.tuples(st.sampled_from(["live"] * 7 + ["known", "unknown"]), st.integers(0, 1000))
 
 limit_cmd = st.tuples(
     st.just("limit"),
@@ -78,7 +67,7 @@ modify_cmd = st.tuples(
     st.just("modify"),
     target_ref,
     st.one_of(st.none(), QTY),
-    st.one_of(st.none(), st.none(), TICKS),
+    st.one_of(st.none(), TICKS),
     FMT,
 )
 BAD_KINDS = [
@@ -103,21 +92,26 @@ BAD_KINDS = [
 ]
 bad_cmd = st.tuples(st.just("bad"), st.sampled_from(BAD_KINDS), SIDES, st.integers(0, 1000))
 
-command = st.one_of(
-    limit_cmd,
-    limit_cmd,
-    limit_cmd,
-    limit_cmd,
-    limit_cmd,
-    market_cmd,
-    cancel_cmd,
-    cancel_cmd,
-    modify_cmd,
-    modify_cmd,
-    st.just(("expire",)),
-    st.tuples(st.just("eod"), st.integers(0, 3)),
-    bad_cmd,
-)
+# weighted choice of the command kind (percent)
+WEIGHTS = {
+    "limit": 52,
+    "market": 6,
+    "cancel": 12,
+    "modify": 16,
+    "expire": 5,
+    "eod": 2,
+    "bad": 7,
+}
+STRATEGIES = {
+    "limit": limit_cmd,
+    "market": market_cmd,
+    "cancel": cancel_cmd,
+    "modify": modify_cmd,
+    "expire": st.just(("expire",)),
+    "eod": st.tuples(st.just("eod"), st.integers(0, 3)),
+    "bad": bad_cmd,
+}
+command = st.sampled_from([k for k, w in WEIGHTS.items() for _ in range(w)]).flatmap(STRATEGIES.__getitem__)
 stream = st.lists(
     st.tuples(st.integers(0, 4), command),
     min_size=COMMANDS_PER_EXAMPLE,
@@ -313,6 +307,7 @@ def run_stream(cmds, *, check_every: int = 5):
     book = lft.OrderBook("DIFF", tick_size=str(TICK), lot_size=str(LOT))
     ref = ReferenceBook(tick_size=TICK, lot_size=LOT)
     driver = Driver()
+    history: list[str] = []
     t = T_START
     for i, (dt, cmd) in enumerate(cmds):
         t += dt
@@ -321,24 +316,32 @@ def run_stream(cmds, *, check_every: int = 5):
             continue
         method, args, kwargs = built
         where = f"command #{i} {method}{args} {kwargs}"
-        note(where)
-        eng_exc, eng_res = call(book, method, args, kwargs)
-        ref_exc, ref_res = call(ref, method, args, kwargs)
-        assert type(eng_exc) is type(ref_exc), (
-            f"{where}: engine raised {eng_exc!r}, reference raised {ref_exc!r}"
-        )
-        if eng_exc is None:
-            if method in ("expire", "end_of_day"):
-                got = [conv_update(book, u) for u in eng_res]
-                want = mask_reason(ref_res)
-                assert all(isinstance(u, Update) for u in want)
-            else:
-                got = conv_report(book, eng_res)
-                want = mask_reason(ref_res)
-            assert got == want, f"{where}:\n engine    {got}\n reference {want}"
-        compare_state(book, ref, where, full=(i % check_every == 0))
+        history.append(where)
+        try:
+            step(book, ref, method, args, kwargs, where, full=(i % check_every == 0))
+        except AssertionError as exc:
+            recent = "\n  ".join(history[-40:])
+            raise AssertionError(f"{exc}\nrecent commands (last is the failing one):\n  {recent}") from None
     compare_state(book, ref, "end of stream", full=True)
     return book, ref
+
+
+def step(book, ref, method, args, kwargs, where, *, full):
+    eng_exc, eng_res = call(book, method, args, kwargs)
+    ref_exc, ref_res = call(ref, method, args, kwargs)
+    assert type(eng_exc) is type(ref_exc), (
+        f"{where}: engine raised {eng_exc!r}, reference raised {ref_exc!r}"
+    )
+    if eng_exc is None:
+        if method in ("expire", "end_of_day"):
+            got = [conv_update(book, u) for u in eng_res]
+            want = mask_reason(ref_res)
+            assert all(isinstance(u, Update) for u in want)
+        else:
+            got = conv_report(book, eng_res)
+            want = mask_reason(ref_res)
+        assert got == want, f"{where}:\n engine    {got}\n reference {want}"
+    compare_state(book, ref, where, full=full)
 
 
 @settings(
@@ -374,7 +377,7 @@ def test_long_deterministic_stream_matches_reference_model():
                         rng.random() < 0.5,
                         rng.choice([None, None, None, rng.randint(1, 4)]),
                         rng.randint(1, 40),
-                        rng.choice([("fresh",)] * 6 + [("known", rng.randint(0, 999)), ("live", rng.randint(0, 999))]),
+                        rng.choice([("fresh", 0)] * 6 + [("known", rng.randint(0, 999)), ("live", rng.randint(0, 999))]),
                         rng.randint(0, 3),
                         rng.randint(0, 3),
                     ),
@@ -383,7 +386,7 @@ def test_long_deterministic_stream_matches_reference_model():
         elif r < 0.62:
             cmds.append(
                 (rng.randint(0, 3), ("market", rng.choice(["BUY", "SELL"]), rng.randint(1, 12),
-                                     rng.choice([None, "IOC", "FOK"]), ("fresh",), rng.randint(0, 3)))
+                                     rng.choice([None, "IOC", "FOK"]), ("fresh", 0), rng.randint(0, 3)))
             )
         elif r < 0.78:
             cmds.append((rng.randint(0, 3), ("cancel", ("live", rng.randint(0, 999)), rng.randint(0, 3))))

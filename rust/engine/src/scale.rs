@@ -35,7 +35,12 @@ impl Scale {
 
     /// Quantity to lots: must be > 0 and a multiple of the lot size.
     pub fn to_lots(&self, qty: Decimal) -> EngineResult<Lots> {
-        units(qty, self.lot_size, "quantity", "lot_size")
+        self.to_lots_as(qty, "quantity")
+    }
+
+    /// Like [`Scale::to_lots`], naming the field in errors (e.g. `display_quantity`).
+    pub fn to_lots_as(&self, qty: Decimal, what: &str) -> EngineResult<Lots> {
+        units(qty, self.lot_size, what, "lot_size")
     }
 
     /// Ticks to price.

@@ -1,0 +1,31 @@
+//! `lockfree_trading._core`: the thin PyO3 layer over `lft-engine`. No matching logic
+//! lives here: only argument conversion, result objects and the error mapping.
+
+mod batch;
+mod book;
+mod convert;
+mod enums;
+mod errors;
+mod gil;
+mod objects;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<enums::PySide>()?;
+    m.add_class::<enums::PyOrderType>()?;
+    m.add_class::<enums::PyTimeInForce>()?;
+    m.add_class::<enums::PyOrderStatus>()?;
+    m.add_class::<objects::PyTrade>()?;
+    m.add_class::<objects::PyOrderUpdate>()?;
+    m.add_class::<objects::PyExecutionReport>()?;
+    m.add_class::<objects::PyLevel>()?;
+    m.add_class::<objects::PyDepth>()?;
+    m.add_class::<objects::PyLevelStats>()?;
+    m.add_class::<objects::PyOrder>()?;
+    m.add_class::<batch::PyBatchResult>()?;
+    m.add_class::<book::PyOrderBook>()?;
+    Ok(())
+}

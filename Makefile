@@ -1,0 +1,76 @@
+# Two set-up commands on a fresh machine: `make run` and `make test`.
+# Everything Python lives in .venv (created here); nothing is installed by hand.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.deps-installed
+BUILT := $(VENV)/.core-built
+CONFIG ?= config.yaml
+export CARGO_TERM_COLOR ?= never
+
+RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml
+PY_SOURCES := $(shell find python -type f \( -name '*.py' -o -name '*.pyi' -o -name 'py.typed' \)) pyproject.toml
+
+.PHONY: all venv build run demo test test-rust test-python lint fmt bench bench-rust bench-python loom clean
+
+all: build
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "maturin>=1.7,<2" "numpy>=1.22" "pyyaml>=6" \
+	    "pytest>=8" "hypothesis>=6.100" "pytest-benchmark>=4" "mypy>=1.10" "ruff>=0.5" types-PyYAML
+	touch $@
+
+venv: $(STAMP)
+
+# Release build of the extension, installed into .venv (editable: python/ is used in place).
+$(BUILT): $(STAMP) $(RUST_SOURCES) $(PY_SOURCES)
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH $(BIN)/maturin develop --release --quiet
+	touch $@
+
+build: $(BUILT)
+
+run: $(BUILT)
+	$(BIN)/trading-system demo --config $(CONFIG)
+
+demo: run
+
+lint: $(BUILT)
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(BIN)/ruff check python tests benches
+	$(BIN)/ruff format --check python tests benches
+	$(BIN)/mypy --strict python/lockfree_trading
+	$(BIN)/python -m mypy.stubtest lockfree_trading._core --allowlist python/stubtest-allowlist.txt
+
+fmt: $(STAMP)
+	cargo fmt --all
+	$(BIN)/ruff format python tests benches
+	$(BIN)/ruff check --fix python tests benches
+
+test-rust:
+	cargo test -p lft-engine --release
+
+test-python: $(BUILT)
+	$(BIN)/python -m pytest tests
+
+test: lint test-rust test-python
+
+# Model-check the skiplist publish/unlink/reclaim protocol (slow; not part of `make test`).
+loom:
+	RUSTFLAGS="--cfg loom --cfg crossbeam_loom" LOOM_MAX_PREEMPTIONS=2 \
+	    cargo test -p lft-engine --release --lib loom -- --nocapture
+
+bench-rust:
+	cargo bench -p lft-engine --bench book_ops
+
+bench-python: $(BUILT)
+	$(BIN)/python -m pytest benches --benchmark-only --benchmark-columns=min,median,mean,ops
+
+bench: bench-rust bench-python
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

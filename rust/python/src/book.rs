@@ -1,0 +1,316 @@
+//! `OrderBook` for Python: argument conversion, then the engine call with the GIL released.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lft_engine::{BookConfig, Modify, NewOrder, OrderBook, OrderType, Scale, Side, TimeInForce, Timestamp};
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::convert::{lots, opt_decimal, ticks, timestamp, to_py_decimal};
+use crate::enums::{PyOrderType, PySide, PyTimeInForce};
+use crate::errors::{EngineResultPy, PyEngineError};
+use crate::gil::without_gil;
+use crate::objects::{updates_of, PyDepth, PyExecutionReport, PyLevel, PyLevelStats, PyOrder, PyOrderUpdate};
+
+/// One symbol's limit order book.
+#[pyclass(name = "OrderBook", module = "lockfree_trading._core", frozen)]
+pub struct PyOrderBook {
+    pub(crate) book: OrderBook,
+    clock: Option<Py<PyAny>>,
+}
+
+fn system_now() -> Timestamp {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
+impl PyOrderBook {
+    pub(crate) fn scale(&self) -> Scale {
+        *self.book.scale()
+    }
+
+    fn now(&self, py: Python<'_>, given: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Timestamp> {
+        match given {
+            Some(t) if !t.is_none() => timestamp(t, what),
+            _ => match &self.clock {
+                Some(clock) => timestamp(&clock.bind(py).call0()?, "clock()"),
+                None => Ok(system_now()),
+            },
+        }
+    }
+
+    fn report(&self, py: Python<'_>, r: EngineResultPy<lft_engine::ExecutionReport>) -> PyResult<Py<PyExecutionReport>> {
+        Py::new(py, PyExecutionReport { report: r?, scale: self.scale() })
+    }
+}
+
+#[pymethods]
+impl PyOrderBook {
+    #[new]
+    #[pyo3(signature = (symbol, tick_size = None, lot_size = None, *, clock = None, retain_empty_levels = lft_engine::DEFAULT_RETAIN_EMPTY_LEVELS))]
+    fn py_new(
+        symbol: String,
+        tick_size: Option<&Bound<'_, PyAny>>,
+        lot_size: Option<&Bound<'_, PyAny>>,
+        clock: Option<Py<PyAny>>,
+        retain_empty_levels: usize,
+    ) -> PyResult<Self> {
+        let tick = opt_decimal(tick_size, "tick_size")?.unwrap_or(lft_engine::Decimal::new(1, 2));
+        let lot = opt_decimal(lot_size, "lot_size")?.unwrap_or(lft_engine::Decimal::ONE);
+        let mut config = BookConfig::new(symbol, tick, lot).map_err(PyEngineError)?;
+        config.retain_empty_levels = retain_empty_levels;
+        let clock = clock.filter(|c| !Python::attach(|py| c.is_none(py)));
+        Ok(PyOrderBook { book: OrderBook::with_config(config), clock })
+    }
+
+    #[getter]
+    fn symbol(&self) -> &str {
+        self.book.symbol()
+    }
+
+    #[getter]
+    fn tick_size<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.book.scale().tick_size)
+    }
+
+    #[getter]
+    fn lot_size<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.book.scale().lot_size)
+    }
+
+    #[getter]
+    fn best_bid<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.book.best_bid().map(|t| to_py_decimal(py, self.scale().price(t))).transpose()
+    }
+
+    #[getter]
+    fn best_ask<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.book.best_ask().map(|t| to_py_decimal(py, self.scale().price(t))).transpose()
+    }
+
+    #[getter]
+    fn sequence(&self) -> u64 {
+        self.book.sequence()
+    }
+
+    #[pyo3(name = "submit", signature = (side, quantity, price = None, *, order_type = None, time_in_force = None, order_id = None, post_only = false, display_quantity = None, expire_time = None, timestamp = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn py_submit(
+        &self,
+        py: Python<'_>,
+        side: &Bound<'_, PyAny>,
+        quantity: &Bound<'_, PyAny>,
+        price: Option<&Bound<'_, PyAny>>,
+        order_type: Option<&Bound<'_, PyAny>>,
+        time_in_force: Option<&Bound<'_, PyAny>>,
+        order_id: Option<&Bound<'_, PyAny>>,
+        post_only: bool,
+        display_quantity: Option<&Bound<'_, PyAny>>,
+        expire_time: Option<&Bound<'_, PyAny>>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyExecutionReport>> {
+        let scale = self.scale();
+        let side: Side = PySide::parse(side)?;
+        let price = price.filter(|p| !p.is_none());
+        let order_type = match order_type.filter(|t| !t.is_none()) {
+            Some(t) => PyOrderType::parse(t)?,
+            None if price.is_some() => OrderType::Limit,
+            None => OrderType::Market,
+        };
+        let time_in_force = match time_in_force.filter(|t| !t.is_none()) {
+            Some(t) => PyTimeInForce::parse(t)?,
+            None if order_type == OrderType::Market => TimeInForce::Ioc,
+            None => TimeInForce::Gtc,
+        };
+        let quantity = lots(&scale, quantity, "quantity")?;
+        let price = price.map(|p| ticks(&scale, p)).transpose()?;
+        let display_quantity =
+            display_quantity.filter(|d| !d.is_none()).map(|d| lots(&scale, d, "display_quantity")).transpose()?;
+        let expire_time = expire_time
+            .filter(|e| !e.is_none())
+            .map(|e| crate::convert::timestamp(e, "expire_time"))
+            .transpose()?;
+        let id = match order_id.filter(|i| !i.is_none()) {
+            Some(i) => crate::convert::order_id(i)?,
+            None => self.book.next_order_id(),
+        };
+        let timestamp = self.now(py, timestamp, "timestamp")?;
+        let order = NewOrder {
+            id,
+            side,
+            order_type,
+            price,
+            quantity,
+            time_in_force,
+            expire_time,
+            post_only,
+            display_quantity,
+            timestamp,
+        };
+        let book = &self.book;
+        let result = without_gil(py, || book.submit(&order).map_err(PyEngineError));
+        self.report(py, result)
+    }
+
+    #[pyo3(name = "cancel", signature = (order_id, *, timestamp = None))]
+    fn py_cancel(
+        &self,
+        py: Python<'_>,
+        order_id: &Bound<'_, PyAny>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyExecutionReport>> {
+        let id = crate::convert::order_id(order_id)?;
+        let now = self.now(py, timestamp, "timestamp")?;
+        let book = &self.book;
+        let result = without_gil(py, || book.cancel(id, now).map_err(PyEngineError));
+        self.report(py, result)
+    }
+
+    #[pyo3(name = "modify", signature = (order_id, quantity = None, price = None, *, timestamp = None))]
+    fn py_modify(
+        &self,
+        py: Python<'_>,
+        order_id: &Bound<'_, PyAny>,
+        quantity: Option<&Bound<'_, PyAny>>,
+        price: Option<&Bound<'_, PyAny>>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyExecutionReport>> {
+        let scale = self.scale();
+        let m = Modify {
+            id: crate::convert::order_id(order_id)?,
+            quantity: quantity.filter(|q| !q.is_none()).map(|q| lots(&scale, q, "quantity")).transpose()?,
+            price: price.filter(|p| !p.is_none()).map(|p| ticks(&scale, p)).transpose()?,
+            timestamp: self.now(py, timestamp, "timestamp")?,
+        };
+        let book = &self.book;
+        let result = without_gil(py, || book.modify(&m).map_err(PyEngineError));
+        self.report(py, result)
+    }
+
+    #[pyo3(name = "expire", signature = (now = None))]
+    fn py_expire(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Py<PyOrderUpdate>>> {
+        let now = self.now(py, now, "now")?;
+        let book = &self.book;
+        let updates = without_gil(py, || book.expire(now));
+        updates_of(py, &updates, &self.scale())
+    }
+
+    #[pyo3(name = "end_of_day", signature = (now = None))]
+    fn py_end_of_day(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Py<PyOrderUpdate>>> {
+        let now = self.now(py, now, "now")?;
+        let book = &self.book;
+        let updates = without_gil(py, || book.end_of_day(now));
+        updates_of(py, &updates, &self.scale())
+    }
+
+    #[pyo3(name = "depth_at")]
+    fn py_depth_at<'py>(&self, py: Python<'py>, side: &Bound<'py, PyAny>, price: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let side = PySide::parse(side)?;
+        let t = ticks(&self.scale(), price)?;
+        to_py_decimal(py, self.scale().quantity(self.book.depth_at(side, t)))
+    }
+
+    #[pyo3(name = "level")]
+    fn py_level(&self, py: Python<'_>, side: &Bound<'_, PyAny>, price: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyLevelStats>>> {
+        let side = PySide::parse(side)?;
+        let t = ticks(&self.scale(), price)?;
+        self.book.level(side, t).map(|snap| Py::new(py, PyLevelStats { snap, scale: self.scale() })).transpose()
+    }
+
+    #[pyo3(name = "depth", signature = (n = 10))]
+    fn py_depth(&self, py: Python<'_>, n: usize) -> PyResult<PyDepth> {
+        let depth = self.book.depth(n);
+        let scale = self.scale();
+        let side = |levels: &[lft_engine::DepthLevel]| -> PyResult<Py<PyList>> {
+            let objs: Vec<Py<PyLevel>> =
+                levels.iter().map(|l| Py::new(py, PyLevel { level: *l, scale })).collect::<PyResult<_>>()?;
+            Ok(PyList::new(py, objs)?.unbind())
+        };
+        Ok(PyDepth { bids: side(&depth.bids)?, asks: side(&depth.asks)? })
+    }
+
+    #[pyo3(name = "order")]
+    fn py_order(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyOrder>>> {
+        let id = crate::convert::order_id(order_id)?;
+        self.book.order(id).map(|view| Py::new(py, PyOrder { view, scale: self.scale() })).transpose()
+    }
+
+    #[pyo3(name = "state_hash")]
+    fn py_state_hash(&self) -> u64 {
+        self.book.state_hash()
+    }
+
+    #[pyo3(name = "to_ticks")]
+    fn py_to_ticks(&self, price: &Bound<'_, PyAny>) -> PyResult<i64> {
+        ticks(&self.scale(), price)
+    }
+
+    #[pyo3(name = "to_lots")]
+    fn py_to_lots(&self, quantity: &Bound<'_, PyAny>) -> PyResult<i64> {
+        lots(&self.scale(), quantity, "quantity")
+    }
+
+    #[pyo3(name = "from_ticks")]
+    fn py_from_ticks<'py>(&self, py: Python<'py>, ticks: i64) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale().price(ticks))
+    }
+
+    #[pyo3(name = "from_lots")]
+    fn py_from_lots<'py>(&self, py: Python<'py>, lots: i64) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale().quantity(lots))
+    }
+
+    fn __len__(&self) -> usize {
+        self.book.len()
+    }
+
+    fn __contains__(&self, order_id: &Bound<'_, PyAny>) -> bool {
+        crate::convert::order_id(order_id).is_ok_and(|id| self.book.contains(id))
+    }
+
+    fn __repr__(&self) -> String {
+        let scale = self.scale();
+        let (bid, ask) = self.book.top_of_book();
+        let fmt = |p: Option<i64>| p.map_or("None".to_string(), |t| scale.price(t).to_string());
+        format!(
+            "OrderBook({:?}, best_bid={}, best_ask={}, orders={})",
+            self.book.symbol(),
+            fmt(bid),
+            fmt(ask),
+            self.book.len()
+        )
+    }
+
+    fn _repr_html_(&self) -> String {
+        let scale = self.scale();
+        let depth = self.book.depth(10);
+        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let mut html = format!(
+            "<div><b>OrderBook {}</b> &middot; {} orders &middot; tick {} &middot; lot {}<table>\
+             <tr><th>bid orders</th><th>bid qty</th><th>bid</th><th>ask</th><th>ask qty</th><th>ask orders</th></tr>",
+            esc(self.book.symbol()),
+            self.book.len(),
+            scale.tick_size,
+            scale.lot_size
+        );
+        let rows = depth.bids.len().max(depth.asks.len());
+        for i in 0..rows {
+            let b = depth.bids.get(i);
+            let a = depth.asks.get(i);
+            let cell = |v: Option<String>| v.unwrap_or_default();
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                cell(b.map(|l| l.order_count.to_string())),
+                cell(b.map(|l| scale.quantity(l.quantity).to_string())),
+                cell(b.map(|l| scale.price(l.price).to_string())),
+                cell(a.map(|l| scale.price(l.price).to_string())),
+                cell(a.map(|l| scale.quantity(l.quantity).to_string())),
+                cell(a.map(|l| l.order_count.to_string())),
+            ));
+        }
+        if rows == 0 {
+            html.push_str("<tr><td colspan=\"6\"><i>empty</i></td></tr>");
+        }
+        html.push_str("</table></div>");
+        html
+    }
+}

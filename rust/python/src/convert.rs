@@ -1,0 +1,124 @@
+//! Conversions at the Python edge: decimals, order ids and timestamps. All validation
+//! failures raise `InvalidOrder` with a message naming the field.
+
+use lft_engine::{parse_decimal, Decimal, OrderId, Scale, Timestamp};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+
+use crate::errors::{invalid, PyEngineError};
+
+static DECIMAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static UUID: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static DATETIME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn import_attr<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, module: &str, name: &str) -> PyResult<&'py Bound<'py, PyAny>> {
+    Ok(cell.get_or_try_init(py, || py.import(module)?.getattr(name).map(Bound::unbind))?.bind(py))
+}
+
+/// A Python number-ish (Decimal, int, str, float) as an exact decimal.
+pub fn decimal(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Decimal> {
+    if obj.is_instance_of::<PyBool>() {
+        return Err(invalid(format!("{what} must be a number, got a bool")));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(v) = obj.extract::<i64>() {
+            return Ok(Decimal::from(v));
+        }
+        return obj
+            .extract::<i128>()
+            .ok()
+            .and_then(|v| Decimal::try_from_i128_with_scale(v, 0).ok())
+            .ok_or_else(|| invalid(format!("{what} {} is out of range", obj.str().map(|s| s.to_string()).unwrap_or_default())));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return parse_decimal(&s.to_cow()?, what).map_err(|e| PyEngineError(e).into());
+    }
+    let py = obj.py();
+    let is_decimal = obj.is_instance(import_attr(py, &DECIMAL, "decimal", "Decimal")?)?;
+    if is_decimal || obj.is_instance_of::<PyFloat>() {
+        let text = obj.str()?;
+        return parse_decimal(&text.to_cow()?, what).map_err(|e| PyEngineError(e).into());
+    }
+    Err(invalid(format!("{what} must be a Decimal, int, str or float, got {}", obj.get_type().name()?)))
+}
+
+/// Optional variant of [`decimal`].
+pub fn opt_decimal(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Decimal>> {
+    match obj {
+        Some(o) if !o.is_none() => decimal(o, what).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Price to ticks on a book's grid.
+pub fn ticks(scale: &Scale, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
+    scale.to_ticks(decimal(obj, "price")?).map_err(|e| PyEngineError(e).into())
+}
+
+/// Quantity to lots.
+pub fn lots(scale: &Scale, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
+    scale.to_lots_as(decimal(obj, what)?, what).map_err(|e| PyEngineError(e).into())
+}
+
+/// Ticks/lots back to `decimal.Decimal`.
+pub fn to_py_decimal<'py>(py: Python<'py>, value: Decimal) -> PyResult<Bound<'py, PyAny>> {
+    import_attr(py, &DECIMAL, "decimal", "Decimal")?.call1((value.to_string(),))
+}
+
+/// `uuid.UUID`, str, or int as a 128-bit id.
+pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<OrderId> {
+    let py = obj.py();
+    if obj.is_instance_of::<PyBool>() {
+        return Err(invalid("order_id must be a UUID, str or int, got a bool"));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return obj
+            .extract::<u128>()
+            .map_err(|_| invalid(format!("order_id {} must be an int in 0..2**128", obj.str().map(|s| s.to_string()).unwrap_or_default())));
+    }
+    let uuid_cls = import_attr(py, &UUID, "uuid", "UUID")?;
+    if obj.is_instance(uuid_cls)? {
+        return obj.getattr("int")?.extract::<u128>();
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return match uuid_cls.call1((s,)) {
+            Ok(u) => u.getattr("int")?.extract::<u128>(),
+            Err(_) => Err(invalid(format!("order_id {:?} is not a valid UUID", s.to_cow()?))),
+        };
+    }
+    Err(invalid(format!("order_id must be a UUID, str or int, got {}", obj.get_type().name()?)))
+}
+
+/// 128-bit id to `uuid.UUID`.
+pub fn to_py_uuid(py: Python<'_>, id: OrderId) -> PyResult<Bound<'_, PyAny>> {
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("int", id)?;
+    import_attr(py, &UUID, "uuid", "UUID")?.call((), Some(&kwargs))
+}
+
+/// int nanoseconds, or a `datetime` (naive means UTC), as nanoseconds since the epoch.
+pub fn timestamp(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Timestamp> {
+    if obj.is_instance_of::<PyBool>() {
+        return Err(invalid(format!("{what} must be int nanoseconds or a datetime, got a bool")));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return obj.extract::<i64>().map_err(|_| invalid(format!("{what} does not fit in 64-bit nanoseconds")));
+    }
+    let py = obj.py();
+    let datetime = import_attr(py, &DATETIME, "datetime", "datetime")?;
+    if obj.is_instance(datetime)? {
+        let aware = if obj.getattr("tzinfo")?.is_none() {
+            let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item("tzinfo", utc)?;
+            obj.call_method("replace", (), Some(&kwargs))?
+        } else {
+            obj.clone()
+        };
+        let epoch = aware.call_method1("__sub__", (datetime.call_method1("fromtimestamp", (0, aware.getattr("tzinfo")?))?,))?;
+        let micros: i64 = epoch.call_method1("__floordiv__", (py.import("datetime")?.getattr("timedelta")?.call1((0, 0, 1))?,))?.extract()?;
+        return micros.checked_mul(1000).ok_or_else(|| invalid(format!("{what} is out of the 64-bit nanosecond range")));
+    }
+    Err(invalid(format!("{what} must be int nanoseconds or a datetime, got {}", obj.get_type().name()?)))
+}

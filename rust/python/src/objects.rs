@@ -1,0 +1,376 @@
+//! Result objects. They keep engine integers and convert to Decimal/UUID only when an
+//! attribute is read, so building a report costs little.
+
+use lft_engine::{
+    DepthLevel, ExecutionReport, LevelSnapshot, OrderUpdate, OrderView, Scale, Trade,
+};
+use pyo3::prelude::*;
+
+use crate::convert::{to_py_decimal, to_py_uuid};
+use crate::enums::{PyOrderStatus, PySide, PyTimeInForce};
+
+/// One execution.
+#[pyclass(name = "Trade", module = "lockfree_trading._core", frozen)]
+pub struct PyTrade {
+    pub trade: Trade,
+    pub scale: Scale,
+}
+
+#[pymethods]
+impl PyTrade {
+    #[getter]
+    fn sequence(&self) -> u64 {
+        self.trade.sequence
+    }
+    #[getter]
+    fn price<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.price(self.trade.price))
+    }
+    #[getter]
+    fn quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.quantity(self.trade.quantity))
+    }
+    #[getter]
+    fn maker_order_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_uuid(py, self.trade.maker_order_id)
+    }
+    #[getter]
+    fn taker_order_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_uuid(py, self.trade.taker_order_id)
+    }
+    #[getter]
+    fn taker_side(&self) -> PySide {
+        self.trade.taker_side.into()
+    }
+    #[getter]
+    fn timestamp(&self) -> i64 {
+        self.trade.timestamp
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Trade(sequence={}, price={}, quantity={}, maker={}, taker={}, taker_side={})",
+            self.trade.sequence,
+            self.scale.price(self.trade.price),
+            self.scale.quantity(self.trade.quantity),
+            lft_engine::format_id(self.trade.maker_order_id),
+            lft_engine::format_id(self.trade.taker_order_id),
+            PySide::from(self.trade.taker_side).__str__(),
+        )
+    }
+}
+
+/// Shared getters of anything that wraps an `OrderUpdate`.
+fn update_repr(kind: &str, u: &OrderUpdate, scale: &Scale) -> String {
+    format!(
+        "{kind}(order_id={}, side={}, status={}, filled_quantity={}, remaining_quantity={}, sequence={})",
+        lft_engine::format_id(u.order_id),
+        PySide::from(u.side).__str__(),
+        PyOrderStatus::from(u.status).__str__(),
+        scale.quantity(u.filled_quantity),
+        scale.quantity(u.remaining_quantity),
+        u.sequence,
+    )
+}
+
+macro_rules! update_getters {
+    ($ty:ident, $field:ident) => {
+        #[pymethods]
+        impl $ty {
+            #[getter]
+            fn order_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                to_py_uuid(py, self.$field().order_id)
+            }
+            #[getter]
+            fn side(&self) -> PySide {
+                self.$field().side.into()
+            }
+            #[getter]
+            fn status(&self) -> PyOrderStatus {
+                self.$field().status.into()
+            }
+            #[getter]
+            fn price<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+                self.$field().price.map(|p| to_py_decimal(py, self.scale.price(p))).transpose()
+            }
+            #[getter]
+            fn filled_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                to_py_decimal(py, self.scale.quantity(self.$field().filled_quantity))
+            }
+            #[getter]
+            fn remaining_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                to_py_decimal(py, self.scale.quantity(self.$field().remaining_quantity))
+            }
+            #[getter]
+            fn reject_reason(&self) -> Option<&'static str> {
+                self.$field().reject_reason.map(|r| r.as_str())
+            }
+            #[getter]
+            fn sequence(&self) -> u64 {
+                self.$field().sequence
+            }
+            #[getter]
+            fn timestamp(&self) -> i64 {
+                self.$field().timestamp
+            }
+            fn __repr__(&self) -> String {
+                self.repr()
+            }
+        }
+    };
+}
+
+/// A status change of one order.
+#[pyclass(name = "OrderUpdate", module = "lockfree_trading._core", frozen)]
+pub struct PyOrderUpdate {
+    pub update: OrderUpdate,
+    pub scale: Scale,
+}
+
+impl PyOrderUpdate {
+    fn inner(&self) -> &OrderUpdate {
+        &self.update
+    }
+    fn repr(&self) -> String {
+        update_repr("OrderUpdate", &self.update, &self.scale)
+    }
+}
+update_getters!(PyOrderUpdate, inner);
+
+/// The outcome of one command.
+#[pyclass(name = "ExecutionReport", module = "lockfree_trading._core", frozen)]
+pub struct PyExecutionReport {
+    pub report: ExecutionReport,
+    pub scale: Scale,
+}
+
+impl PyExecutionReport {
+    fn inner(&self) -> &OrderUpdate {
+        self.report.report.as_ref().expect("commands always report")
+    }
+    fn repr(&self) -> String {
+        let mut s = update_repr("ExecutionReport", self.inner(), &self.scale);
+        s.pop();
+        s.push_str(&format!(", trades={}, updates={})", self.report.trades.len(), self.report.updates.len()));
+        s
+    }
+}
+update_getters!(PyExecutionReport, inner);
+
+/// Trades as Python objects.
+pub fn trades_of(py: Python<'_>, report: &ExecutionReport, scale: &Scale) -> PyResult<Vec<Py<PyTrade>>> {
+    report.trades.iter().map(|t| Py::new(py, PyTrade { trade: *t, scale: *scale })).collect()
+}
+
+/// Updates as Python objects.
+pub fn updates_of(py: Python<'_>, updates: &[OrderUpdate], scale: &Scale) -> PyResult<Vec<Py<PyOrderUpdate>>> {
+    updates.iter().map(|u| Py::new(py, PyOrderUpdate { update: *u, scale: *scale })).collect()
+}
+
+/// One aggregated level of a depth view.
+#[pyclass(name = "Level", module = "lockfree_trading._core", frozen)]
+pub struct PyLevel {
+    pub level: DepthLevel,
+    pub scale: Scale,
+}
+
+#[pymethods]
+impl PyLevel {
+    #[getter]
+    fn price<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.price(self.level.price))
+    }
+    #[getter]
+    fn quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.quantity(self.level.quantity))
+    }
+    #[getter]
+    fn order_count(&self) -> u64 {
+        self.level.order_count
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Level(price={}, quantity={}, order_count={})",
+            self.scale.price(self.level.price),
+            self.scale.quantity(self.level.quantity),
+            self.level.order_count
+        )
+    }
+}
+
+/// Both sides of a depth view.
+#[pyclass(name = "Depth", module = "lockfree_trading._core", frozen)]
+pub struct PyDepth {
+    #[pyo3(get)]
+    pub bids: Py<pyo3::types::PyList>,
+    #[pyo3(get)]
+    pub asks: Py<pyo3::types::PyList>,
+}
+
+#[pymethods]
+impl PyDepth {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("Depth(bids={}, asks={})", self.bids.bind(py).repr()?, self.asks.bind(py).repr()?))
+    }
+}
+
+/// Statistics of one price level.
+#[pyclass(name = "LevelStats", module = "lockfree_trading._core", frozen)]
+pub struct PyLevelStats {
+    pub snap: LevelSnapshot,
+    pub scale: Scale,
+}
+
+#[pymethods]
+impl PyLevelStats {
+    #[getter]
+    fn side(&self) -> PySide {
+        self.snap.side.into()
+    }
+    #[getter]
+    fn price<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.price(self.snap.price))
+    }
+    #[getter]
+    fn quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.quantity(self.snap.quantity))
+    }
+    #[getter]
+    fn order_count(&self) -> u64 {
+        self.snap.order_count
+    }
+    #[getter]
+    fn orders_added(&self) -> u64 {
+        self.snap.orders_added
+    }
+    #[getter]
+    fn orders_cancelled(&self) -> u64 {
+        self.snap.orders_cancelled
+    }
+    #[getter]
+    fn orders_expired(&self) -> u64 {
+        self.snap.orders_expired
+    }
+    #[getter]
+    fn orders_filled(&self) -> u64 {
+        self.snap.orders_filled
+    }
+    #[getter]
+    fn quantity_executed<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.quantity(self.snap.quantity_executed))
+    }
+    #[getter]
+    fn trade_count(&self) -> u64 {
+        self.snap.trade_count
+    }
+    #[getter]
+    fn queue_wait_ns(&self) -> u64 {
+        self.snap.queue_wait_ns
+    }
+    #[getter]
+    fn first_activity(&self) -> Option<i64> {
+        self.snap.first_activity
+    }
+    #[getter]
+    fn last_activity(&self) -> Option<i64> {
+        self.snap.last_activity
+    }
+    fn __repr__(&self) -> String {
+        let s = &self.snap;
+        format!(
+            "LevelStats(side={}, price={}, quantity={}, order_count={}, orders_added={}, orders_cancelled={}, \
+             orders_expired={}, orders_filled={}, quantity_executed={}, trade_count={}, queue_wait_ns={})",
+            PySide::from(s.side).__str__(),
+            self.scale.price(s.price),
+            self.scale.quantity(s.quantity),
+            s.order_count,
+            s.orders_added,
+            s.orders_cancelled,
+            s.orders_expired,
+            s.orders_filled,
+            self.scale.quantity(s.quantity_executed),
+            s.trade_count,
+            s.queue_wait_ns
+        )
+    }
+}
+
+/// A resting order.
+#[pyclass(name = "Order", module = "lockfree_trading._core", frozen)]
+pub struct PyOrder {
+    pub view: OrderView,
+    pub scale: Scale,
+}
+
+#[pymethods]
+impl PyOrder {
+    #[getter]
+    fn order_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_uuid(py, self.view.id)
+    }
+    #[getter]
+    fn side(&self) -> PySide {
+        self.view.side.into()
+    }
+    #[getter]
+    fn price<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.price(self.view.price))
+    }
+    #[getter]
+    fn quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.quantity(self.view.quantity))
+    }
+    #[getter]
+    fn remaining_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.quantity(self.view.remaining_quantity))
+    }
+    #[getter]
+    fn visible_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.quantity(self.view.visible_quantity))
+    }
+    #[getter]
+    fn filled_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py_decimal(py, self.scale.quantity(self.view.filled_quantity))
+    }
+    #[getter]
+    fn time_in_force(&self) -> PyTimeInForce {
+        self.view.time_in_force.into()
+    }
+    #[getter]
+    fn expire_time(&self) -> Option<i64> {
+        self.view.expire_time
+    }
+    #[getter]
+    fn post_only(&self) -> bool {
+        self.view.post_only
+    }
+    #[getter]
+    fn display_quantity<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.view.display_quantity.map(|d| to_py_decimal(py, self.scale.quantity(d))).transpose()
+    }
+    #[getter]
+    fn timestamp(&self) -> i64 {
+        self.view.timestamp
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Order(order_id={}, side={}, price={}, remaining_quantity={}, filled_quantity={})",
+            lft_engine::format_id(self.view.id),
+            PySide::from(self.view.side).__str__(),
+            self.scale.price(self.view.price),
+            self.scale.quantity(self.view.remaining_quantity),
+            self.scale.quantity(self.view.filled_quantity),
+        )
+    }
+}
+
+#[pymethods]
+impl PyExecutionReport {
+    #[getter]
+    fn trades(&self, py: Python<'_>) -> PyResult<Vec<Py<PyTrade>>> {
+        trades_of(py, &self.report, &self.scale)
+    }
+    #[getter]
+    fn updates(&self, py: Python<'_>) -> PyResult<Vec<Py<PyOrderUpdate>>> {
+        updates_of(py, &self.report.updates, &self.scale)
+    }
+}
