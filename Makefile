@@ -56,12 +56,13 @@ test-rust:
 test-python: $(BUILT)
 	$(BIN)/python -m pytest tests
 
-test: lint test-rust test-python
+test: lint test-rust loom test-python
 
-# Model-check the skiplist publish/unlink/reclaim protocol (slow; not part of `make test`).
+# Model-check the skiplist publish/unlink/reclaim protocol and the level seqlock.
+LOOM_ENV := RUSTFLAGS="--cfg loom --cfg crossbeam_loom" CARGO_TARGET_DIR=target/loom
 loom:
-	RUSTFLAGS="--cfg loom --cfg crossbeam_loom" LOOM_MAX_PREEMPTIONS=2 \
-	    cargo test -p lft-engine --release --lib loom -- --nocapture
+	$(LOOM_ENV) LOOM_READERS=1 LOOM_MAX_PREEMPTIONS=2 cargo test -p lft-engine --release --lib loom
+	$(LOOM_ENV) LOOM_READERS=2 LOOM_MAX_PREEMPTIONS=1 cargo test -p lft-engine --release --lib loom
 
 bench-rust:
 	cargo bench -p lft-engine --bench book_ops

@@ -69,6 +69,8 @@ modify_cmd = st.tuples(
     st.one_of(st.none(), QTY),
     st.one_of(st.none(), TICKS),
     FMT,
+    st.sampled_from([False, False, True]),  # aggressive: re-price through the opposite best
+    st.integers(0, 2),
 )
 BAD_KINDS = [
     "off_grid_price",
@@ -188,7 +190,14 @@ class Driver:
             _, ref, fmt = cmd
             return "cancel", (fmt_id(self.resolve(ref, ref_book), fmt),), {"timestamp": t}
         if op == "modify":
-            _, ref, qty, ticks, fmt = cmd
+            _, ref, qty, ticks, fmt, aggressive, k = cmd
+            oid = self.resolve(ref, ref_book)
+            o = ref_book.orders.get(oid)
+            if aggressive and o is not None:
+                if o["side"] == "BUY" and ref_book.best_ask is not None:
+                    ticks = ref_book.best_ask + k
+                elif o["side"] == "SELL" and ref_book.best_bid is not None:
+                    ticks = ref_book.best_bid - k
             if qty is None and ticks is None:
                 qty = 1 + fmt
             kw = {"timestamp": t}
@@ -196,7 +205,7 @@ class Driver:
                 kw["quantity"] = fmt_qty(qty, fmt)
             if ticks is not None:
                 kw["price"] = fmt_price(ticks, fmt)
-            return "modify", (fmt_id(self.resolve(ref, ref_book), fmt),), kw
+            return "modify", (fmt_id(oid, fmt),), kw
         if op == "expire":
             return "expire", (t,), {}
         if op == "eod":
@@ -394,7 +403,8 @@ def test_long_deterministic_stream_matches_reference_model():
             cmds.append(
                 (rng.randint(0, 3), ("modify", ("live", rng.randint(0, 999)),
                                      rng.choice([None, rng.randint(1, 10)]),
-                                     rng.choice([None, rng.randint(PRICE_LO, PRICE_HI)]), rng.randint(0, 3)))
+                                     rng.choice([None, rng.randint(PRICE_LO, PRICE_HI)]), rng.randint(0, 3),
+                                     rng.random() < 0.3, rng.randint(0, 2)))
             )
         elif r < 0.99:
             cmds.append((rng.randint(0, 3), ("expire",)))

@@ -29,7 +29,13 @@ pub struct NewOrder {
 
 impl NewOrder {
     /// A GTC limit order with no options.
-    pub fn limit(id: OrderId, side: Side, price: Ticks, quantity: Lots, timestamp: Timestamp) -> Self {
+    pub fn limit(
+        id: OrderId,
+        side: Side,
+        price: Ticks,
+        quantity: Lots,
+        timestamp: Timestamp,
+    ) -> Self {
         NewOrder {
             id,
             side,

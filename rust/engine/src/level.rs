@@ -98,11 +98,17 @@ impl LevelCounters {
         fence(Ordering::Release);
         let bump_u = |a: &AtomicU64, by: u64| {
             if by != 0 {
-                a.store(a.load(Ordering::Relaxed).saturating_add(by), Ordering::Relaxed)
+                a.store(
+                    a.load(Ordering::Relaxed).saturating_add(by),
+                    Ordering::Relaxed,
+                )
             }
         };
         if d.visible != 0 {
-            self.visible.store(self.visible.load(Ordering::Relaxed) + d.visible, Ordering::Relaxed);
+            self.visible.store(
+                self.visible.load(Ordering::Relaxed) + d.visible,
+                Ordering::Relaxed,
+            );
         }
         if d.orders != 0 {
             let o = self.orders.load(Ordering::Relaxed) as i64 + d.orders;
@@ -113,7 +119,10 @@ impl LevelCounters {
         bump_u(&self.expired, d.expired);
         bump_u(&self.filled, d.filled);
         if d.executed != 0 {
-            let e = self.executed.load(Ordering::Relaxed).saturating_add(d.executed);
+            let e = self
+                .executed
+                .load(Ordering::Relaxed)
+                .saturating_add(d.executed);
             self.executed.store(e, Ordering::Relaxed);
         }
         bump_u(&self.trades, d.trades);
@@ -142,7 +151,7 @@ impl LevelCounters {
                     return (q, c);
                 }
             }
-            core::hint::spin_loop();
+            crate::primitive::hint::spin_loop();
         }
     }
 
@@ -172,7 +181,7 @@ impl LevelCounters {
                     return snap;
                 }
             }
-            core::hint::spin_loop();
+            crate::primitive::hint::spin_loop();
         }
     }
 }
@@ -205,7 +214,13 @@ impl Level {
             side,
             price,
             counters: LevelCounters::new(),
-            queue: UnsafeCell::new(LevelQueue { head: NIL, tail: NIL, total_open: 0, linked: false, empty_stamp: 0 }),
+            queue: UnsafeCell::new(LevelQueue {
+                head: NIL,
+                tail: NIL,
+                total_open: 0,
+                linked: false,
+                empty_stamp: 0,
+            }),
         }
     }
 

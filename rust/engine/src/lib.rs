@@ -23,7 +23,10 @@ mod state;
 mod types;
 mod writer_token;
 
-pub use book::{BatchInput, BatchOutput, BookConfig, Depth, DepthLevel, OrderBook, OrderView, DEFAULT_RETAIN_EMPTY_LEVELS};
+pub use book::{
+    BatchInput, BatchOutput, BookConfig, Depth, DepthLevel, OrderBook, OrderView,
+    DEFAULT_RETAIN_EMPTY_LEVELS,
+};
 pub use command::{Command, Modify, NewOrder};
 pub use error::{format_id, EngineError, EngineResult};
 pub use event::{Event, ExecutionReport, OrderUpdate, Trade};
@@ -32,4 +35,6 @@ pub use level::LevelSnapshot;
 pub use matching::check_new_order;
 pub use rust_decimal::Decimal;
 pub use scale::{parse_decimal, Scale};
-pub use types::{Lots, OrderId, OrderStatus, OrderType, RejectReason, Side, Ticks, TimeInForce, Timestamp};
+pub use types::{
+    Lots, OrderId, OrderStatus, OrderType, RejectReason, Side, Ticks, TimeInForce, Timestamp,
+};

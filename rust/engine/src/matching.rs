@@ -16,7 +16,9 @@ use crate::level::{LevelDelta, NIL};
 use crate::primitive::sync::atomic::Ordering;
 use crate::skiplist::{Node, MAX_HEIGHT};
 use crate::state::SharedState;
-use crate::types::{Lots, OrderId, OrderStatus, OrderType, RejectReason, Side, Ticks, TimeInForce, Timestamp};
+use crate::types::{
+    Lots, OrderId, OrderStatus, OrderType, RejectReason, Side, Ticks, TimeInForce, Timestamp,
+};
 
 /// Does a taker on `side` with `limit` trade against a resting price?
 #[inline]
@@ -31,12 +33,19 @@ pub(crate) fn crosses(side: Side, limit: Ticks, resting: Ticks) -> bool {
 pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
     use TimeInForce::*;
     if o.quantity <= 0 {
-        return Err(EngineError::invalid(format!("quantity must be > 0, got {} lots", o.quantity)));
+        return Err(EngineError::invalid(format!(
+            "quantity must be > 0, got {} lots",
+            o.quantity
+        )));
     }
     match o.order_type {
         OrderType::Limit => match o.price {
             None => return Err(EngineError::invalid("a LIMIT order needs a price")),
-            Some(p) if p <= 0 => return Err(EngineError::invalid(format!("price must be > 0, got {p} ticks"))),
+            Some(p) if p <= 0 => {
+                return Err(EngineError::invalid(format!(
+                    "price must be > 0, got {p} ticks"
+                )))
+            }
             _ => {}
         },
         OrderType::Market => {
@@ -60,13 +69,17 @@ pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
             )))
         }
         (tif, Some(_)) if tif != Gtd => {
-            return Err(EngineError::invalid(format!("expire_time is only allowed with GTD, got {tif:?}")))
+            return Err(EngineError::invalid(format!(
+                "expire_time is only allowed with GTD, got {tif:?}"
+            )))
         }
         _ => {}
     }
     if o.post_only {
         if o.order_type == OrderType::Market {
-            return Err(EngineError::invalid("post_only is only allowed on LIMIT orders"));
+            return Err(EngineError::invalid(
+                "post_only is only allowed on LIMIT orders",
+            ));
         }
         if !o.time_in_force.rests() {
             return Err(EngineError::invalid(format!(
@@ -77,7 +90,9 @@ pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
     }
     if let Some(d) = o.display_quantity {
         if o.order_type == OrderType::Market {
-            return Err(EngineError::invalid("display_quantity (iceberg) is only allowed on LIMIT orders"));
+            return Err(EngineError::invalid(
+                "display_quantity (iceberg) is only allowed on LIMIT orders",
+            ));
         }
         if !o.time_in_force.rests() {
             return Err(EngineError::invalid(format!(
@@ -93,6 +108,25 @@ pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
         }
     }
     Ok(())
+}
+
+/// Status and quantities of a command's own report.
+struct Outcome {
+    status: OrderStatus,
+    filled: Lots,
+    remaining: Lots,
+    reason: Option<RejectReason>,
+}
+
+impl Outcome {
+    fn new(status: OrderStatus, filled: Lots, remaining: Lots) -> Self {
+        Outcome {
+            status,
+            filled,
+            remaining,
+            reason: None,
+        }
+    }
 }
 
 /// How a resting order leaves the book other than by a fill.
@@ -113,6 +147,8 @@ pub(crate) struct Writer {
     rng: u64,
     /// Levels that emptied, oldest first, with the stamp that identifies that emptying.
     retained: VecDeque<(*const Node, u64)>,
+    /// How many levels are retained right now (entries in `retained` can be stale).
+    retained_live: usize,
     stamp: u64,
     retain_cap: usize,
     batch_ids: u64,
@@ -142,6 +178,7 @@ impl Writer {
             seq: 0,
             rng: seed | 1,
             retained: VecDeque::new(),
+            retained_live: 0,
             stamp: 0,
             retain_cap,
             batch_ids: 0,
@@ -252,26 +289,17 @@ impl<'a> Step<'a> {
         }
     }
 
-    fn report(
-        &mut self,
-        id: OrderId,
-        side: Side,
-        price: Option<Ticks>,
-        status: OrderStatus,
-        filled: Lots,
-        remaining: Lots,
-        reason: Option<RejectReason>,
-    ) {
+    fn report(&mut self, id: OrderId, side: Side, price: Option<Ticks>, outcome: Outcome) {
         let sequence = self.next_seq();
         self.out.report = Some(OrderUpdate {
             sequence,
             order_id: id,
             side,
-            status,
-            filled_quantity: filled,
-            remaining_quantity: remaining,
+            status: outcome.status,
+            filled_quantity: outcome.filled,
+            remaining_quantity: outcome.remaining,
             price,
-            reject_reason: reason,
+            reject_reason: outcome.reason,
             timestamp: self.now,
         });
     }
@@ -297,7 +325,8 @@ impl<'a> Step<'a> {
 
     /// Would a taker on `side` at `limit` trade right now?
     fn would_cross(&self, side: Side, limit: Ticks) -> bool {
-        self.best(side.opposite()).is_some_and(|n| crosses(side, limit, n.level.price))
+        self.best(side.opposite())
+            .is_some_and(|n| crosses(side, limit, n.level.price))
     }
 
     /// Total open quantity (hidden included) at prices crossing `limit`, capped at `need`.
@@ -330,12 +359,15 @@ impl<'a> Step<'a> {
             if !q.linked {
                 ladder.list.link(s, self.guard);
                 q.linked = true;
+                self.w.retained_live -= 1;
             }
             // SAFETY: see above; the node outlives this command.
             return unsafe { &*(n as *const Node) };
         }
         let height = self.w.random_height();
-        let s = ladder.list.insert(Node::new(side, price, height), self.guard);
+        let s = ladder
+            .list
+            .insert(Node::new(side, price, height), self.guard);
         ladder.index.insert(price, s, self.guard);
         // SAFETY: just inserted; alive until retired through the epoch.
         let n = unsafe { &*s.as_raw() };
@@ -354,20 +386,37 @@ impl<'a> Step<'a> {
         let q = unsafe { node.level.queue() };
         q.linked = false;
         q.empty_stamp = self.w.stamp;
-        self.w.retained.push_back((node as *const Node, self.w.stamp));
-        while self.w.retained.len() > self.w.retain_cap {
-            let Some((p, stamp)) = self.w.retained.pop_front() else { break };
-            // SAFETY: a node is freed only via its newest retained entry, which sits behind
-            // any older entry for it, so `p` is still alive here.
-            let n = unsafe { &*p };
-            // SAFETY: writer token held.
-            let q = unsafe { n.level.queue() };
-            if !q.linked && q.empty_stamp == stamp {
-                self.sh.ladder(n.level.side).index.remove(n.level.price, self.guard);
+        self.w
+            .retained
+            .push_back((node as *const Node, self.w.stamp));
+        self.w.retained_live += 1;
+        // An entry is current while its level is still unlinked and emptied at that stamp.
+        let current = |&(p, stamp): &(*const Node, u64)| {
+            // SAFETY: a node is freed only via its current entry, which sits behind any older
+            // entry for it, so every node named in the queue is still alive; token held.
+            let q = unsafe { (*p).level.queue() };
+            !q.linked && q.empty_stamp == stamp
+        };
+        while self.w.retained_live > self.w.retain_cap {
+            let Some(entry) = self.w.retained.pop_front() else {
+                break;
+            };
+            if current(&entry) {
+                // SAFETY: see `current`.
+                let n = unsafe { &*entry.0 };
+                self.sh
+                    .ladder(n.level.side)
+                    .index
+                    .remove(n.level.price, self.guard);
+                self.w.retained_live -= 1;
                 // SAFETY: now unreachable from the ladder and the index; readers pinned
                 // earlier keep it alive until they unpin.
-                unsafe { self.guard.defer_destroy(Shared::from(p)) };
+                unsafe { self.guard.defer_destroy(Shared::from(entry.0)) };
             }
+        }
+        // Levels that empty and refill over and over leave stale entries; drop them in bulk.
+        if self.w.retained.len() > 2 * self.w.retained_live + 1024 {
+            self.w.retained.retain(current);
         }
     }
 
@@ -388,7 +437,12 @@ impl<'a> Step<'a> {
         self.w.arena.push_back(q, idx);
         q.total_open += open;
         node.level.counters.apply(
-            &LevelDelta { visible, orders: 1, added: counts_as_added as u64, ..Default::default() },
+            &LevelDelta {
+                visible,
+                orders: 1,
+                added: counts_as_added as u64,
+                ..Default::default()
+            },
             self.now,
         );
     }
@@ -401,7 +455,14 @@ impl<'a> Step<'a> {
         let q = unsafe { node.level.queue() };
         self.w.arena.unlink(q, idx);
         q.total_open -= o.open;
-        node.level.counters.apply(&LevelDelta { visible: -o.visible, orders: -1, ..delta }, self.now);
+        node.level.counters.apply(
+            &LevelDelta {
+                visible: -o.visible,
+                orders: -1,
+                ..delta
+            },
+            self.now,
+        );
         if q.head == NIL {
             self.retire_level(node);
         }
@@ -419,8 +480,14 @@ impl<'a> Step<'a> {
 
     fn remove_resting(&mut self, idx: u32, how: Removal) -> OrderUpdate {
         let delta = match how {
-            Removal::Cancelled => LevelDelta { cancelled: 1, ..Default::default() },
-            Removal::Expired => LevelDelta { expired: 1, ..Default::default() },
+            Removal::Cancelled => LevelDelta {
+                cancelled: 1,
+                ..Default::default()
+            },
+            Removal::Expired => LevelDelta {
+                expired: 1,
+                ..Default::default()
+            },
         };
         self.dequeue(idx, delta);
         let o = self.finish(idx);
@@ -446,15 +513,29 @@ impl<'a> Step<'a> {
         // Cancelled GTD orders leave stale heap entries behind; drop them once they dominate.
         if self.w.gtd.len() > 2 * self.w.live_gtd + 1024 {
             let arena = &self.w.arena;
-            let kept: Vec<_> = self.w.gtd.drain().filter(|Reverse((_, _, h))| arena.resolve(*h).is_some()).collect();
+            let kept: Vec<_> = self
+                .w
+                .gtd
+                .drain()
+                .filter(|Reverse((_, _, h))| arena.resolve(*h).is_some())
+                .collect();
             self.w.gtd = kept.into_iter().collect();
         }
     }
 
     /// Match a taker against the opposite side. Updates `open` and `filled` in place.
-    fn match_taker(&mut self, taker: OrderId, side: Side, limit: Option<Ticks>, open: &mut Lots, filled: &mut Lots) {
+    fn match_taker(
+        &mut self,
+        taker: OrderId,
+        side: Side,
+        limit: Option<Ticks>,
+        open: &mut Lots,
+        filled: &mut Lots,
+    ) {
         while *open > 0 {
-            let Some(node) = self.best(side.opposite()) else { break };
+            let Some(node) = self.best(side.opposite()) else {
+                break;
+            };
             let price = node.level.price;
             if limit.is_some_and(|l| !crosses(side, l, price)) {
                 break;
@@ -482,7 +563,12 @@ impl<'a> Step<'a> {
                     timestamp: self.now,
                 };
                 self.out.trades.push(trade);
-                let mut delta = LevelDelta { visible: -fill, executed: fill, trades: 1, ..Default::default() };
+                let mut delta = LevelDelta {
+                    visible: -fill,
+                    executed: fill,
+                    trades: 1,
+                    ..Default::default()
+                };
                 let update = if maker.open == 0 {
                     self.w.arena.unlink(q, idx);
                     delta.orders = -1;
@@ -519,10 +605,9 @@ impl<'a> Step<'a> {
         let s = self.sh.ladder(side).index.get(price, self.guard);
         // SAFETY: indexed nodes are alive under the guard; writer token held.
         let total = unsafe { s.as_ref() }.map_or(0, |n| unsafe { n.level.queue() }.total_open);
-        (total - minus)
-            .checked_add(add)
-            .map(|_| ())
-            .ok_or_else(|| EngineError::invalid("quantity would overflow the price level's 64-bit total"))
+        (total - minus).checked_add(add).map(|_| ()).ok_or_else(|| {
+            EngineError::invalid("quantity would overflow the price level's 64-bit total")
+        })
     }
 
     /// Stateful validation of a new order (after [`check_new_order`]).
@@ -541,21 +626,45 @@ impl<'a> Step<'a> {
         self.sweep();
         let limit = o.price;
         if o.post_only && self.would_cross(o.side, limit.unwrap_or_default()) {
-            self.report(o.id, o.side, limit, OrderStatus::Rejected, 0, 0, Some(RejectReason::PostOnlyWouldCross));
+            self.report(
+                o.id,
+                o.side,
+                limit,
+                Outcome {
+                    status: OrderStatus::Rejected,
+                    filled: 0,
+                    remaining: 0,
+                    reason: Some(RejectReason::PostOnlyWouldCross),
+                },
+            );
             return self.publish();
         }
         if o.time_in_force == TimeInForce::Fok && !self.available(o.side, limit, o.quantity) {
-            self.report(o.id, o.side, limit, OrderStatus::Canceled, 0, 0, None);
+            self.report(
+                o.id,
+                o.side,
+                limit,
+                Outcome::new(OrderStatus::Canceled, 0, 0),
+            );
             return self.publish();
         }
         let mut open = o.quantity;
         let mut filled = 0;
         self.match_taker(o.id, o.side, limit, &mut open, &mut filled);
         match (open, limit) {
-            (0, _) => self.report(o.id, o.side, limit, OrderStatus::Filled, filled, 0, None),
+            (0, _) => self.report(
+                o.id,
+                o.side,
+                limit,
+                Outcome::new(OrderStatus::Filled, filled, 0),
+            ),
             (_, Some(price)) if o.time_in_force.rests() => {
-                let status = if filled > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::New };
-                self.report(o.id, o.side, limit, status, filled, open, None);
+                let status = if filled > 0 {
+                    OrderStatus::PartiallyFilled
+                } else {
+                    OrderStatus::New
+                };
+                self.report(o.id, o.side, limit, Outcome::new(status, filled, open));
                 let mut rec = RestingOrder::new(
                     o.id,
                     o.side,
@@ -579,14 +688,21 @@ impl<'a> Step<'a> {
                 }
                 self.enqueue(idx, true);
             }
-            _ => self.report(o.id, o.side, limit, OrderStatus::Canceled, filled, 0, None),
+            _ => self.report(
+                o.id,
+                o.side,
+                limit,
+                Outcome::new(OrderStatus::Canceled, filled, 0),
+            ),
         }
         self.publish();
     }
 
     /// Validate a cancel; returns the order's slot.
     pub(crate) fn validate_resting(&self, id: OrderId) -> EngineResult<u32> {
-        self.w.resting_at(id, self.now).ok_or(EngineError::OrderNotFound(id))
+        self.w
+            .resting_at(id, self.now)
+            .ok_or(EngineError::OrderNotFound(id))
     }
 
     pub(crate) fn cancel(&mut self, idx: u32) {
@@ -599,16 +715,22 @@ impl<'a> Step<'a> {
     /// Validate a modify; returns the order's slot.
     pub(crate) fn validate_modify(&self, m: &Modify) -> EngineResult<u32> {
         if m.quantity.is_none() && m.price.is_none() {
-            return Err(EngineError::invalid("modify needs a new quantity, a new price, or both"));
+            return Err(EngineError::invalid(
+                "modify needs a new quantity, a new price, or both",
+            ));
         }
         if let Some(q) = m.quantity {
             if q <= 0 {
-                return Err(EngineError::invalid(format!("quantity must be > 0, got {q} lots")));
+                return Err(EngineError::invalid(format!(
+                    "quantity must be > 0, got {q} lots"
+                )));
             }
         }
         if let Some(p) = m.price {
             if p <= 0 {
-                return Err(EngineError::invalid(format!("price must be > 0, got {p} ticks")));
+                return Err(EngineError::invalid(format!(
+                    "price must be > 0, got {p} ticks"
+                )));
             }
         }
         let idx = self.validate_resting(m.id)?;
@@ -625,19 +747,36 @@ impl<'a> Step<'a> {
         let o = *self.w.arena.get(idx);
         let new_q = m.quantity.unwrap_or(o.open);
         let new_p = m.price.unwrap_or(o.price);
-        let resting_status = |filled: Lots| if filled > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::New };
+        let resting_status = |filled: Lots| {
+            if filled > 0 {
+                OrderStatus::PartiallyFilled
+            } else {
+                OrderStatus::New
+            }
+        };
         if new_p == o.price && new_q <= o.open {
             if new_q < o.open {
                 let node = self.node_of(&o);
                 let new_visible = o.visible.min(new_q);
                 // SAFETY: writer token held.
                 unsafe { node.level.queue() }.total_open -= o.open - new_q;
-                node.level.counters.apply(&LevelDelta { visible: new_visible - o.visible, ..Default::default() }, self.now);
+                node.level.counters.apply(
+                    &LevelDelta {
+                        visible: new_visible - o.visible,
+                        ..Default::default()
+                    },
+                    self.now,
+                );
                 let r = self.w.arena.get_mut(idx);
                 r.open = new_q;
                 r.visible = new_visible;
             }
-            self.report(o.id, o.side, Some(o.price), resting_status(o.filled), o.filled, new_q, None);
+            self.report(
+                o.id,
+                o.side,
+                Some(o.price),
+                Outcome::new(resting_status(o.filled), o.filled, new_q),
+            );
             return self.publish();
         }
         if o.post_only && self.would_cross(o.side, new_p) {
@@ -645,10 +784,12 @@ impl<'a> Step<'a> {
                 o.id,
                 o.side,
                 Some(o.price),
-                OrderStatus::Rejected,
-                o.filled,
-                o.open,
-                Some(RejectReason::PostOnlyWouldCross),
+                Outcome {
+                    status: OrderStatus::Rejected,
+                    filled: o.filled,
+                    remaining: o.open,
+                    reason: Some(RejectReason::PostOnlyWouldCross),
+                },
             );
             return self.publish();
         }
@@ -661,13 +802,27 @@ impl<'a> Step<'a> {
             r.filled = filled;
             r.open = open;
             r.price = new_p;
-            r.visible = if r.display > 0 { r.display.min(open) } else { open };
+            r.visible = if r.display > 0 {
+                r.display.min(open)
+            } else {
+                open
+            };
         }
         if open == 0 {
             let done = self.finish(idx);
-            self.report(done.id, done.side, Some(new_p), OrderStatus::Filled, filled, 0, None);
+            self.report(
+                done.id,
+                done.side,
+                Some(new_p),
+                Outcome::new(OrderStatus::Filled, filled, 0),
+            );
         } else {
-            self.report(o.id, o.side, Some(new_p), resting_status(filled), filled, open, None);
+            self.report(
+                o.id,
+                o.side,
+                Some(new_p),
+                Outcome::new(resting_status(filled), filled, open),
+            );
             self.enqueue(idx, new_p != o.price);
         }
         self.publish();
@@ -700,5 +855,8 @@ impl<'a> Step<'a> {
 
 /// Drop support: every node a ladder still references (linked or retained).
 pub(crate) fn all_nodes<'g>(sh: &SharedState, guard: &'g Guard) -> Vec<Shared<'g, Node>> {
-    sh.ladders.iter().flat_map(|l| l.index.nodes(guard)).collect()
+    sh.ladders
+        .iter()
+        .flat_map(|l| l.index.nodes(guard))
+        .collect()
 }

@@ -28,8 +28,16 @@ struct Table {
 impl Table {
     fn with_capacity(cap: usize) -> Self {
         let cap = cap.next_power_of_two().max(MIN_CAPACITY);
-        let slots = (0..cap).map(|_| Slot { key: AtomicI64::new(EMPTY), node: Atomic::null() }).collect();
-        Table { mask: cap - 1, slots }
+        let slots = (0..cap)
+            .map(|_| Slot {
+                key: AtomicI64::new(EMPTY),
+                node: Atomic::null(),
+            })
+            .collect();
+        Table {
+            mask: cap - 1,
+            slots,
+        }
     }
 
     #[inline]
@@ -100,11 +108,13 @@ impl PriceIndex {
         if !found {
             slot.node.store(node, Ordering::Relaxed);
             slot.key.store(price, Ordering::Release);
-            self.used.store(self.used.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            self.used
+                .store(self.used.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         } else {
             slot.node.store(node, Ordering::Release);
         }
-        self.live.store(self.live.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.live
+            .store(self.live.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
     /// Writer only: unmap `price`.
@@ -114,7 +124,8 @@ impl PriceIndex {
         if let (slot, true) = table.probe(price) {
             if !slot.node.load(Ordering::Relaxed, guard).is_null() {
                 slot.node.store(Shared::null(), Ordering::Release);
-                self.live.store(self.live.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+                self.live
+                    .store(self.live.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
             }
         }
     }

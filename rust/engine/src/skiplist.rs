@@ -57,14 +57,9 @@ pub(crate) fn order_key(side: Side, price: Ticks) -> i64 {
 }
 
 /// The list head: one tower of pointers, no payload.
+#[derive(Default)]
 pub(crate) struct SkipList {
     head: [Atomic<Node>; MAX_HEIGHT],
-}
-
-impl Default for SkipList {
-    fn default() -> Self {
-        SkipList { head: Default::default() }
-    }
 }
 
 impl SkipList {
@@ -105,7 +100,8 @@ impl SkipList {
         let n = unsafe { node.deref() };
         let preds = self.predecessors(n.key, guard);
         for (h, pred) in preds.iter().enumerate().take(n.height) {
-            n.next[h].store(pred.load(Ordering::Relaxed, guard), Ordering::Relaxed);
+            // Release: a reader still standing on a relinked node may follow this pointer.
+            n.next[h].store(pred.load(Ordering::Relaxed, guard), Ordering::Release);
         }
         for pred in preds.iter().take(n.height) {
             pred.store(node, Ordering::Release);
@@ -121,5 +117,112 @@ impl SkipList {
             debug_assert!(preds[h].load(Ordering::Relaxed, guard) == node);
             preds[h].store(n.next[h].load(Ordering::Relaxed, guard), Ordering::Release);
         }
+    }
+}
+
+/// Loom model of the publish / unlink / reclaim protocol: one writer, several readers.
+/// Run with `make loom` (RUSTFLAGS="--cfg loom --cfg crossbeam_loom").
+#[cfg(all(test, loom))]
+mod loom_model {
+    use crossbeam_epoch::{Collector, Shared};
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::*;
+    use crate::level::LevelDelta;
+
+    /// Walk level 0 the way `OrderBook::depth` does and check what a reader may rely on.
+    fn read_all(list: &SkipList, guard: &Guard) -> Vec<i64> {
+        let mut keys = Vec::new();
+        let mut node = list.first(guard);
+        // SAFETY: reachable from the head under `guard`.
+        while let Some(n) = unsafe { node.as_ref() } {
+            assert!(
+                keys.last().is_none_or(|&k| k < n.key),
+                "keys out of order: {keys:?} then {}",
+                n.key
+            );
+            let (qty, count) = n.level.counters.read_pair();
+            // A level's pair always comes from one writer step: 5 lots per order.
+            assert_eq!(qty, 5 * count as i64, "torn level: qty {qty} count {count}");
+            keys.push(n.key);
+            node = n.next(guard);
+        }
+        keys
+    }
+
+    fn free_all(list: &SkipList) {
+        // SAFETY: the model is over; no thread can reach the list.
+        let guard = unsafe { crossbeam_epoch::unprotected() };
+        let mut node = list.first(guard);
+        while !node.is_null() {
+            // SAFETY: exclusive access; each node freed once.
+            let next = unsafe { node.deref() }.next(guard);
+            drop(unsafe { node.into_owned() });
+            node = next;
+        }
+    }
+
+    #[test]
+    fn readers_see_ordered_untorn_levels_while_writer_publishes_and_reclaims() {
+        loom::model(|| {
+            let collector = Collector::new();
+            let list = Arc::new(SkipList::default());
+            let writer = collector.register();
+            {
+                let g = writer.pin();
+                let n = list.insert(Node::new(Side::Sell, 10, 1), &g);
+                // SAFETY: just inserted, alive under `g`.
+                unsafe { n.deref() }.level.counters.apply(
+                    &LevelDelta {
+                        visible: 5,
+                        orders: 1,
+                        ..Default::default()
+                    },
+                    0,
+                );
+            }
+            let reader_count = std::env::var("LOOM_READERS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let readers: Vec<_> = (0..reader_count)
+                .map(|_| {
+                    let list = list.clone();
+                    let collector = collector.clone();
+                    thread::spawn(move || {
+                        let handle = collector.register();
+                        let guard = handle.pin();
+                        let keys = read_all(&list, &guard);
+                        assert!(
+                            keys.iter().all(|k| [10, 20].contains(k)),
+                            "unexpected keys {keys:?}"
+                        );
+                    })
+                })
+                .collect();
+            {
+                let g = writer.pin();
+                let n20 = list.insert(Node::new(Side::Sell, 20, 1), &g);
+                // SAFETY: alive under `g`.
+                unsafe { n20.deref() }.level.counters.apply(
+                    &LevelDelta {
+                        visible: 5,
+                        orders: 1,
+                        ..Default::default()
+                    },
+                    1,
+                );
+                let first: Shared<'_, Node> = list.first(&g);
+                list.unlink(first, &g);
+                // SAFETY: unlinked and never reachable again; pinned readers keep it alive.
+                unsafe { g.defer_destroy(first) };
+            }
+            writer.pin().flush();
+            for r in readers {
+                r.join().unwrap();
+            }
+            free_all(&list);
+        });
     }
 }

@@ -4,8 +4,9 @@
 mod reference;
 
 use lft_engine::{
-    BatchInput, BatchOutput, Command, Depth, EngineError, Event, ExecutionReport, Modify, NewOrder, OrderBook,
-    OrderId, OrderStatus, OrderType, OrderView, Side, TimeInForce, Timestamp,
+    BatchInput, BatchOutput, BookConfig, Command, Depth, EngineError, Event, ExecutionReport,
+    Modify, NewOrder, OrderBook, OrderId, OrderStatus, OrderType, OrderView, Side, TimeInForce,
+    Timestamp,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -236,8 +237,12 @@ fn resolve_target(t: Target, rb: &RefBook) -> OrderId {
     match t {
         Target::Pool(k) => order_id(k),
         Target::Live(n) => {
-            let mut live: Vec<OrderId> =
-                rb.bids.values().chain(rb.asks.values()).flat_map(|v| v.iter().map(|o| o.id)).collect();
+            let mut live: Vec<OrderId> = rb
+                .bids
+                .values()
+                .chain(rb.asks.values())
+                .flat_map(|v| v.iter().map(|o| o.id))
+                .collect();
             live.sort_unstable();
             if live.is_empty() {
                 order_id(1)
@@ -255,10 +260,16 @@ fn to_command(op: &Op, now: &mut Timestamp, rb: &RefBook) -> Command {
     let now = *now;
     match &op.kind {
         OpKind::New(s) => Command::New(to_new_order(s, now)),
-        OpKind::Cancel(t) => Command::Cancel { id: resolve_target(*t, rb), timestamp: now },
-        OpKind::Modify(t, q, p) => {
-            Command::Modify(Modify { id: resolve_target(*t, rb), quantity: *q, price: *p, timestamp: now })
-        }
+        OpKind::Cancel(t) => Command::Cancel {
+            id: resolve_target(*t, rb),
+            timestamp: now,
+        },
+        OpKind::Modify(t, q, p) => Command::Modify(Modify {
+            id: resolve_target(*t, rb),
+            quantity: *q,
+            price: *p,
+            timestamp: now,
+        }),
         OpKind::Expire => Command::Expire { now },
         OpKind::EndOfDay => Command::EndOfDay { now },
     }
@@ -301,6 +312,7 @@ fn ref_view(o: &reference::RefOrder) -> OrderView {
 }
 
 /// Compare one command's outcome and the whole observable state afterwards.
+#[allow(clippy::too_many_arguments)]
 fn compare(
     step: usize,
     cmd: &Command,
@@ -309,6 +321,7 @@ fn compare(
     book: &OrderBook,
     rb: &RefBook,
     seq_before: u64,
+    stats: bool,
 ) -> Result<(), TestCaseError> {
     match (eng, refr) {
         (Ok(a), Ok(b)) => {
@@ -319,13 +332,30 @@ fn compare(
             prop_assert_eq!(seqs, expect, "step {}: sequence numbers {:?}", step, cmd);
         }
         (Err(a), Err(b)) => {
-            prop_assert!(same_error_kind(a, b), "step {}: {:?}: engine {:?} reference {:?}", step, cmd, a, b);
+            prop_assert!(
+                same_error_kind(a, b),
+                "step {}: {:?}: engine {:?} reference {:?}",
+                step,
+                cmd,
+                a,
+                b
+            );
         }
-        _ => prop_assert!(false, "step {}: {:?}: engine {:?} vs reference {:?}", step, cmd, eng, refr),
+        _ => prop_assert!(
+            false,
+            "step {}: {:?}: engine {:?} vs reference {:?}",
+            step,
+            cmd,
+            eng,
+            refr
+        ),
     }
     prop_assert_eq!(book.sequence(), rb.seq, "step {}: sequence", step);
     let d = book.depth(usize::MAX);
-    let want = Depth { bids: rb.bid_levels(), asks: rb.ask_levels() };
+    let want = Depth {
+        bids: rb.bid_levels(),
+        asks: rb.ask_levels(),
+    };
     prop_assert_eq!(&d, &want, "step {}: depth after {:?}", step, cmd);
     prop_assert_eq!(book.len(), rb.len(), "step {}: len", step);
     prop_assert_eq!(book.is_empty(), rb.len() == 0);
@@ -337,8 +367,32 @@ fn compare(
     prop_assert_eq!(&d3.asks[..], &want.asks[..want.asks.len().min(3)]);
     for side in [Side::Buy, Side::Sell] {
         for p in LO - 1..=HI + 1 {
-            prop_assert_eq!(book.depth_at(side, p), rb.depth_at(side, p), "step {}: depth_at {:?} {}", step, side, p);
-            prop_assert_eq!(book.level(side, p), rb.level(side, p), "step {}: level {:?} {}", step, side, p);
+            prop_assert_eq!(
+                book.depth_at(side, p),
+                rb.depth_at(side, p),
+                "step {}: depth_at {:?} {}",
+                step,
+                side,
+                p
+            );
+            if stats {
+                prop_assert_eq!(
+                    book.level(side, p),
+                    rb.level(side, p),
+                    "step {}: level {:?} {}",
+                    step,
+                    side,
+                    p
+                );
+            } else {
+                // no retention: a level is readable exactly while it has orders
+                let l = book.level(side, p);
+                let want = rb.level(side, p).filter(|s| s.order_count > 0);
+                prop_assert_eq!(
+                    l.map(|s| (s.quantity, s.order_count)),
+                    want.map(|s| (s.quantity, s.order_count))
+                );
+            }
         }
     }
     for k in 1..=ID_POOL {
@@ -351,7 +405,11 @@ fn compare(
 }
 
 fn run_stream(ops: &[Op]) -> Result<(), TestCaseError> {
-    let book = new_book();
+    run_stream_on(&new_book(), ops, true)
+}
+
+/// `stats`: compare level statistics too (only valid while the book retains every level).
+fn run_stream_on(book: &OrderBook, ops: &[Op], stats: bool) -> Result<(), TestCaseError> {
     let mut rb = RefBook::new();
     let mut now = START;
     for (step, op) in ops.iter().enumerate() {
@@ -359,7 +417,7 @@ fn run_stream(ops: &[Op]) -> Result<(), TestCaseError> {
         let seq_before = book.sequence();
         let eng = book.apply(&cmd);
         let refr = rb.apply(&cmd);
-        compare(step, &cmd, &eng, &refr, &book, &rb, seq_before)?;
+        compare(step, &cmd, &eng, &refr, book, &rb, seq_before, stats)?;
     }
     Ok(())
 }
@@ -383,13 +441,27 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(50))]
+
+    /// With no empty-level retention every emptied level is evicted (and reclaimed through
+    /// the epoch) at once; matching must not notice.
+    #[test]
+    fn engine_without_level_retention_matches_reference(ops in prop::collection::vec(op(), 60)) {
+        let cfg = BookConfig { retain_empty_levels: 0, ..BookConfig::new("TEST", Decimal::new(1, 2), Decimal::ONE).unwrap() };
+        run_stream_on(&OrderBook::with_config(cfg), &ops, false)?;
+    }
+}
+
 /// One long deterministic stream (the book is never reset, so it grows deeper queues and
 /// far more iceberg re-queues, GTD sweeps and modifies of old orders than the short cases).
 #[test]
 fn engine_matches_reference_long_stream() {
     let mut runner = TestRunner::deterministic();
     let strat = op();
-    let ops: Vec<Op> = (0..8_000).map(|_| strat.new_tree(&mut runner).expect("value").current()).collect();
+    let ops: Vec<Op> = (0..8_000)
+        .map(|_| strat.new_tree(&mut runner).expect("value").current())
+        .collect();
     if let Err(e) = run_stream(&ops) {
         panic!("{e}");
     }
@@ -469,20 +541,39 @@ struct Row {
 
 fn row() -> impl Strategy<Value = Row> {
     let price = prop_oneof![85 => LO..=HI, 15 => Just(0i64)];
-    (0i8..=1, price, 1i64..=20, prop_oneof![Just(0u8), Just(1u8), Just(2u8), Just(4u8)], 1u64..=40).prop_map(
-        |(side, price, qty, tif, id)| {
-            // market rows must be IOC or FOK
-            let tif = if price == 0 && (tif == 0 || tif == 4) { 1 } else { tif };
-            Row { side, price, qty, tif, id }
-        },
+    (
+        0i8..=1,
+        price,
+        1i64..=20,
+        prop_oneof![Just(0u8), Just(1u8), Just(2u8), Just(4u8)],
+        1u64..=40,
     )
+        .prop_map(|(side, price, qty, tif, id)| {
+            // market rows must be IOC or FOK
+            let tif = if price == 0 && (tif == 0 || tif == 4) {
+                1
+            } else {
+                tif
+            };
+            Row {
+                side,
+                price,
+                qty,
+                tif,
+                id,
+            }
+        })
 }
 
 fn row_order(r: &Row, id: OrderId, ts: Timestamp) -> NewOrder {
     NewOrder {
         id,
         side: if r.side == 0 { Side::Buy } else { Side::Sell },
-        order_type: if r.price == 0 { OrderType::Market } else { OrderType::Limit },
+        order_type: if r.price == 0 {
+            OrderType::Market
+        } else {
+            OrderType::Limit
+        },
         price: (r.price != 0).then_some(r.price),
         quantity: r.qty,
         time_in_force: TimeInForce::from_code(r.tif).unwrap(),
@@ -497,14 +588,20 @@ fn row_order(r: &Row, id: OrderId, ts: Timestamp) -> NewOrder {
 fn one_by_one(book: &OrderBook, rows: &[Row], ids: &[u64], ts: Timestamp) -> BatchOutput {
     let mut out = BatchOutput::default();
     for (i, (r, id)) in rows.iter().zip(ids).enumerate() {
-        let (status, filled, remaining, trades) = match book.submit(&row_order(r, *id as OrderId, ts)) {
-            Ok(rep) => {
-                let u = rep.report.unwrap();
-                (u.status, u.filled_quantity, u.remaining_quantity, rep.trades)
-            }
-            Err(EngineError::DuplicateOrderId(_)) => (OrderStatus::Rejected, 0, 0, vec![]),
-            Err(e) => panic!("row {i}: unexpected error {e}"),
-        };
+        let (status, filled, remaining, trades) =
+            match book.submit(&row_order(r, *id as OrderId, ts)) {
+                Ok(rep) => {
+                    let u = rep.report.unwrap();
+                    (
+                        u.status,
+                        u.filled_quantity,
+                        u.remaining_quantity,
+                        rep.trades,
+                    )
+                }
+                Err(EngineError::DuplicateOrderId(_)) => (OrderStatus::Rejected, 0, 0, vec![]),
+                Err(e) => panic!("row {i}: unexpected error {e}"),
+            };
         out.order_id.push(*id);
         out.status.push(status as u8);
         out.filled.push(filled);
@@ -512,7 +609,8 @@ fn one_by_one(book: &OrderBook, rows: &[Row], ids: &[u64], ts: Timestamp) -> Bat
         for t in trades {
             out.trade_taker_index.push(i as i64);
             out.trade_maker_order_id.push(t.maker_order_id as u64);
-            out.trade_maker_order_id_hi.push((t.maker_order_id >> 64) as u64);
+            out.trade_maker_order_id_hi
+                .push((t.maker_order_id >> 64) as u64);
             out.trade_price.push(t.price);
             out.trade_quantity.push(t.quantity);
             out.trade_sequence.push(t.sequence);
@@ -580,35 +678,128 @@ fn batch_default_tif_is_gtc_for_limit_and_ioc_for_market() {
     };
     let mut out = BatchOutput::default();
     a.submit_batch(&input, &mut out).unwrap();
-    let rows: Vec<Row> = (0..4).map(|i| Row { side: side[i], price: price[i], qty: qty[i], tif: if price[i] == 0 { 1 } else { 0 }, id: ids[i] }).collect();
+    let rows: Vec<Row> = (0..4)
+        .map(|i| Row {
+            side: side[i],
+            price: price[i],
+            qty: qty[i],
+            tif: if price[i] == 0 { 1 } else { 0 },
+            id: ids[i],
+        })
+        .collect();
     let want = one_by_one(&b, &rows, &ids, 10);
     assert_eq!(out, want);
-    assert_eq!(out.status, vec![OrderStatus::New as u8, OrderStatus::New as u8, OrderStatus::Filled as u8, OrderStatus::New as u8]);
+    assert_eq!(
+        out.status,
+        vec![
+            OrderStatus::New as u8,
+            OrderStatus::New as u8,
+            OrderStatus::Filled as u8,
+            OrderStatus::New as u8
+        ]
+    );
     assert_eq!(a.state_hash(), b.state_hash());
 }
 
-
+/// Thousands of GTD orders, most cancelled (stale heap entries pile up until the engine
+/// compacts its expiry heap), expired in (expire_time, acceptance) order like the reference.
 #[test]
-fn zz_coverage_print() {
-    use std::collections::BTreeMap;
-    let mut runner = TestRunner::deterministic();
-    let strat = op();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for _case in 0..200 {
-        let ops: Vec<Op> = (0..60).map(|_| strat.new_tree(&mut runner).unwrap().current()).collect();
-        let book = new_book();
-        for cmd in build(&ops) {
-            let kind = match &cmd { Command::New(o) => format!("new {:?} {:?}", o.order_type, o.time_in_force), Command::Cancel{..} => "cancel".into(), Command::Modify(_) => "modify".into(), Command::Expire{..} => "expire".into(), Command::EndOfDay{..} => "eod".into() };
-            match book.apply(&cmd) {
-                Ok(r) => {
-                    *counts.entry(format!("{kind} ok {:?}", r.report.map(|u| (u.status, u.reject_reason.is_some())))).or_default() += 1;
-                    *counts.entry("trades".into()).or_default() += r.trades.len();
-                    for u in &r.updates { *counts.entry(format!("upd {:?}", u.status)).or_default() += 1; }
-                }
-                Err(e) => *counts.entry(format!("{kind} err {}", format!("{e:?}").split('(').next().unwrap())).or_default() += 1,
+fn gtd_expiry_order_survives_heap_compaction() {
+    let book = new_book();
+    let mut rb = RefBook::new();
+    let mut rng = TestRunner::deterministic();
+    let mut live: Vec<OrderId> = Vec::new();
+    let mut next: OrderId = 1_000;
+    let mut now: Timestamp = START;
+    let mut expired = 0usize;
+    let pick = |r: &mut TestRunner, lo: i64, hi: i64| (lo..=hi).new_tree(r).unwrap().current();
+    for step in 0..12_000usize {
+        now += pick(&mut rng, 0, 2);
+        let roll = pick(&mut rng, 0, 99);
+        let cmd = if roll < 45 || live.is_empty() {
+            let side = if pick(&mut rng, 0, 1) == 0 {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
+            // non-crossing: bids 50..=90, asks 110..=150; expiry times collide on purpose
+            let price = if side == Side::Buy {
+                pick(&mut rng, 50, 90)
+            } else {
+                pick(&mut rng, 110, 150)
+            };
+            // 30% expire soon; 70% far in the future, so that once cancelled they linger in
+            // the engine's expiry heap as stale entries (compaction kicks in past 1024 of them)
+            let expire = if pick(&mut rng, 0, 9) < 3 {
+                now + 10 * pick(&mut rng, 1, 60)
+            } else {
+                now + 1_000_000 + pick(&mut rng, 0, 50)
+            };
+            next += 1;
+            let tif = if pick(&mut rng, 0, 9) == 0 {
+                TimeInForce::Day
+            } else {
+                TimeInForce::Gtd
+            };
+            let o = NewOrder {
+                id: next,
+                side,
+                order_type: OrderType::Limit,
+                price: Some(price),
+                quantity: pick(&mut rng, 1, 9),
+                time_in_force: tif,
+                expire_time: (tif == TimeInForce::Gtd).then_some(expire),
+                post_only: false,
+                display_quantity: None,
+                timestamp: now,
+            };
+            live.push(next);
+            Command::New(o)
+        } else if roll < 88 {
+            let i = pick(&mut rng, 0, live.len() as i64 - 1) as usize;
+            Command::Cancel {
+                id: live.swap_remove(i),
+                timestamp: now,
             }
+        } else if roll < 97 {
+            Command::Expire { now }
+        } else {
+            let i = pick(&mut rng, 0, live.len() as i64 - 1) as usize;
+            Command::Modify(Modify {
+                id: live[i],
+                quantity: Some(pick(&mut rng, 1, 9)),
+                price: None,
+                timestamp: now,
+            })
+        };
+        let eng = book.apply(&cmd);
+        let refr = rb.apply(&cmd);
+        match (&eng, &refr) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b, "step {step}: {cmd:?}");
+                expired += a
+                    .updates
+                    .iter()
+                    .filter(|u| u.status == OrderStatus::Expired)
+                    .count();
+            }
+            (Err(a), Err(b)) => assert!(same_error_kind(a, b), "step {step}: {a:?} vs {b:?}"),
+            _ => panic!("step {step}: {cmd:?}: {eng:?} vs {refr:?}"),
         }
-        *counts.entry("final_len".into()).or_default() += book.len();
+        if step % 500 == 0 {
+            assert_eq!(
+                book.depth(usize::MAX),
+                Depth {
+                    bids: rb.bid_levels(),
+                    asks: rb.ask_levels()
+                }
+            );
+        }
     }
-    for (k, v) in counts { println!("{k}: {v}"); }
+    let eod = Command::EndOfDay {
+        now: now + 2_000_000,
+    };
+    assert_eq!(book.apply(&eod).unwrap(), rb.apply(&eod).unwrap());
+    assert!(book.is_empty());
+    assert!(expired > 300, "expiry exercised: {expired}");
 }

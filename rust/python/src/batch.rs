@@ -40,12 +40,20 @@ impl PyBatchResult {
         self.rows
     }
     fn __repr__(&self, py: Python<'_>) -> String {
-        format!("BatchResult(rows={}, trades={})", self.rows, self.trade_price.bind(py).len())
+        format!(
+            "BatchResult(rows={}, trades={})",
+            self.rows,
+            self.trade_price.bind(py).len()
+        )
     }
 }
 
 /// A 1-d integer column as a contiguous array of `T`; refuses floats and lossy casts.
-fn column<'py, T: Element + Copy>(obj: &Bound<'py, PyAny>, name: &str, dtype: &str) -> PyResult<PyReadonlyArray1<'py, T>> {
+fn column<'py, T: Element + Copy>(
+    obj: &Bound<'py, PyAny>,
+    name: &str,
+    dtype: &str,
+) -> PyResult<PyReadonlyArray1<'py, T>> {
     if let Ok(arr) = obj.cast::<PyArray1<T>>() {
         if arr.is_c_contiguous() {
             return Ok(arr.readonly());
@@ -56,20 +64,29 @@ fn column<'py, T: Element + Copy>(obj: &Bound<'py, PyAny>, name: &str, dtype: &s
     let arr = np.call_method1("asarray", (obj,))?;
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
     if !matches!(kind.as_str(), "i" | "u" | "b") {
-        return Err(invalid(format!("{name} must be an integer array ({dtype}), got dtype {}", arr.getattr("dtype")?.str()?)));
+        return Err(invalid(format!(
+            "{name} must be an integer array ({dtype}), got dtype {}",
+            arr.getattr("dtype")?.str()?
+        )));
     }
     if arr.getattr("ndim")?.extract::<usize>()? != 1 {
         return Err(invalid(format!("{name} must be one-dimensional")));
     }
     let cast = np.call_method1("ascontiguousarray", (&arr, dtype))?;
-    if !np.call_method1("array_equal", (&cast, &arr))?.extract::<bool>()? {
-        return Err(invalid(format!("{name} has values that do not fit {dtype}")));
+    if !np
+        .call_method1("array_equal", (&cast, &arr))?
+        .extract::<bool>()?
+    {
+        return Err(invalid(format!(
+            "{name} has values that do not fit {dtype}"
+        )));
     }
     Ok(cast.cast_into::<PyArray1<T>>()?.readonly())
 }
 
 fn slice<'a, T: Element>(arr: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
-    arr.as_slice().map_err(|e| invalid(format!("array is not contiguous: {e}")))
+    arr.as_slice()
+        .map_err(|e| invalid(format!("array is not contiguous: {e}")))
 }
 
 #[pymethods]
@@ -89,8 +106,14 @@ impl PyOrderBook {
         let side = column::<i8>(side, "side", "int8")?;
         let price = column::<i64>(price, "price", "int64")?;
         let quantity = column::<i64>(quantity, "quantity", "int64")?;
-        let tif = time_in_force.filter(|t| !t.is_none()).map(|t| column::<u8>(t, "time_in_force", "uint8")).transpose()?;
-        let ids = order_id.filter(|t| !t.is_none()).map(|t| column::<u64>(t, "order_id", "uint64")).transpose()?;
+        let tif = time_in_force
+            .filter(|t| !t.is_none())
+            .map(|t| column::<u8>(t, "time_in_force", "uint8"))
+            .transpose()?;
+        let ids = order_id
+            .filter(|t| !t.is_none())
+            .map(|t| column::<u64>(t, "order_id", "uint64"))
+            .transpose()?;
         let ts = match timestamp.filter(|t| !t.is_none()) {
             Some(t) => crate::convert::timestamp(t, "timestamp")?,
             None => std::time::SystemTime::now()
@@ -109,7 +132,9 @@ impl PyOrderBook {
         let book = &self.book;
         let out = without_gil(py, || {
             let mut out = BatchOutput::default();
-            book.submit_batch(&input, &mut out).map(|_| out).map_err(PyEngineError)
+            book.submit_batch(&input, &mut out)
+                .map(|_| out)
+                .map_err(PyEngineError)
         })?;
         let rows = out.order_id.len();
         Ok(PyBatchResult {

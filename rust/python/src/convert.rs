@@ -12,8 +12,15 @@ static DECIMAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static UUID: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static DATETIME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn import_attr<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, module: &str, name: &str) -> PyResult<&'py Bound<'py, PyAny>> {
-    Ok(cell.get_or_try_init(py, || py.import(module)?.getattr(name).map(Bound::unbind))?.bind(py))
+fn import_attr<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    module: &str,
+    name: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
+    Ok(cell
+        .get_or_try_init(py, || py.import(module)?.getattr(name).map(Bound::unbind))?
+        .bind(py))
 }
 
 /// A Python number-ish (Decimal, int, str, float) as an exact decimal.
@@ -29,7 +36,12 @@ pub fn decimal(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Decimal> {
             .extract::<i128>()
             .ok()
             .and_then(|v| Decimal::try_from_i128_with_scale(v, 0).ok())
-            .ok_or_else(|| invalid(format!("{what} {} is out of range", obj.str().map(|s| s.to_string()).unwrap_or_default())));
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{what} {} is out of range",
+                    obj.str().map(|s| s.to_string()).unwrap_or_default()
+                ))
+            });
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return parse_decimal(&s.to_cow()?, what).map_err(|e| PyEngineError(e).into());
@@ -40,7 +52,10 @@ pub fn decimal(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Decimal> {
         let text = obj.str()?;
         return parse_decimal(&text.to_cow()?, what).map_err(|e| PyEngineError(e).into());
     }
-    Err(invalid(format!("{what} must be a Decimal, int, str or float, got {}", obj.get_type().name()?)))
+    Err(invalid(format!(
+        "{what} must be a Decimal, int, str or float, got {}",
+        obj.get_type().name()?
+    )))
 }
 
 /// Optional variant of [`decimal`].
@@ -53,12 +68,16 @@ pub fn opt_decimal(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Optio
 
 /// Price to ticks on a book's grid.
 pub fn ticks(scale: &Scale, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
-    scale.to_ticks(decimal(obj, "price")?).map_err(|e| PyEngineError(e).into())
+    scale
+        .to_ticks(decimal(obj, "price")?)
+        .map_err(|e| PyEngineError(e).into())
 }
 
 /// Quantity to lots.
 pub fn lots(scale: &Scale, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
-    scale.to_lots_as(decimal(obj, what)?, what).map_err(|e| PyEngineError(e).into())
+    scale
+        .to_lots_as(decimal(obj, what)?, what)
+        .map_err(|e| PyEngineError(e).into())
 }
 
 /// Ticks/lots back to `decimal.Decimal`.
@@ -73,9 +92,12 @@ pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<OrderId> {
         return Err(invalid("order_id must be a UUID, str or int, got a bool"));
     }
     if obj.is_instance_of::<PyInt>() {
-        return obj
-            .extract::<u128>()
-            .map_err(|_| invalid(format!("order_id {} must be an int in 0..2**128", obj.str().map(|s| s.to_string()).unwrap_or_default())));
+        return obj.extract::<u128>().map_err(|_| {
+            invalid(format!(
+                "order_id {} must be an int in 0..2**128",
+                obj.str().map(|s| s.to_string()).unwrap_or_default()
+            ))
+        });
     }
     let uuid_cls = import_attr(py, &UUID, "uuid", "UUID")?;
     if obj.is_instance(uuid_cls)? {
@@ -84,10 +106,16 @@ pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<OrderId> {
     if let Ok(s) = obj.cast::<PyString>() {
         return match uuid_cls.call1((s,)) {
             Ok(u) => u.getattr("int")?.extract::<u128>(),
-            Err(_) => Err(invalid(format!("order_id {:?} is not a valid UUID", s.to_cow()?))),
+            Err(_) => Err(invalid(format!(
+                "order_id {:?} is not a valid UUID",
+                s.to_cow()?
+            ))),
         };
     }
-    Err(invalid(format!("order_id must be a UUID, str or int, got {}", obj.get_type().name()?)))
+    Err(invalid(format!(
+        "order_id must be a UUID, str or int, got {}",
+        obj.get_type().name()?
+    )))
 }
 
 /// 128-bit id to `uuid.UUID`.
@@ -100,10 +128,14 @@ pub fn to_py_uuid(py: Python<'_>, id: OrderId) -> PyResult<Bound<'_, PyAny>> {
 /// int nanoseconds, or a `datetime` (naive means UTC), as nanoseconds since the epoch.
 pub fn timestamp(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Timestamp> {
     if obj.is_instance_of::<PyBool>() {
-        return Err(invalid(format!("{what} must be int nanoseconds or a datetime, got a bool")));
+        return Err(invalid(format!(
+            "{what} must be int nanoseconds or a datetime, got a bool"
+        )));
     }
     if obj.is_instance_of::<PyInt>() {
-        return obj.extract::<i64>().map_err(|_| invalid(format!("{what} does not fit in 64-bit nanoseconds")));
+        return obj
+            .extract::<i64>()
+            .map_err(|_| invalid(format!("{what} does not fit in 64-bit nanoseconds")));
     }
     let py = obj.py();
     let datetime = import_attr(py, &DATETIME, "datetime", "datetime")?;
@@ -116,9 +148,24 @@ pub fn timestamp(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Timestamp> {
         } else {
             obj.clone()
         };
-        let epoch = aware.call_method1("__sub__", (datetime.call_method1("fromtimestamp", (0, aware.getattr("tzinfo")?))?,))?;
-        let micros: i64 = epoch.call_method1("__floordiv__", (py.import("datetime")?.getattr("timedelta")?.call1((0, 0, 1))?,))?.extract()?;
-        return micros.checked_mul(1000).ok_or_else(|| invalid(format!("{what} is out of the 64-bit nanosecond range")));
+        let epoch = aware.call_method1(
+            "__sub__",
+            (datetime.call_method1("fromtimestamp", (0, aware.getattr("tzinfo")?))?,),
+        )?;
+        let micros: i64 = epoch
+            .call_method1(
+                "__floordiv__",
+                (py.import("datetime")?
+                    .getattr("timedelta")?
+                    .call1((0, 0, 1))?,),
+            )?
+            .extract()?;
+        return micros
+            .checked_mul(1000)
+            .ok_or_else(|| invalid(format!("{what} is out of the 64-bit nanosecond range")));
     }
-    Err(invalid(format!("{what} must be int nanoseconds or a datetime, got {}", obj.get_type().name()?)))
+    Err(invalid(format!(
+        "{what} must be int nanoseconds or a datetime, got {}",
+        obj.get_type().name()?
+    )))
 }

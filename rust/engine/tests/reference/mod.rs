@@ -12,8 +12,9 @@
 use std::collections::BTreeMap;
 
 use lft_engine::{
-    Command, DepthLevel, EngineError, EngineResult, ExecutionReport, LevelSnapshot, Lots, Modify, NewOrder,
-    OrderId, OrderStatus, OrderType, OrderUpdate, RejectReason, Side, Ticks, TimeInForce, Timestamp, Trade,
+    Command, DepthLevel, EngineError, EngineResult, ExecutionReport, LevelSnapshot, Lots, Modify,
+    NewOrder, OrderId, OrderStatus, OrderType, OrderUpdate, RejectReason, Side, Ticks, TimeInForce,
+    Timestamp, Trade,
 };
 
 /// A resting order in the reference book.
@@ -104,7 +105,9 @@ pub fn validate_new_stateless(o: &NewOrder) -> EngineResult<()> {
     if o.time_in_force == TimeInForce::Gtd {
         match o.expire_time {
             None => return Err(invalid("GTD needs expire_time")),
-            Some(e) if e <= o.timestamp => return Err(invalid("expire_time must be after timestamp")),
+            Some(e) if e <= o.timestamp => {
+                return Err(invalid("expire_time must be after timestamp"))
+            }
             Some(_) => {}
         }
     } else if o.expire_time.is_some() {
@@ -218,12 +221,17 @@ impl RefBook {
     }
 
     fn push_back(&mut self, o: RefOrder) {
-        self.side_map_mut(o.side).entry(o.price).or_default().push(o);
+        self.side_map_mut(o.side)
+            .entry(o.price)
+            .or_default()
+            .push(o);
     }
 
     /// Total open (hidden included) at a level, as i128.
     fn level_total(&self, side: Side, price: Ticks) -> i128 {
-        self.side_map(side).get(&price).map_or(0, |v| v.iter().map(|o| o.open as i128).sum())
+        self.side_map(side)
+            .get(&price)
+            .map_or(0, |v| v.iter().map(|o| o.open as i128).sum())
     }
 
     fn check_room(&self, side: Side, price: Ticks, add: Lots, minus: Lots) -> EngineResult<()> {
@@ -234,7 +242,13 @@ impl RefBook {
         Ok(())
     }
 
-    fn update_of(&mut self, o: &RefOrder, status: OrderStatus, remaining: Lots, now: Timestamp) -> OrderUpdate {
+    fn update_of(
+        &mut self,
+        o: &RefOrder,
+        status: OrderStatus,
+        remaining: Lots,
+        now: Timestamp,
+    ) -> OrderUpdate {
         OrderUpdate {
             sequence: self.next_seq(),
             order_id: o.id,
@@ -329,7 +343,9 @@ impl RefBook {
         let mut filled_now = 0;
         let maker_side = side.opposite();
         while open > 0 {
-            let Some(price) = self.best_opposite(side) else { break };
+            let Some(price) = self.best_opposite(side) else {
+                break;
+            };
             if !crosses(side, limit, price) {
                 break;
             }
@@ -438,15 +454,39 @@ impl RefBook {
                 return Ok(out);
             }
         }
-        if o.time_in_force == TimeInForce::Fok && self.available(o.side, o.price) < o.quantity as i128 {
-            out.report = Some(self.own_report(o.id, o.side, o.price, OrderStatus::Canceled, 0, 0, None, now));
+        if o.time_in_force == TimeInForce::Fok
+            && self.available(o.side, o.price) < o.quantity as i128
+        {
+            out.report = Some(self.own_report(
+                o.id,
+                o.side,
+                o.price,
+                OrderStatus::Canceled,
+                0,
+                0,
+                None,
+                now,
+            ));
             return Ok(out);
         }
         let (open, filled) = self.match_taker(o.id, o.side, o.price, o.quantity, now, &mut out);
         if open == 0 {
-            out.report = Some(self.own_report(o.id, o.side, o.price, OrderStatus::Filled, filled, 0, None, now));
+            out.report = Some(self.own_report(
+                o.id,
+                o.side,
+                o.price,
+                OrderStatus::Filled,
+                filled,
+                0,
+                None,
+                now,
+            ));
         } else if rests(o.time_in_force) && o.price.is_some() {
-            let status = if filled > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::New };
+            let status = if filled > 0 {
+                OrderStatus::PartiallyFilled
+            } else {
+                OrderStatus::New
+            };
             let r = self.own_report(o.id, o.side, o.price, status, filled, open, None, now);
             out.report = Some(r);
             let display = o.display_quantity.unwrap_or(0);
@@ -470,7 +510,16 @@ impl RefBook {
             self.push_back(rec);
             self.touch(o.side, price, now, |s| s.added += 1);
         } else {
-            out.report = Some(self.own_report(o.id, o.side, o.price, OrderStatus::Canceled, filled, 0, None, now));
+            out.report = Some(self.own_report(
+                o.id,
+                o.side,
+                o.price,
+                OrderStatus::Canceled,
+                filled,
+                0,
+                None,
+                now,
+            ));
         }
         Ok(out)
     }
@@ -509,7 +558,13 @@ impl RefBook {
 
         let mut out = ExecutionReport::default();
         self.sweep(now, &mut out);
-        let status_of = |filled: Lots| if filled > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::New };
+        let status_of = |filled: Lots| {
+            if filled > 0 {
+                OrderStatus::PartiallyFilled
+            } else {
+                OrderStatus::New
+            }
+        };
         let (s, p, i) = self.locate(m.id).expect("still resting after sweep");
         let o = self.side_map(s)[&p][i];
 
@@ -520,8 +575,16 @@ impl RefBook {
                 level[i].visible = o.visible.min(new_q);
                 self.touch(s, p, now, |_| {});
             }
-            out.report =
-                Some(self.own_report(o.id, o.side, Some(o.price), status_of(o.filled), o.filled, new_q, None, now));
+            out.report = Some(self.own_report(
+                o.id,
+                o.side,
+                Some(o.price),
+                status_of(o.filled),
+                o.filled,
+                new_q,
+                None,
+                now,
+            ));
             return Ok(out);
         }
         if o.post_only {
@@ -551,12 +614,33 @@ impl RefBook {
         o.filled += filled_now;
         o.open = open;
         o.price = new_p;
-        o.visible = if o.display > 0 { o.display.min(open) } else { open };
-        if open == 0 {
-            out.report = Some(self.own_report(o.id, o.side, Some(new_p), OrderStatus::Filled, o.filled, 0, None, now));
+        o.visible = if o.display > 0 {
+            o.display.min(open)
         } else {
-            out.report =
-                Some(self.own_report(o.id, o.side, Some(new_p), status_of(o.filled), o.filled, open, None, now));
+            open
+        };
+        if open == 0 {
+            out.report = Some(self.own_report(
+                o.id,
+                o.side,
+                Some(new_p),
+                OrderStatus::Filled,
+                o.filled,
+                0,
+                None,
+                now,
+            ));
+        } else {
+            out.report = Some(self.own_report(
+                o.id,
+                o.side,
+                Some(new_p),
+                status_of(o.filled),
+                o.filled,
+                open,
+                None,
+                now,
+            ));
             o.queued_at = now;
             let moved = new_p != p;
             self.push_back(o);
@@ -611,12 +695,19 @@ impl RefBook {
 
     /// Bids best (highest) first.
     pub fn bid_levels(&self) -> Vec<DepthLevel> {
-        self.bids.iter().rev().map(|(p, v)| Self::aggregate(*p, v)).collect()
+        self.bids
+            .iter()
+            .rev()
+            .map(|(p, v)| Self::aggregate(*p, v))
+            .collect()
     }
 
     /// Asks best (lowest) first.
     pub fn ask_levels(&self) -> Vec<DepthLevel> {
-        self.asks.iter().map(|(p, v)| Self::aggregate(*p, v)).collect()
+        self.asks
+            .iter()
+            .map(|(p, v)| Self::aggregate(*p, v))
+            .collect()
     }
 
     pub fn best_bid(&self) -> Option<Ticks> {
@@ -628,17 +719,26 @@ impl RefBook {
     }
 
     pub fn len(&self) -> usize {
-        self.bids.values().chain(self.asks.values()).map(Vec::len).sum()
+        self.bids
+            .values()
+            .chain(self.asks.values())
+            .map(Vec::len)
+            .sum()
     }
 
     pub fn depth_at(&self, side: Side, price: Ticks) -> Lots {
-        self.side_map(side).get(&price).map_or(0, |v| v.iter().map(|o| o.visible).sum())
+        self.side_map(side)
+            .get(&price)
+            .map_or(0, |v| v.iter().map(|o| o.visible).sum())
     }
 
     /// Level statistics as the engine would report them (never evicted here).
     pub fn level(&self, side: Side, price: Ticks) -> Option<LevelSnapshot> {
         let st = self.stats.get(&(side as u8, price))?;
-        let agg = self.side_map(side).get(&price).map(|v| Self::aggregate(price, v));
+        let agg = self
+            .side_map(side)
+            .get(&price)
+            .map(|v| Self::aggregate(price, v));
         Some(LevelSnapshot {
             side,
             price,
@@ -658,6 +758,8 @@ impl RefBook {
 
     /// Resting order ids in priority order per level, for checks.
     pub fn queue(&self, side: Side, price: Ticks) -> Vec<OrderId> {
-        self.side_map(side).get(&price).map_or(Vec::new(), |v| v.iter().map(|o| o.id).collect())
+        self.side_map(side)
+            .get(&price)
+            .map_or(Vec::new(), |v| v.iter().map(|o| o.id).collect())
     }
 }
