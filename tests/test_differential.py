@@ -32,6 +32,10 @@ from reference_model import (
 TICK = Decimal("0.01")
 LOT = Decimal("1")
 PRICE_LO, PRICE_HI = 95, 105
+# New limit orders are placed `offset` ticks away from the middle, on their own side of it:
+# buys at 101 - offset (95..101), sells at 99 + offset (99..105). Prices 99..101 overlap, so
+# orders cross often while the book still builds some depth and queues.
+OFFSET = st.integers(0, 6)
 COMMANDS_PER_EXAMPLE = 60
 EXAMPLES = 200  # 200 x 60 = 12,000 commands per run
 T_START = 1_000_000
@@ -44,17 +48,20 @@ FMT = st.integers(0, 3)
 # new orders: mostly fresh ids, sometimes a known id (finished -> reuse, resting -> duplicate)
 id_ref = st.tuples(st.sampled_from(["fresh"] * 12 + ["known", "live"]), st.integers(0, 1000))
 # cancel/modify targets: mostly resting ids, sometimes finished or never-seen ones
-target_ref = st.tuples(st.sampled_from(["live"] * 7 + ["known", "unknown"]), st.integers(0, 1000))
+# ("queued": a resting order with others behind it in its level, where priority matters)
+target_ref = st.tuples(
+    st.sampled_from(["live"] * 6 + ["queued"] * 3 + ["known", "unknown"]), st.integers(0, 1000)
+)
 
 limit_cmd = st.tuples(
     st.just("limit"),
     SIDES,
     QTY,
-    TICKS,
-    st.sampled_from([None, "GTC", "GTC", "IOC", "FOK", "GTD", "GTD", "DAY"]),
+    OFFSET,
+    st.sampled_from([None, None, "GTC", "GTC", "GTC", "IOC", "FOK", "GTD", "GTD", "DAY", "DAY"]),
     st.booleans(),  # post-only (only used with resting TIFs, 1 in 4)
     st.one_of(st.none(), st.none(), st.none(), st.integers(1, 4)),  # iceberg display
-    st.integers(1, 15),  # GTD lifetime
+    st.integers(1, 80),  # GTD lifetime
     id_ref,
     FMT,
     st.integers(0, 3),  # post-only dice
@@ -96,9 +103,9 @@ bad_cmd = st.tuples(st.just("bad"), st.sampled_from(BAD_KINDS), SIDES, st.intege
 
 # weighted choice of the command kind (percent)
 WEIGHTS = {
-    "limit": 52,
-    "market": 6,
-    "cancel": 12,
+    "limit": 55,
+    "market": 5,
+    "cancel": 10,
     "modify": 16,
     "expire": 5,
     "eod": 2,
@@ -149,6 +156,16 @@ class Driver:
 
     def resolve(self, ref, ref_book: ReferenceBook) -> int:
         kind = ref[0]
+        if kind == "queued":
+            queued = sorted(
+                o["id"]
+                for side in ref_book.levels.values()
+                for queue in side.values()
+                for o in queue[:-1]
+            )
+            if queued:
+                return queued[ref[1] % len(queued)]
+            kind = "live"
         if kind == "live" and ref_book.orders:
             live = sorted(ref_book.orders)
             return live[ref[1] % len(live)]
@@ -166,7 +183,8 @@ class Driver:
         """-> (method, args, kwargs) or None to skip."""
         op = cmd[0]
         if op == "limit":
-            _, side, qty, ticks, tif, post, display, life, ref, fmt, dice = cmd
+            _, side, qty, offset, tif, post, display, life, ref, fmt, dice = cmd
+            ticks = 101 - offset if side == "BUY" else 99 + offset
             kw = {"timestamp": t, "order_id": fmt_id(self.resolve(ref, ref_book), fmt)}
             if tif is not None:
                 kw["time_in_force"] = tif
@@ -381,7 +399,7 @@ def test_long_deterministic_stream_matches_reference_model():
                         "limit",
                         rng.choice(["BUY", "SELL"]),
                         rng.randint(1, 8),
-                        rng.randint(PRICE_LO, PRICE_HI),
+                        rng.randint(0, 6),
                         tif,
                         rng.random() < 0.5,
                         rng.choice([None, None, None, rng.randint(1, 4)]),

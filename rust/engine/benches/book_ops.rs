@@ -1,1 +1,256 @@
-fn main() {}
+//! Per-operation cost on books of 1e2, 1e4 and 1e6 resting orders: the O(1) operations
+//! (add to an existing level, cancel, reduce, best price, one-fill match) should show flat
+//! lines; adding a new level pays the skiplist insert. A BTreeMap-of-levels book with the
+//! same slab and FIFO runs the same operations for comparison.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use lft_engine::{Decimal, ExecutionReport, Modify, NewOrder, OrderBook, Side, TimeInForce};
+
+const SIZES: [usize; 3] = [100, 10_000, 1_000_000];
+const ORDERS_PER_LEVEL: usize = 100;
+const MID: i64 = 10_000_000;
+const BIG: i64 = 1_000_000_000;
+const CHUNK: u64 = 1_000;
+
+/// Common surface of the two books under test.
+trait Book {
+    fn add(&mut self, id: u128, side: Side, price: i64, qty: i64);
+    fn cancel(&mut self, id: u128);
+    fn reduce(&mut self, id: u128, qty: i64);
+    fn take(&mut self, id: u128, side: Side, qty: i64);
+    fn best(&self, side: Side) -> Option<i64>;
+}
+
+/// The engine, driven the way a hot loop would: one reused report buffer.
+struct Engine(OrderBook, ExecutionReport);
+
+impl Book for Engine {
+    fn add(&mut self, id: u128, side: Side, price: i64, qty: i64) {
+        self.0.submit_into(&NewOrder::limit(id, side, price, qty, 0), &mut self.1).unwrap();
+    }
+    fn cancel(&mut self, id: u128) {
+        self.0.cancel(id, 0).unwrap();
+    }
+    fn reduce(&mut self, id: u128, qty: i64) {
+        self.0.modify(&Modify { id, quantity: Some(qty), price: None, timestamp: 0 }).unwrap();
+    }
+    fn take(&mut self, id: u128, side: Side, qty: i64) {
+        let limit = if side == Side::Buy { i64::MAX / 2 } else { 1 };
+        let order = NewOrder::limit(id, side, limit, qty, 0).with_tif(TimeInForce::Ioc);
+        self.0.submit_into(&order, &mut self.1).unwrap();
+    }
+    fn best(&self, side: Side) -> Option<i64> {
+        match side {
+            Side::Buy => self.0.best_bid(),
+            Side::Sell => self.0.best_ask(),
+        }
+    }
+}
+
+/// Baseline: price levels in a BTreeMap (O(log L) lookup), same slab + intrusive FIFO.
+#[derive(Default)]
+struct BTreeBook {
+    sides: [BTreeMap<i64, (u32, u32, i64)>; 2], // price -> (head, tail, total)
+    slots: Vec<(u128, Side, i64, i64, u32, u32)>, // id, side, price, qty, prev, next
+    free: Vec<u32>,
+    ids: HashMap<u128, u32>,
+}
+
+const NIL: u32 = u32::MAX;
+
+impl BTreeBook {
+    fn unlink(&mut self, idx: u32) {
+        let (_, side, price, qty, prev, next) = self.slots[idx as usize];
+        let level = self.sides[side as usize].get_mut(&price).unwrap();
+        if prev == NIL {
+            level.0 = next;
+        } else {
+            self.slots[prev as usize].5 = next;
+        }
+        if next == NIL {
+            level.1 = prev;
+        } else {
+            self.slots[next as usize].4 = prev;
+        }
+        level.2 -= qty;
+        if level.0 == NIL {
+            self.sides[side as usize].remove(&price);
+        }
+        self.free.push(idx);
+    }
+}
+
+impl Book for BTreeBook {
+    fn add(&mut self, id: u128, side: Side, price: i64, qty: i64) {
+        let level = self.sides[side as usize].entry(price).or_insert((NIL, NIL, 0));
+        let tail = level.1;
+        let rec = (id, side, price, qty, tail, NIL);
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = rec;
+                i
+            }
+            None => {
+                self.slots.push(rec);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        if tail == NIL {
+            level.0 = idx;
+        } else {
+            self.slots[tail as usize].5 = idx;
+        }
+        level.1 = idx;
+        level.2 += qty;
+        self.ids.insert(id, idx);
+    }
+    fn cancel(&mut self, id: u128) {
+        let idx = self.ids.remove(&id).unwrap();
+        self.unlink(idx);
+    }
+    fn reduce(&mut self, id: u128, qty: i64) {
+        let idx = self.ids[&id];
+        let (_, side, price, old, _, _) = self.slots[idx as usize];
+        self.slots[idx as usize].3 = qty;
+        self.sides[side as usize].get_mut(&price).unwrap().2 -= old - qty;
+    }
+    fn take(&mut self, _id: u128, side: Side, mut qty: i64) {
+        let opp = side.opposite() as usize;
+        while qty > 0 {
+            let best = match side {
+                Side::Buy => self.sides[opp].first_key_value(),
+                Side::Sell => self.sides[opp].last_key_value(),
+            };
+            let Some((&price, &(head, _, _))) = best else {
+                break;
+            };
+            let fill = qty.min(self.slots[head as usize].3);
+            qty -= fill;
+            self.slots[head as usize].3 -= fill;
+            self.sides[opp].get_mut(&price).unwrap().2 -= fill;
+            if self.slots[head as usize].3 == 0 {
+                let id = self.slots[head as usize].0;
+                self.ids.remove(&id);
+                self.unlink(head);
+            }
+        }
+    }
+    fn best(&self, side: Side) -> Option<i64> {
+        match side {
+            Side::Buy => self.sides[0].last_key_value().map(|(p, _)| *p),
+            Side::Sell => self.sides[1].first_key_value().map(|(p, _)| *p),
+        }
+    }
+}
+
+/// Rest `n` big orders, `ORDERS_PER_LEVEL` per level, half bids below MID, half asks above.
+fn fill<B: Book>(book: &mut B, n: usize) {
+    let levels_per_side = (n / 2 / ORDERS_PER_LEVEL).max(1) as i64;
+    for i in 0..n {
+        let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+        let level = (i / 2) as i64 % levels_per_side;
+        let price = if side == Side::Buy { MID - 1 - level * 2 } else { MID + 1 + level * 2 };
+        book.add(i as u128 + 1, side, price, BIG);
+    }
+}
+
+/// Time `op` over chunks, running `undo` untimed after each chunk so the book size holds.
+fn chunked(iters: u64, chunk: u64, mut op: impl FnMut(u64), mut undo: impl FnMut(u64)) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut done = 0;
+    while done < iters {
+        let n = chunk.min(iters - done);
+        let start = Instant::now();
+        for k in 0..n {
+            op(k);
+        }
+        total += start.elapsed();
+        for k in 0..n {
+            undo(k);
+        }
+        done += n;
+    }
+    total
+}
+
+fn bench_impl<B: Book>(c: &mut Criterion, name: &str, make: impl Fn() -> B) {
+    let mut group = c.benchmark_group(name);
+    group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(20);
+    for &n in &SIZES {
+        let mut book = make();
+        fill(&mut book, n);
+        let fresh = 10_000_000_000u128;
+        let book = std::cell::RefCell::new(book);
+        // Add to the existing best level (undo: cancel).
+        group.bench_with_input(BenchmarkId::new("add_existing_level", n), &n, |b, _| {
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    CHUNK,
+                    |k| book.borrow_mut().add(fresh + k as u128, Side::Buy, MID - 1, 10),
+                    |k| book.borrow_mut().cancel(fresh + k as u128),
+                )
+            })
+        });
+        // Cancel from the middle of a queue (undo: add back).
+        group.bench_with_input(BenchmarkId::new("cancel", n), &n, |b, _| {
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    CHUNK.min(n as u64 / 2),
+                    |k| book.borrow_mut().cancel(1 + 2 * (k as u128 % (n as u128 / 2))),
+                    |k| {
+                        let i = 2 * (k as usize % (n / 2));
+                        let level = (i / 2) as i64 % (n / 2 / ORDERS_PER_LEVEL).max(1) as i64;
+                        book.borrow_mut().add(i as u128 + 1, Side::Buy, MID - 1 - level * 2, BIG)
+                    },
+                )
+            })
+        });
+        // Reduce quantity in place (keeps priority).
+        let mut q = BIG;
+        group.bench_with_input(BenchmarkId::new("reduce", n), &n, |b, _| {
+            b.iter(|| {
+                q -= 1;
+                book.borrow_mut().reduce(n as u128 - 1, q);
+            })
+        });
+        // Marketable order taking one lot: one fill at the best level.
+        group.bench_with_input(BenchmarkId::new("match_one_fill", n), &n, |b, _| {
+            b.iter(|| book.borrow_mut().take(fresh - 1, Side::Buy, 1))
+        });
+        // Best price.
+        group.bench_with_input(BenchmarkId::new("best_price", n), &n, |b, _| {
+            b.iter(|| black_box(book.borrow().best(Side::Sell)))
+        });
+        // Add at a brand-new price level inside the spread (undo: cancel, which empties it).
+        group.bench_with_input(BenchmarkId::new("add_new_level", n), &n, |b, _| {
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    CHUNK,
+                    |k| book.borrow_mut().add(fresh + k as u128, Side::Buy, MID - 2 * (k as i64 + 1), 10),
+                    |k| book.borrow_mut().cancel(fresh + k as u128),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn engine(c: &mut Criterion) {
+    bench_impl(c, "skiplist_engine", || {
+        Engine(OrderBook::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
+    });
+}
+
+fn btree(c: &mut Criterion) {
+    bench_impl(c, "btreemap_levels", BTreeBook::default);
+}
+
+criterion_group!(benches, engine, btree);
+criterion_main!(benches);

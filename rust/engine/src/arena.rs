@@ -96,21 +96,12 @@ impl Arena {
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
             slot.order = Some(order);
-            Handle {
-                index,
-                generation: slot.generation,
-            }
+            Handle { index, generation: slot.generation }
         } else {
             let index = u32::try_from(self.slots.len()).expect("more than 4e9 resting orders");
             assert!(index != NIL, "more than 4e9 resting orders");
-            self.slots.push(Slot {
-                generation: 0,
-                order: Some(order),
-            });
-            Handle {
-                index,
-                generation: 0,
-            }
+            self.slots.push(Slot { generation: 0, order: Some(order) });
+            Handle { index, generation: 0 }
         }
     }
 
@@ -124,18 +115,12 @@ impl Arena {
 
     #[inline]
     pub(crate) fn get(&self, index: u32) -> &RestingOrder {
-        self.slots[index as usize]
-            .order
-            .as_ref()
-            .expect("empty slot")
+        self.slots[index as usize].order.as_ref().expect("empty slot")
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, index: u32) -> &mut RestingOrder {
-        self.slots[index as usize]
-            .order
-            .as_mut()
-            .expect("empty slot")
+        self.slots[index as usize].order.as_mut().expect("empty slot")
     }
 
     /// The order behind a handle, if the handle is still current.
@@ -149,10 +134,7 @@ impl Arena {
     }
 
     pub(crate) fn handle(&self, index: u32) -> Handle {
-        Handle {
-            index,
-            generation: self.slots[index as usize].generation,
-        }
+        Handle { index, generation: self.slots[index as usize].generation }
     }
 
     /// Append to the back of a level's FIFO. O(1).

@@ -35,11 +35,7 @@ pub struct BookConfig {
 
 impl BookConfig {
     /// Config with the default retention.
-    pub fn new(
-        symbol: impl Into<String>,
-        tick_size: Decimal,
-        lot_size: Decimal,
-    ) -> EngineResult<Self> {
+    pub fn new(symbol: impl Into<String>, tick_size: Decimal, lot_size: Decimal) -> EngineResult<Self> {
         Ok(BookConfig {
             symbol: symbol.into(),
             scale: Scale::new(tick_size, lot_size)?,
@@ -156,14 +152,8 @@ unsafe impl Send for OrderBook {}
 
 impl OrderBook {
     /// A book with default retention.
-    pub fn new(
-        symbol: impl Into<String>,
-        tick_size: Decimal,
-        lot_size: Decimal,
-    ) -> EngineResult<Self> {
-        Ok(Self::with_config(BookConfig::new(
-            symbol, tick_size, lot_size,
-        )?))
+    pub fn new(symbol: impl Into<String>, tick_size: Decimal, lot_size: Decimal) -> EngineResult<Self> {
+        Ok(Self::with_config(BookConfig::new(symbol, tick_size, lot_size)?))
     }
 
     /// A book from a full config.
@@ -197,23 +187,12 @@ impl OrderBook {
     }
 
     /// Run `f` as the book's single writer.
-    fn write<R>(
-        &self,
-        now: Timestamp,
-        out: &mut ExecutionReport,
-        f: impl FnOnce(&mut Step<'_>) -> R,
-    ) -> R {
+    fn write<R>(&self, now: Timestamp, out: &mut ExecutionReport, f: impl FnOnce(&mut Step<'_>) -> R) -> R {
         let _token = self.token.acquire();
         let guard = epoch::pin();
         // SAFETY: the token is held, so this is the only live reference to the writer.
         let w = unsafe { &mut *self.writer.get() };
-        let mut step = Step {
-            w,
-            sh: &self.shared,
-            guard: &guard,
-            out,
-            now,
-        };
+        let mut step = Step { w, sh: &self.shared, guard: &guard, out, now };
         f(&mut step)
     }
 
@@ -277,14 +256,12 @@ impl OrderBook {
             Command::New(o) => self.submit(o),
             Command::Cancel { id, timestamp } => self.cancel(*id, *timestamp),
             Command::Modify(m) => self.modify(m),
-            Command::Expire { now } => Ok(ExecutionReport {
-                updates: self.expire(*now),
-                ..Default::default()
-            }),
-            Command::EndOfDay { now } => Ok(ExecutionReport {
-                updates: self.end_of_day(*now),
-                ..Default::default()
-            }),
+            Command::Expire { now } => {
+                Ok(ExecutionReport { updates: self.expire(*now), ..Default::default() })
+            }
+            Command::EndOfDay { now } => {
+                Ok(ExecutionReport { updates: self.end_of_day(*now), ..Default::default() })
+            }
         }
     }
 
@@ -298,9 +275,7 @@ impl OrderBook {
             && input.time_in_force.is_none_or(|t| t.len() == n)
             && input.order_id.is_none_or(|t| t.len() == n);
         if !len_ok {
-            return Err(EngineError::invalid(
-                "batch columns must all have the same length",
-            ));
+            return Err(EngineError::invalid("batch columns must all have the same length"));
         }
         for i in 0..n {
             batch_row(input, i, 0)?;
@@ -334,8 +309,7 @@ impl OrderBook {
                 for t in &s.out.trades {
                     out.trade_taker_index.push(i as i64);
                     out.trade_maker_order_id.push(t.maker_order_id as u64);
-                    out.trade_maker_order_id_hi
-                        .push((t.maker_order_id >> 64) as u64);
+                    out.trade_maker_order_id_hi.push((t.maker_order_id >> 64) as u64);
                     out.trade_price.push(t.price);
                     out.trade_quantity.push(t.quantity);
                     out.trade_sequence.push(t.sequence);
@@ -398,11 +372,7 @@ impl OrderBook {
             last_key = nd.key;
             let (quantity, order_count) = nd.level.counters.read_pair();
             if order_count > 0 {
-                levels.push(DepthLevel {
-                    price: nd.level.price,
-                    quantity,
-                    order_count,
-                });
+                levels.push(DepthLevel { price: nd.level.price, quantity, order_count });
             }
             node = nd.next(guard);
         }
@@ -414,10 +384,9 @@ impl OrderBook {
     pub fn depth(&self, n: usize) -> Depth {
         let guard = epoch::pin();
         loop {
-            let (Some(bids), Some(asks)) = (
-                self.side_depth(Side::Buy, n, &guard),
-                self.side_depth(Side::Sell, n, &guard),
-            ) else {
+            let (Some(bids), Some(asks)) =
+                (self.side_depth(Side::Buy, n, &guard), self.side_depth(Side::Sell, n, &guard))
+            else {
                 continue;
             };
             if let (Some(b), Some(a)) = (bids.first(), asks.first()) {
@@ -439,8 +408,7 @@ impl OrderBook {
 
     /// Visible quantity resting at one price (0 if none). O(1), lock-free.
     pub fn depth_at(&self, side: Side, price: Ticks) -> Lots {
-        self.with_level(side, price, |n| n.level.counters.visible())
-            .unwrap_or(0)
+        self.with_level(side, price, |n| n.level.counters.visible()).unwrap_or(0)
     }
 
     /// Statistics of one price level (also of a recently emptied one). O(1), lock-free.
@@ -513,34 +481,21 @@ fn batch_row(input: &BatchInput<'_>, i: usize, id: OrderId) -> EngineResult<NewO
         EngineError::InvalidOrder(m) => EngineError::InvalidOrder(format!("row {i}: {m}")),
         other => other,
     };
-    let side = u8::try_from(input.side[i])
-        .ok()
-        .and_then(Side::from_code)
-        .ok_or_else(|| {
-            EngineError::invalid(format!(
-                "row {i}: side must be 0 (buy) or 1 (sell), got {}",
-                input.side[i]
-            ))
-        })?;
+    let side = u8::try_from(input.side[i]).ok().and_then(Side::from_code).ok_or_else(|| {
+        EngineError::invalid(format!("row {i}: side must be 0 (buy) or 1 (sell), got {}", input.side[i]))
+    })?;
     let price = input.price[i];
     if price < 0 {
         return Err(EngineError::invalid(format!(
             "row {i}: price must be >= 0 ticks (0 = market), got {price}"
         )));
     }
-    let order_type = if price == 0 {
-        OrderType::Market
-    } else {
-        OrderType::Limit
-    };
+    let order_type = if price == 0 { OrderType::Market } else { OrderType::Limit };
     let tif = match input.time_in_force {
         None if order_type == OrderType::Market => TimeInForce::Ioc,
         None => TimeInForce::Gtc,
         Some(codes) => TimeInForce::from_code(codes[i]).ok_or_else(|| {
-            EngineError::invalid(format!(
-                "row {i}: time_in_force code must be 0..=4, got {}",
-                codes[i]
-            ))
+            EngineError::invalid(format!("row {i}: time_in_force code must be 0..=4, got {}", codes[i]))
         })?,
     };
     if tif == TimeInForce::Gtd {

@@ -29,13 +29,7 @@ pub struct NewOrder {
 
 impl NewOrder {
     /// A GTC limit order with no options.
-    pub fn limit(
-        id: OrderId,
-        side: Side,
-        price: Ticks,
-        quantity: Lots,
-        timestamp: Timestamp,
-    ) -> Self {
+    pub fn limit(id: OrderId, side: Side, price: Ticks, quantity: Lots, timestamp: Timestamp) -> Self {
         NewOrder {
             id,
             side,

@@ -29,14 +29,7 @@ impl EngineError {
 /// Render an id the way Python's `uuid.UUID` prints it.
 pub fn format_id(id: OrderId) -> String {
     let h = format!("{id:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 /// Result alias for engine operations.

@@ -98,17 +98,11 @@ impl LevelCounters {
         fence(Ordering::Release);
         let bump_u = |a: &AtomicU64, by: u64| {
             if by != 0 {
-                a.store(
-                    a.load(Ordering::Relaxed).saturating_add(by),
-                    Ordering::Relaxed,
-                )
+                a.store(a.load(Ordering::Relaxed).saturating_add(by), Ordering::Relaxed)
             }
         };
         if d.visible != 0 {
-            self.visible.store(
-                self.visible.load(Ordering::Relaxed) + d.visible,
-                Ordering::Relaxed,
-            );
+            self.visible.store(self.visible.load(Ordering::Relaxed) + d.visible, Ordering::Relaxed);
         }
         if d.orders != 0 {
             let o = self.orders.load(Ordering::Relaxed) as i64 + d.orders;
@@ -119,10 +113,7 @@ impl LevelCounters {
         bump_u(&self.expired, d.expired);
         bump_u(&self.filled, d.filled);
         if d.executed != 0 {
-            let e = self
-                .executed
-                .load(Ordering::Relaxed)
-                .saturating_add(d.executed);
+            let e = self.executed.load(Ordering::Relaxed).saturating_add(d.executed);
             self.executed.store(e, Ordering::Relaxed);
         }
         bump_u(&self.trades, d.trades);

@@ -24,8 +24,7 @@ mod types;
 mod writer_token;
 
 pub use book::{
-    BatchInput, BatchOutput, BookConfig, Depth, DepthLevel, OrderBook, OrderView,
-    DEFAULT_RETAIN_EMPTY_LEVELS,
+    BatchInput, BatchOutput, BookConfig, Depth, DepthLevel, OrderBook, OrderView, DEFAULT_RETAIN_EMPTY_LEVELS,
 };
 pub use command::{Command, Modify, NewOrder};
 pub use error::{format_id, EngineError, EngineResult};
@@ -35,6 +34,4 @@ pub use level::LevelSnapshot;
 pub use matching::check_new_order;
 pub use rust_decimal::Decimal;
 pub use scale::{parse_decimal, Scale};
-pub use types::{
-    Lots, OrderId, OrderStatus, OrderType, RejectReason, Side, Ticks, TimeInForce, Timestamp,
-};
+pub use types::{Lots, OrderId, OrderStatus, OrderType, RejectReason, Side, Ticks, TimeInForce, Timestamp};

@@ -33,18 +33,13 @@ pub(crate) fn crosses(side: Side, limit: Ticks, resting: Ticks) -> bool {
 pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
     use TimeInForce::*;
     if o.quantity <= 0 {
-        return Err(EngineError::invalid(format!(
-            "quantity must be > 0, got {} lots",
-            o.quantity
-        )));
+        return Err(EngineError::invalid(format!("quantity must be > 0, got {} lots", o.quantity)));
     }
     match o.order_type {
         OrderType::Limit => match o.price {
             None => return Err(EngineError::invalid("a LIMIT order needs a price")),
             Some(p) if p <= 0 => {
-                return Err(EngineError::invalid(format!(
-                    "price must be > 0, got {p} ticks"
-                )))
+                return Err(EngineError::invalid(format!("price must be > 0, got {p} ticks")))
             }
             _ => {}
         },
@@ -69,17 +64,13 @@ pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
             )))
         }
         (tif, Some(_)) if tif != Gtd => {
-            return Err(EngineError::invalid(format!(
-                "expire_time is only allowed with GTD, got {tif:?}"
-            )))
+            return Err(EngineError::invalid(format!("expire_time is only allowed with GTD, got {tif:?}")))
         }
         _ => {}
     }
     if o.post_only {
         if o.order_type == OrderType::Market {
-            return Err(EngineError::invalid(
-                "post_only is only allowed on LIMIT orders",
-            ));
+            return Err(EngineError::invalid("post_only is only allowed on LIMIT orders"));
         }
         if !o.time_in_force.rests() {
             return Err(EngineError::invalid(format!(
@@ -90,9 +81,7 @@ pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
     }
     if let Some(d) = o.display_quantity {
         if o.order_type == OrderType::Market {
-            return Err(EngineError::invalid(
-                "display_quantity (iceberg) is only allowed on LIMIT orders",
-            ));
+            return Err(EngineError::invalid("display_quantity (iceberg) is only allowed on LIMIT orders"));
         }
         if !o.time_in_force.rests() {
             return Err(EngineError::invalid(format!(
@@ -120,12 +109,7 @@ struct Outcome {
 
 impl Outcome {
     fn new(status: OrderStatus, filled: Lots, remaining: Lots) -> Self {
-        Outcome {
-            status,
-            filled,
-            remaining,
-            reason: None,
-        }
+        Outcome { status, filled, remaining, reason: None }
     }
 }
 
@@ -325,8 +309,7 @@ impl<'a> Step<'a> {
 
     /// Would a taker on `side` at `limit` trade right now?
     fn would_cross(&self, side: Side, limit: Ticks) -> bool {
-        self.best(side.opposite())
-            .is_some_and(|n| crosses(side, limit, n.level.price))
+        self.best(side.opposite()).is_some_and(|n| crosses(side, limit, n.level.price))
     }
 
     /// Total open quantity (hidden included) at prices crossing `limit`, capped at `need`.
@@ -365,9 +348,7 @@ impl<'a> Step<'a> {
             return unsafe { &*(n as *const Node) };
         }
         let height = self.w.random_height();
-        let s = ladder
-            .list
-            .insert(Node::new(side, price, height), self.guard);
+        let s = ladder.list.insert(Node::new(side, price, height), self.guard);
         ladder.index.insert(price, s, self.guard);
         // SAFETY: just inserted; alive until retired through the epoch.
         let n = unsafe { &*s.as_raw() };
@@ -386,9 +367,7 @@ impl<'a> Step<'a> {
         let q = unsafe { node.level.queue() };
         q.linked = false;
         q.empty_stamp = self.w.stamp;
-        self.w
-            .retained
-            .push_back((node as *const Node, self.w.stamp));
+        self.w.retained.push_back((node as *const Node, self.w.stamp));
         self.w.retained_live += 1;
         // An entry is current while its level is still unlinked and emptied at that stamp.
         let current = |&(p, stamp): &(*const Node, u64)| {
@@ -404,10 +383,7 @@ impl<'a> Step<'a> {
             if current(&entry) {
                 // SAFETY: see `current`.
                 let n = unsafe { &*entry.0 };
-                self.sh
-                    .ladder(n.level.side)
-                    .index
-                    .remove(n.level.price, self.guard);
+                self.sh.ladder(n.level.side).index.remove(n.level.price, self.guard);
                 self.w.retained_live -= 1;
                 // SAFETY: now unreachable from the ladder and the index; readers pinned
                 // earlier keep it alive until they unpin.
@@ -437,12 +413,7 @@ impl<'a> Step<'a> {
         self.w.arena.push_back(q, idx);
         q.total_open += open;
         node.level.counters.apply(
-            &LevelDelta {
-                visible,
-                orders: 1,
-                added: counts_as_added as u64,
-                ..Default::default()
-            },
+            &LevelDelta { visible, orders: 1, added: counts_as_added as u64, ..Default::default() },
             self.now,
         );
     }
@@ -455,14 +426,7 @@ impl<'a> Step<'a> {
         let q = unsafe { node.level.queue() };
         self.w.arena.unlink(q, idx);
         q.total_open -= o.open;
-        node.level.counters.apply(
-            &LevelDelta {
-                visible: -o.visible,
-                orders: -1,
-                ..delta
-            },
-            self.now,
-        );
+        node.level.counters.apply(&LevelDelta { visible: -o.visible, orders: -1, ..delta }, self.now);
         if q.head == NIL {
             self.retire_level(node);
         }
@@ -480,14 +444,8 @@ impl<'a> Step<'a> {
 
     fn remove_resting(&mut self, idx: u32, how: Removal) -> OrderUpdate {
         let delta = match how {
-            Removal::Cancelled => LevelDelta {
-                cancelled: 1,
-                ..Default::default()
-            },
-            Removal::Expired => LevelDelta {
-                expired: 1,
-                ..Default::default()
-            },
+            Removal::Cancelled => LevelDelta { cancelled: 1, ..Default::default() },
+            Removal::Expired => LevelDelta { expired: 1, ..Default::default() },
         };
         self.dequeue(idx, delta);
         let o = self.finish(idx);
@@ -513,12 +471,8 @@ impl<'a> Step<'a> {
         // Cancelled GTD orders leave stale heap entries behind; drop them once they dominate.
         if self.w.gtd.len() > 2 * self.w.live_gtd + 1024 {
             let arena = &self.w.arena;
-            let kept: Vec<_> = self
-                .w
-                .gtd
-                .drain()
-                .filter(|Reverse((_, _, h))| arena.resolve(*h).is_some())
-                .collect();
+            let kept: Vec<_> =
+                self.w.gtd.drain().filter(|Reverse((_, _, h))| arena.resolve(*h).is_some()).collect();
             self.w.gtd = kept.into_iter().collect();
         }
     }
@@ -563,12 +517,8 @@ impl<'a> Step<'a> {
                     timestamp: self.now,
                 };
                 self.out.trades.push(trade);
-                let mut delta = LevelDelta {
-                    visible: -fill,
-                    executed: fill,
-                    trades: 1,
-                    ..Default::default()
-                };
+                let mut delta =
+                    LevelDelta { visible: -fill, executed: fill, trades: 1, ..Default::default() };
                 let update = if maker.open == 0 {
                     self.w.arena.unlink(q, idx);
                     delta.orders = -1;
@@ -605,9 +555,10 @@ impl<'a> Step<'a> {
         let s = self.sh.ladder(side).index.get(price, self.guard);
         // SAFETY: indexed nodes are alive under the guard; writer token held.
         let total = unsafe { s.as_ref() }.map_or(0, |n| unsafe { n.level.queue() }.total_open);
-        (total - minus).checked_add(add).map(|_| ()).ok_or_else(|| {
-            EngineError::invalid("quantity would overflow the price level's 64-bit total")
-        })
+        (total - minus)
+            .checked_add(add)
+            .map(|_| ())
+            .ok_or_else(|| EngineError::invalid("quantity would overflow the price level's 64-bit total"))
     }
 
     /// Stateful validation of a new order (after [`check_new_order`]).
@@ -640,30 +591,16 @@ impl<'a> Step<'a> {
             return self.publish();
         }
         if o.time_in_force == TimeInForce::Fok && !self.available(o.side, limit, o.quantity) {
-            self.report(
-                o.id,
-                o.side,
-                limit,
-                Outcome::new(OrderStatus::Canceled, 0, 0),
-            );
+            self.report(o.id, o.side, limit, Outcome::new(OrderStatus::Canceled, 0, 0));
             return self.publish();
         }
         let mut open = o.quantity;
         let mut filled = 0;
         self.match_taker(o.id, o.side, limit, &mut open, &mut filled);
         match (open, limit) {
-            (0, _) => self.report(
-                o.id,
-                o.side,
-                limit,
-                Outcome::new(OrderStatus::Filled, filled, 0),
-            ),
+            (0, _) => self.report(o.id, o.side, limit, Outcome::new(OrderStatus::Filled, filled, 0)),
             (_, Some(price)) if o.time_in_force.rests() => {
-                let status = if filled > 0 {
-                    OrderStatus::PartiallyFilled
-                } else {
-                    OrderStatus::New
-                };
+                let status = if filled > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::New };
                 self.report(o.id, o.side, limit, Outcome::new(status, filled, open));
                 let mut rec = RestingOrder::new(
                     o.id,
@@ -688,21 +625,14 @@ impl<'a> Step<'a> {
                 }
                 self.enqueue(idx, true);
             }
-            _ => self.report(
-                o.id,
-                o.side,
-                limit,
-                Outcome::new(OrderStatus::Canceled, filled, 0),
-            ),
+            _ => self.report(o.id, o.side, limit, Outcome::new(OrderStatus::Canceled, filled, 0)),
         }
         self.publish();
     }
 
     /// Validate a cancel; returns the order's slot.
     pub(crate) fn validate_resting(&self, id: OrderId) -> EngineResult<u32> {
-        self.w
-            .resting_at(id, self.now)
-            .ok_or(EngineError::OrderNotFound(id))
+        self.w.resting_at(id, self.now).ok_or(EngineError::OrderNotFound(id))
     }
 
     pub(crate) fn cancel(&mut self, idx: u32) {
@@ -715,22 +645,16 @@ impl<'a> Step<'a> {
     /// Validate a modify; returns the order's slot.
     pub(crate) fn validate_modify(&self, m: &Modify) -> EngineResult<u32> {
         if m.quantity.is_none() && m.price.is_none() {
-            return Err(EngineError::invalid(
-                "modify needs a new quantity, a new price, or both",
-            ));
+            return Err(EngineError::invalid("modify needs a new quantity, a new price, or both"));
         }
         if let Some(q) = m.quantity {
             if q <= 0 {
-                return Err(EngineError::invalid(format!(
-                    "quantity must be > 0, got {q} lots"
-                )));
+                return Err(EngineError::invalid(format!("quantity must be > 0, got {q} lots")));
             }
         }
         if let Some(p) = m.price {
             if p <= 0 {
-                return Err(EngineError::invalid(format!(
-                    "price must be > 0, got {p} ticks"
-                )));
+                return Err(EngineError::invalid(format!("price must be > 0, got {p} ticks")));
             }
         }
         let idx = self.validate_resting(m.id)?;
@@ -760,23 +684,14 @@ impl<'a> Step<'a> {
                 let new_visible = o.visible.min(new_q);
                 // SAFETY: writer token held.
                 unsafe { node.level.queue() }.total_open -= o.open - new_q;
-                node.level.counters.apply(
-                    &LevelDelta {
-                        visible: new_visible - o.visible,
-                        ..Default::default()
-                    },
-                    self.now,
-                );
+                node.level
+                    .counters
+                    .apply(&LevelDelta { visible: new_visible - o.visible, ..Default::default() }, self.now);
                 let r = self.w.arena.get_mut(idx);
                 r.open = new_q;
                 r.visible = new_visible;
             }
-            self.report(
-                o.id,
-                o.side,
-                Some(o.price),
-                Outcome::new(resting_status(o.filled), o.filled, new_q),
-            );
+            self.report(o.id, o.side, Some(o.price), Outcome::new(resting_status(o.filled), o.filled, new_q));
             return self.publish();
         }
         if o.post_only && self.would_cross(o.side, new_p) {
@@ -802,27 +717,13 @@ impl<'a> Step<'a> {
             r.filled = filled;
             r.open = open;
             r.price = new_p;
-            r.visible = if r.display > 0 {
-                r.display.min(open)
-            } else {
-                open
-            };
+            r.visible = if r.display > 0 { r.display.min(open) } else { open };
         }
         if open == 0 {
             let done = self.finish(idx);
-            self.report(
-                done.id,
-                done.side,
-                Some(new_p),
-                Outcome::new(OrderStatus::Filled, filled, 0),
-            );
+            self.report(done.id, done.side, Some(new_p), Outcome::new(OrderStatus::Filled, filled, 0));
         } else {
-            self.report(
-                o.id,
-                o.side,
-                Some(new_p),
-                Outcome::new(resting_status(filled), filled, open),
-            );
+            self.report(o.id, o.side, Some(new_p), Outcome::new(resting_status(filled), filled, open));
             self.enqueue(idx, new_p != o.price);
         }
         self.publish();
@@ -855,8 +756,5 @@ impl<'a> Step<'a> {
 
 /// Drop support: every node a ladder still references (linked or retained).
 pub(crate) fn all_nodes<'g>(sh: &SharedState, guard: &'g Guard) -> Vec<Shared<'g, Node>> {
-    sh.ladders
-        .iter()
-        .flat_map(|l| l.index.nodes(guard))
-        .collect()
+    sh.ladders.iter().flat_map(|l| l.index.nodes(guard)).collect()
 }

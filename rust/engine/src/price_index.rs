@@ -28,16 +28,8 @@ struct Table {
 impl Table {
     fn with_capacity(cap: usize) -> Self {
         let cap = cap.next_power_of_two().max(MIN_CAPACITY);
-        let slots = (0..cap)
-            .map(|_| Slot {
-                key: AtomicI64::new(EMPTY),
-                node: Atomic::null(),
-            })
-            .collect();
-        Table {
-            mask: cap - 1,
-            slots,
-        }
+        let slots = (0..cap).map(|_| Slot { key: AtomicI64::new(EMPTY), node: Atomic::null() }).collect();
+        Table { mask: cap - 1, slots }
     }
 
     #[inline]
@@ -108,13 +100,11 @@ impl PriceIndex {
         if !found {
             slot.node.store(node, Ordering::Relaxed);
             slot.key.store(price, Ordering::Release);
-            self.used
-                .store(self.used.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            self.used.store(self.used.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         } else {
             slot.node.store(node, Ordering::Release);
         }
-        self.live
-            .store(self.live.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.live.store(self.live.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
     /// Writer only: unmap `price`.
@@ -124,8 +114,7 @@ impl PriceIndex {
         if let (slot, true) = table.probe(price) {
             if !slot.node.load(Ordering::Relaxed, guard).is_null() {
                 slot.node.store(Shared::null(), Ordering::Release);
-                self.live
-                    .store(self.live.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+                self.live.store(self.live.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
             }
         }
     }
@@ -161,12 +150,7 @@ impl PriceIndex {
     pub(crate) fn nodes<'g>(&self, guard: &'g Guard) -> Vec<Shared<'g, Node>> {
         // SAFETY: as in `get`.
         let table = unsafe { self.table.load(Ordering::Acquire, guard).deref() };
-        table
-            .slots
-            .iter()
-            .map(|s| s.node.load(Ordering::Relaxed, guard))
-            .filter(|n| !n.is_null())
-            .collect()
+        table.slots.iter().map(|s| s.node.load(Ordering::Relaxed, guard)).filter(|n| !n.is_null()).collect()
     }
 
     /// Free the table itself. Nodes are freed by the caller.

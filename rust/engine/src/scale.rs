@@ -20,19 +20,12 @@ impl Scale {
     /// Validate and build.
     pub fn new(tick_size: Decimal, lot_size: Decimal) -> EngineResult<Self> {
         if tick_size <= Decimal::ZERO {
-            return Err(EngineError::InvalidConfig(format!(
-                "tick_size must be > 0, got {tick_size}"
-            )));
+            return Err(EngineError::InvalidConfig(format!("tick_size must be > 0, got {tick_size}")));
         }
         if lot_size <= Decimal::ZERO {
-            return Err(EngineError::InvalidConfig(format!(
-                "lot_size must be > 0, got {lot_size}"
-            )));
+            return Err(EngineError::InvalidConfig(format!("lot_size must be > 0, got {lot_size}")));
         }
-        Ok(Scale {
-            tick_size: tick_size.normalize(),
-            lot_size: lot_size.normalize(),
-        })
+        Ok(Scale { tick_size: tick_size.normalize(), lot_size: lot_size.normalize() })
     }
 
     /// Price to ticks: must be > 0 and on the tick grid.
@@ -63,23 +56,16 @@ impl Scale {
 
 fn units(value: Decimal, step: Decimal, what: &str, step_name: &str) -> EngineResult<i64> {
     if value <= Decimal::ZERO {
-        return Err(EngineError::invalid(format!(
-            "{what} must be > 0, got {value}"
-        )));
+        return Err(EngineError::invalid(format!("{what} must be > 0, got {value}")));
     }
     let n = value
         .checked_div(step)
         .ok_or_else(|| EngineError::invalid(format!("{what} {value} is out of range")))?;
     if !n.fract().is_zero() {
-        return Err(EngineError::invalid(format!(
-            "{what} {value} is not a multiple of {step_name} {step}"
-        )));
+        return Err(EngineError::invalid(format!("{what} {value} is not a multiple of {step_name} {step}")));
     }
-    i64::try_from(n).map_err(|_| {
-        EngineError::invalid(format!(
-            "{what} {value} overflows the engine's 64-bit range"
-        ))
-    })
+    i64::try_from(n)
+        .map_err(|_| EngineError::invalid(format!("{what} {value} overflows the engine's 64-bit range")))
 }
 
 /// Parse a decimal from text, rejecting NaN/inf and garbage with a clear message.
@@ -88,9 +74,5 @@ pub fn parse_decimal(text: &str, what: &str) -> EngineResult<Decimal> {
     Decimal::from_str_exact(t)
         .or_else(|_| Decimal::from_scientific(t))
         .or_else(|_| Decimal::from_str(t))
-        .map_err(|_| {
-            EngineError::invalid(format!(
-                "{what} must be a finite decimal number, got {text:?}"
-            ))
-        })
+        .map_err(|_| EngineError::invalid(format!("{what} must be a finite decimal number, got {text:?}")))
 }

@@ -137,11 +137,7 @@ mod loom_model {
         let mut node = list.first(guard);
         // SAFETY: reachable from the head under `guard`.
         while let Some(n) = unsafe { node.as_ref() } {
-            assert!(
-                keys.last().is_none_or(|&k| k < n.key),
-                "keys out of order: {keys:?} then {}",
-                n.key
-            );
+            assert!(keys.last().is_none_or(|&k| k < n.key), "keys out of order: {keys:?} then {}", n.key);
             let (qty, count) = n.level.counters.read_pair();
             // A level's pair always comes from one writer step: 5 lots per order.
             assert_eq!(qty, 5 * count as i64, "torn level: qty {qty} count {count}");
@@ -173,19 +169,12 @@ mod loom_model {
                 let g = writer.pin();
                 let n = list.insert(Node::new(Side::Sell, 10, 1), &g);
                 // SAFETY: just inserted, alive under `g`.
-                unsafe { n.deref() }.level.counters.apply(
-                    &LevelDelta {
-                        visible: 5,
-                        orders: 1,
-                        ..Default::default()
-                    },
-                    0,
-                );
+                unsafe { n.deref() }
+                    .level
+                    .counters
+                    .apply(&LevelDelta { visible: 5, orders: 1, ..Default::default() }, 0);
             }
-            let reader_count = std::env::var("LOOM_READERS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
+            let reader_count = std::env::var("LOOM_READERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
             let readers: Vec<_> = (0..reader_count)
                 .map(|_| {
                     let list = list.clone();
@@ -194,10 +183,7 @@ mod loom_model {
                         let handle = collector.register();
                         let guard = handle.pin();
                         let keys = read_all(&list, &guard);
-                        assert!(
-                            keys.iter().all(|k| [10, 20].contains(k)),
-                            "unexpected keys {keys:?}"
-                        );
+                        assert!(keys.iter().all(|k| [10, 20].contains(k)), "unexpected keys {keys:?}");
                     })
                 })
                 .collect();
@@ -205,14 +191,10 @@ mod loom_model {
                 let g = writer.pin();
                 let n20 = list.insert(Node::new(Side::Sell, 20, 1), &g);
                 // SAFETY: alive under `g`.
-                unsafe { n20.deref() }.level.counters.apply(
-                    &LevelDelta {
-                        visible: 5,
-                        orders: 1,
-                        ..Default::default()
-                    },
-                    1,
-                );
+                unsafe { n20.deref() }
+                    .level
+                    .counters
+                    .apply(&LevelDelta { visible: 5, orders: 1, ..Default::default() }, 1);
                 let first: Shared<'_, Node> = list.first(&g);
                 list.unlink(first, &g);
                 // SAFETY: unlinked and never reachable again; pinned readers keep it alive.

@@ -17,20 +17,14 @@ pub(crate) struct WriterGuard<'a> {
 
 impl WriterToken {
     pub(crate) fn new() -> Self {
-        WriterToken {
-            held: CachePadded::new(AtomicBool::new(false)),
-        }
+        WriterToken { held: CachePadded::new(AtomicBool::new(false)) }
     }
 
     /// Take the token, spinning then yielding while another writer holds it.
     pub(crate) fn acquire(&self) -> WriterGuard<'_> {
         let backoff = Backoff::new();
         loop {
-            if self
-                .held
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
+            if self.held.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                 return WriterGuard { token: self };
             }
             while self.held.load(Ordering::Relaxed) {

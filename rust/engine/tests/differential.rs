@@ -4,9 +4,8 @@
 mod reference;
 
 use lft_engine::{
-    BatchInput, BatchOutput, BookConfig, Command, Depth, EngineError, Event, ExecutionReport,
-    Modify, NewOrder, OrderBook, OrderId, OrderStatus, OrderType, OrderView, Side, TimeInForce,
-    Timestamp,
+    BatchInput, BatchOutput, BookConfig, Command, Depth, EngineError, Event, ExecutionReport, Modify,
+    NewOrder, OrderBook, OrderId, OrderStatus, OrderType, OrderView, Side, TimeInForce, Timestamp,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -237,12 +236,8 @@ fn resolve_target(t: Target, rb: &RefBook) -> OrderId {
     match t {
         Target::Pool(k) => order_id(k),
         Target::Live(n) => {
-            let mut live: Vec<OrderId> = rb
-                .bids
-                .values()
-                .chain(rb.asks.values())
-                .flat_map(|v| v.iter().map(|o| o.id))
-                .collect();
+            let mut live: Vec<OrderId> =
+                rb.bids.values().chain(rb.asks.values()).flat_map(|v| v.iter().map(|o| o.id)).collect();
             live.sort_unstable();
             if live.is_empty() {
                 order_id(1)
@@ -260,16 +255,10 @@ fn to_command(op: &Op, now: &mut Timestamp, rb: &RefBook) -> Command {
     let now = *now;
     match &op.kind {
         OpKind::New(s) => Command::New(to_new_order(s, now)),
-        OpKind::Cancel(t) => Command::Cancel {
-            id: resolve_target(*t, rb),
-            timestamp: now,
-        },
-        OpKind::Modify(t, q, p) => Command::Modify(Modify {
-            id: resolve_target(*t, rb),
-            quantity: *q,
-            price: *p,
-            timestamp: now,
-        }),
+        OpKind::Cancel(t) => Command::Cancel { id: resolve_target(*t, rb), timestamp: now },
+        OpKind::Modify(t, q, p) => {
+            Command::Modify(Modify { id: resolve_target(*t, rb), quantity: *q, price: *p, timestamp: now })
+        }
         OpKind::Expire => Command::Expire { now },
         OpKind::EndOfDay => Command::EndOfDay { now },
     }
@@ -332,30 +321,13 @@ fn compare(
             prop_assert_eq!(seqs, expect, "step {}: sequence numbers {:?}", step, cmd);
         }
         (Err(a), Err(b)) => {
-            prop_assert!(
-                same_error_kind(a, b),
-                "step {}: {:?}: engine {:?} reference {:?}",
-                step,
-                cmd,
-                a,
-                b
-            );
+            prop_assert!(same_error_kind(a, b), "step {}: {:?}: engine {:?} reference {:?}", step, cmd, a, b);
         }
-        _ => prop_assert!(
-            false,
-            "step {}: {:?}: engine {:?} vs reference {:?}",
-            step,
-            cmd,
-            eng,
-            refr
-        ),
+        _ => prop_assert!(false, "step {}: {:?}: engine {:?} vs reference {:?}", step, cmd, eng, refr),
     }
     prop_assert_eq!(book.sequence(), rb.seq, "step {}: sequence", step);
     let d = book.depth(usize::MAX);
-    let want = Depth {
-        bids: rb.bid_levels(),
-        asks: rb.ask_levels(),
-    };
+    let want = Depth { bids: rb.bid_levels(), asks: rb.ask_levels() };
     prop_assert_eq!(&d, &want, "step {}: depth after {:?}", step, cmd);
     prop_assert_eq!(book.len(), rb.len(), "step {}: len", step);
     prop_assert_eq!(book.is_empty(), rb.len() == 0);
@@ -423,12 +395,7 @@ fn run_stream_on(book: &OrderBook, ops: &[Op], stats: bool) -> Result<(), TestCa
 }
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 20_000,
-        ..ProptestConfig::default()
-    }
+    ProptestConfig { cases, failure_persistence: None, max_shrink_iters: 20_000, ..ProptestConfig::default() }
 }
 
 proptest! {
@@ -459,9 +426,7 @@ proptest! {
 fn engine_matches_reference_long_stream() {
     let mut runner = TestRunner::deterministic();
     let strat = op();
-    let ops: Vec<Op> = (0..8_000)
-        .map(|_| strat.new_tree(&mut runner).expect("value").current())
-        .collect();
+    let ops: Vec<Op> = (0..8_000).map(|_| strat.new_tree(&mut runner).expect("value").current()).collect();
     if let Err(e) = run_stream(&ops) {
         panic!("{e}");
     }
@@ -541,39 +506,20 @@ struct Row {
 
 fn row() -> impl Strategy<Value = Row> {
     let price = prop_oneof![85 => LO..=HI, 15 => Just(0i64)];
-    (
-        0i8..=1,
-        price,
-        1i64..=20,
-        prop_oneof![Just(0u8), Just(1u8), Just(2u8), Just(4u8)],
-        1u64..=40,
-    )
-        .prop_map(|(side, price, qty, tif, id)| {
+    (0i8..=1, price, 1i64..=20, prop_oneof![Just(0u8), Just(1u8), Just(2u8), Just(4u8)], 1u64..=40).prop_map(
+        |(side, price, qty, tif, id)| {
             // market rows must be IOC or FOK
-            let tif = if price == 0 && (tif == 0 || tif == 4) {
-                1
-            } else {
-                tif
-            };
-            Row {
-                side,
-                price,
-                qty,
-                tif,
-                id,
-            }
-        })
+            let tif = if price == 0 && (tif == 0 || tif == 4) { 1 } else { tif };
+            Row { side, price, qty, tif, id }
+        },
+    )
 }
 
 fn row_order(r: &Row, id: OrderId, ts: Timestamp) -> NewOrder {
     NewOrder {
         id,
         side: if r.side == 0 { Side::Buy } else { Side::Sell },
-        order_type: if r.price == 0 {
-            OrderType::Market
-        } else {
-            OrderType::Limit
-        },
+        order_type: if r.price == 0 { OrderType::Market } else { OrderType::Limit },
         price: (r.price != 0).then_some(r.price),
         quantity: r.qty,
         time_in_force: TimeInForce::from_code(r.tif).unwrap(),
@@ -588,20 +534,14 @@ fn row_order(r: &Row, id: OrderId, ts: Timestamp) -> NewOrder {
 fn one_by_one(book: &OrderBook, rows: &[Row], ids: &[u64], ts: Timestamp) -> BatchOutput {
     let mut out = BatchOutput::default();
     for (i, (r, id)) in rows.iter().zip(ids).enumerate() {
-        let (status, filled, remaining, trades) =
-            match book.submit(&row_order(r, *id as OrderId, ts)) {
-                Ok(rep) => {
-                    let u = rep.report.unwrap();
-                    (
-                        u.status,
-                        u.filled_quantity,
-                        u.remaining_quantity,
-                        rep.trades,
-                    )
-                }
-                Err(EngineError::DuplicateOrderId(_)) => (OrderStatus::Rejected, 0, 0, vec![]),
-                Err(e) => panic!("row {i}: unexpected error {e}"),
-            };
+        let (status, filled, remaining, trades) = match book.submit(&row_order(r, *id as OrderId, ts)) {
+            Ok(rep) => {
+                let u = rep.report.unwrap();
+                (u.status, u.filled_quantity, u.remaining_quantity, rep.trades)
+            }
+            Err(EngineError::DuplicateOrderId(_)) => (OrderStatus::Rejected, 0, 0, vec![]),
+            Err(e) => panic!("row {i}: unexpected error {e}"),
+        };
         out.order_id.push(*id);
         out.status.push(status as u8);
         out.filled.push(filled);
@@ -609,8 +549,7 @@ fn one_by_one(book: &OrderBook, rows: &[Row], ids: &[u64], ts: Timestamp) -> Bat
         for t in trades {
             out.trade_taker_index.push(i as i64);
             out.trade_maker_order_id.push(t.maker_order_id as u64);
-            out.trade_maker_order_id_hi
-                .push((t.maker_order_id >> 64) as u64);
+            out.trade_maker_order_id_hi.push((t.maker_order_id >> 64) as u64);
             out.trade_price.push(t.price);
             out.trade_quantity.push(t.quantity);
             out.trade_sequence.push(t.sequence);
@@ -717,17 +656,9 @@ fn gtd_expiry_order_survives_heap_compaction() {
         now += pick(&mut rng, 0, 2);
         let roll = pick(&mut rng, 0, 99);
         let cmd = if roll < 45 || live.is_empty() {
-            let side = if pick(&mut rng, 0, 1) == 0 {
-                Side::Buy
-            } else {
-                Side::Sell
-            };
+            let side = if pick(&mut rng, 0, 1) == 0 { Side::Buy } else { Side::Sell };
             // non-crossing: bids 50..=90, asks 110..=150; expiry times collide on purpose
-            let price = if side == Side::Buy {
-                pick(&mut rng, 50, 90)
-            } else {
-                pick(&mut rng, 110, 150)
-            };
+            let price = if side == Side::Buy { pick(&mut rng, 50, 90) } else { pick(&mut rng, 110, 150) };
             // 30% expire soon; 70% far in the future, so that once cancelled they linger in
             // the engine's expiry heap as stale entries (compaction kicks in past 1024 of them)
             let expire = if pick(&mut rng, 0, 9) < 3 {
@@ -736,11 +667,7 @@ fn gtd_expiry_order_survives_heap_compaction() {
                 now + 1_000_000 + pick(&mut rng, 0, 50)
             };
             next += 1;
-            let tif = if pick(&mut rng, 0, 9) == 0 {
-                TimeInForce::Day
-            } else {
-                TimeInForce::Gtd
-            };
+            let tif = if pick(&mut rng, 0, 9) == 0 { TimeInForce::Day } else { TimeInForce::Gtd };
             let o = NewOrder {
                 id: next,
                 side,
@@ -757,10 +684,7 @@ fn gtd_expiry_order_survives_heap_compaction() {
             Command::New(o)
         } else if roll < 88 {
             let i = pick(&mut rng, 0, live.len() as i64 - 1) as usize;
-            Command::Cancel {
-                id: live.swap_remove(i),
-                timestamp: now,
-            }
+            Command::Cancel { id: live.swap_remove(i), timestamp: now }
         } else if roll < 97 {
             Command::Expire { now }
         } else {
@@ -777,28 +701,16 @@ fn gtd_expiry_order_survives_heap_compaction() {
         match (&eng, &refr) {
             (Ok(a), Ok(b)) => {
                 assert_eq!(a, b, "step {step}: {cmd:?}");
-                expired += a
-                    .updates
-                    .iter()
-                    .filter(|u| u.status == OrderStatus::Expired)
-                    .count();
+                expired += a.updates.iter().filter(|u| u.status == OrderStatus::Expired).count();
             }
             (Err(a), Err(b)) => assert!(same_error_kind(a, b), "step {step}: {a:?} vs {b:?}"),
             _ => panic!("step {step}: {cmd:?}: {eng:?} vs {refr:?}"),
         }
         if step % 500 == 0 {
-            assert_eq!(
-                book.depth(usize::MAX),
-                Depth {
-                    bids: rb.bid_levels(),
-                    asks: rb.ask_levels()
-                }
-            );
+            assert_eq!(book.depth(usize::MAX), Depth { bids: rb.bid_levels(), asks: rb.ask_levels() });
         }
     }
-    let eod = Command::EndOfDay {
-        now: now + 2_000_000,
-    };
+    let eod = Command::EndOfDay { now: now + 2_000_000 };
     assert_eq!(book.apply(&eod).unwrap(), rb.apply(&eod).unwrap());
     assert!(book.is_empty());
     assert!(expired > 300, "expiry exercised: {expired}");

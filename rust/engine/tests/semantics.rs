@@ -2,8 +2,8 @@
 
 use lft_engine::{
     check_new_order, BatchInput, BatchOutput, BookConfig, Command, DepthLevel, EngineError, Event,
-    ExecutionReport, LevelSnapshot, Lots, Modify, NewOrder, OrderBook, OrderId, OrderStatus,
-    OrderType, OrderUpdate, RejectReason, Side, Ticks, TimeInForce, Timestamp, Trade,
+    ExecutionReport, LevelSnapshot, Lots, Modify, NewOrder, OrderBook, OrderId, OrderStatus, OrderType,
+    OrderUpdate, RejectReason, Side, Ticks, TimeInForce, Timestamp, Trade,
 };
 use rust_decimal::Decimal;
 
@@ -24,44 +24,20 @@ fn with_tif(o: NewOrder, tif: TimeInForce) -> NewOrder {
     o.with_tif(tif)
 }
 
-fn gtd(
-    id: OrderId,
-    side: Side,
-    price: Ticks,
-    qty: Lots,
-    ts: Timestamp,
-    expire: Timestamp,
-) -> NewOrder {
-    NewOrder {
-        time_in_force: TimeInForce::Gtd,
-        expire_time: Some(expire),
-        ..gtc(id, side, price, qty, ts)
-    }
+fn gtd(id: OrderId, side: Side, price: Ticks, qty: Lots, ts: Timestamp, expire: Timestamp) -> NewOrder {
+    NewOrder { time_in_force: TimeInForce::Gtd, expire_time: Some(expire), ..gtc(id, side, price, qty, ts) }
 }
 
 fn day(id: OrderId, side: Side, price: Ticks, qty: Lots, ts: Timestamp) -> NewOrder {
     with_tif(gtc(id, side, price, qty, ts), TimeInForce::Day)
 }
 
-fn iceberg(
-    id: OrderId,
-    side: Side,
-    price: Ticks,
-    qty: Lots,
-    display: Lots,
-    ts: Timestamp,
-) -> NewOrder {
-    NewOrder {
-        display_quantity: Some(display),
-        ..gtc(id, side, price, qty, ts)
-    }
+fn iceberg(id: OrderId, side: Side, price: Ticks, qty: Lots, display: Lots, ts: Timestamp) -> NewOrder {
+    NewOrder { display_quantity: Some(display), ..gtc(id, side, price, qty, ts) }
 }
 
 fn post_only(id: OrderId, side: Side, price: Ticks, qty: Lots, ts: Timestamp) -> NewOrder {
-    NewOrder {
-        post_only: true,
-        ..gtc(id, side, price, qty, ts)
-    }
+    NewOrder { post_only: true, ..gtc(id, side, price, qty, ts) }
 }
 
 fn submit(b: &OrderBook, o: NewOrder) -> ExecutionReport {
@@ -75,13 +51,7 @@ fn modify(
     price: Option<Ticks>,
     ts: Timestamp,
 ) -> ExecutionReport {
-    b.modify(&Modify {
-        id,
-        quantity,
-        price,
-        timestamp: ts,
-    })
-    .unwrap_or_else(|e| panic!("modify {id}: {e}"))
+    b.modify(&Modify { id, quantity, price, timestamp: ts }).unwrap_or_else(|e| panic!("modify {id}: {e}"))
 }
 
 fn rep(r: &ExecutionReport) -> OrderUpdate {
@@ -90,19 +60,14 @@ fn rep(r: &ExecutionReport) -> OrderUpdate {
 
 /// (maker, taker, price, quantity) of each trade.
 fn fills(r: &ExecutionReport) -> Vec<(OrderId, OrderId, Ticks, Lots)> {
-    r.trades
-        .iter()
-        .map(|t| (t.maker_order_id, t.taker_order_id, t.price, t.quantity))
-        .collect()
+    r.trades.iter().map(|t| (t.maker_order_id, t.taker_order_id, t.price, t.quantity)).collect()
 }
 
 /// (price, visible, count) per level, best first.
 fn side_depth(b: &OrderBook, side: Side) -> Vec<(Ticks, Lots, u64)> {
     let d = b.depth(usize::MAX);
     let v = if side == Buy { d.bids } else { d.asks };
-    v.into_iter()
-        .map(|l| (l.price, l.quantity, l.order_count))
-        .collect()
+    v.into_iter().map(|l| (l.price, l.quantity, l.order_count)).collect()
 }
 
 /// Everything observable, to check that a command changed nothing.
@@ -116,12 +81,7 @@ struct Snap {
 
 fn snap(b: &OrderBook) -> Snap {
     let d = b.depth(usize::MAX);
-    Snap {
-        seq: b.sequence(),
-        hash: b.state_hash(),
-        len: b.len(),
-        depth: (d.bids, d.asks),
-    }
+    Snap { seq: b.sequence(), hash: b.state_hash(), len: b.len(), depth: (d.bids, d.asks) }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -209,11 +169,7 @@ fn event_order_is_sweep_then_trade_and_maker_update_pairs_then_own_report() {
             Event::Update(upd(9, 4, Buy, Filled, 5, 0, Some(101), 10)),
         ]
     );
-    assert_eq!(
-        r.updates.len(),
-        3,
-        "expired + makers, the own report separately"
-    );
+    assert_eq!(r.updates.len(), 3, "expired + makers, the own report separately");
     assert_eq!(r.trades.len(), 2);
 }
 
@@ -228,11 +184,7 @@ fn price_time_priority_best_price_first_then_fifo_within_level() {
     let r = submit(&b, gtc(4, Buy, 101, 12, 4));
     assert_eq!(
         r.trades,
-        vec![
-            trade(4, 100, 5, 2, 4, Buy, 4),
-            trade(6, 100, 5, 3, 4, Buy, 4),
-            trade(8, 101, 2, 1, 4, Buy, 4)
-        ]
+        vec![trade(4, 100, 5, 2, 4, Buy, 4), trade(6, 100, 5, 3, 4, Buy, 4), trade(8, 101, 2, 1, 4, Buy, 4)]
     );
     assert_eq!(
         r.updates,
@@ -252,10 +204,7 @@ fn price_time_priority_best_price_first_then_fifo_within_level() {
     submit(&b, gtc(2, Buy, 100, 2, 2));
     submit(&b, gtc(3, Buy, 100, 2, 3));
     let r = submit(&b, gtc(4, Sell, 99, 5, 4));
-    assert_eq!(
-        fills(&r),
-        vec![(2, 4, 100, 2), (3, 4, 100, 2), (1, 4, 99, 1)]
-    );
+    assert_eq!(fills(&r), vec![(2, 4, 100, 2), (3, 4, 100, 2), (1, 4, 99, 1)]);
 }
 
 #[test]
@@ -264,11 +213,7 @@ fn trade_prints_at_the_maker_price() {
     submit(&b, gtc(1, Sell, 100, 5, 1));
     let r = submit(&b, gtc(2, Buy, 105, 2, 2));
     assert_eq!(fills(&r), vec![(1, 2, 100, 2)]);
-    assert_eq!(
-        rep(&r).price,
-        Some(105),
-        "the report keeps the taker's limit"
-    );
+    assert_eq!(rep(&r).price, Some(105), "the report keeps the taker's limit");
     submit(&b, gtc(3, Buy, 103, 5, 3));
     let r = submit(&b, gtc(4, Sell, 90, 1, 4));
     assert_eq!(fills(&r), vec![(3, 4, 103, 1)]);
@@ -309,25 +254,14 @@ fn market_fok_fills_completely_or_trades_nothing() {
     submit(&b, gtc(1, Sell, 100, 5, 1));
     submit(&b, gtc(2, Sell, 500, 5, 2));
     let before = snap(&b);
-    let r = submit(
-        &b,
-        with_tif(NewOrder::market(3, Buy, 11, 3), TimeInForce::Fok),
-    );
+    let r = submit(&b, with_tif(NewOrder::market(3, Buy, 11, 3), TimeInForce::Fok));
     assert!(r.trades.is_empty() && r.updates.is_empty());
     assert_eq!(r.report, Some(upd(3, 3, Buy, Canceled, 0, 0, None, 3)));
     assert_eq!(
         side_depth(&b, Sell),
-        before
-            .depth
-            .1
-            .iter()
-            .map(|l| (l.price, l.quantity, l.order_count))
-            .collect::<Vec<_>>()
+        before.depth.1.iter().map(|l| (l.price, l.quantity, l.order_count)).collect::<Vec<_>>()
     );
-    let r = submit(
-        &b,
-        with_tif(NewOrder::market(4, Buy, 10, 4), TimeInForce::Fok),
-    );
+    let r = submit(&b, with_tif(NewOrder::market(4, Buy, 10, 4), TimeInForce::Fok));
     assert_eq!(fills(&r), vec![(1, 4, 100, 5), (2, 4, 500, 5)]);
     assert_eq!(rep(&r).status, Filled);
     assert!(b.is_empty());
@@ -365,13 +299,7 @@ fn fok_counts_hidden_iceberg_quantity() {
     let r = submit(&b, with_tif(gtc(3, Buy, 100, 9, 3), TimeInForce::Fok));
     assert_eq!(
         fills(&r),
-        vec![
-            (1, 3, 100, 2),
-            (1, 3, 100, 2),
-            (1, 3, 100, 2),
-            (1, 3, 100, 2),
-            (1, 3, 100, 1)
-        ]
+        vec![(1, 3, 100, 2), (1, 3, 100, 2), (1, 3, 100, 2), (1, 3, 100, 2), (1, 3, 100, 1)]
     );
     assert_eq!(rep(&r).status, Filled);
     assert_eq!(b.order(1).unwrap().remaining_quantity, 1);
@@ -400,16 +328,10 @@ fn gtc_remainder_rests_with_partially_filled_report() {
     let b = book();
     submit(&b, gtc(1, Sell, 100, 3, 1));
     let r = submit(&b, gtc(2, Buy, 100, 10, 2));
-    assert_eq!(
-        r.report,
-        Some(upd(4, 2, Buy, PartiallyFilled, 3, 7, Some(100), 2))
-    );
+    assert_eq!(r.report, Some(upd(4, 2, Buy, PartiallyFilled, 3, 7, Some(100), 2)));
     assert_eq!(side_depth(&b, Buy), vec![(100, 7, 1)]);
     let v = b.order(2).unwrap();
-    assert_eq!(
-        (v.quantity, v.remaining_quantity, v.filled_quantity),
-        (10, 7, 3)
-    );
+    assert_eq!((v.quantity, v.remaining_quantity, v.filled_quantity), (10, 7, 3));
 }
 
 // ----- post-only ------------------------------------------------------------------------
@@ -430,24 +352,11 @@ fn post_only_that_would_cross_is_rejected_and_leaves_the_book_unchanged() {
         let mut want = upd(before.seq + 1, 3, side, Rejected, 0, 0, o.price, 3);
         want.reject_reason = Some(RejectReason::PostOnlyWouldCross);
         assert_eq!(r.report, Some(want));
-        assert_eq!(
-            RejectReason::PostOnlyWouldCross.as_str(),
-            "post-only order would cross the book"
-        );
-        assert_eq!(
-            b.depth(usize::MAX),
-            lft_engine::Depth {
-                bids: before.depth.0,
-                asks: before.depth.1
-            }
-        );
+        assert_eq!(RejectReason::PostOnlyWouldCross.as_str(), "post-only order would cross the book");
+        assert_eq!(b.depth(usize::MAX), lft_engine::Depth { bids: before.depth.0, asks: before.depth.1 });
         assert_eq!(b.len(), before.len);
         assert!(!b.contains(3));
-        assert_eq!(
-            b.sequence(),
-            before.seq + 1,
-            "only the report's sequence number is used"
-        );
+        assert_eq!(b.sequence(), before.seq + 1, "only the report's sequence number is used");
     }
     // a post-only that does not cross rests normally
     let r = submit(&b, post_only(4, Buy, 100, 5, 4));
@@ -460,10 +369,7 @@ fn post_only_is_checked_after_the_expiry_sweep() {
     let b = book();
     submit(&b, gtd(1, Sell, 100, 5, 1, 10));
     let r = submit(&b, post_only(2, Buy, 100, 5, 10));
-    assert_eq!(
-        r.updates,
-        vec![upd(2, 1, Sell, Expired, 0, 0, Some(100), 10)]
-    );
+    assert_eq!(r.updates, vec![upd(2, 1, Sell, Expired, 0, 0, Some(100), 10)]);
     assert_eq!(rep(&r).status, New);
     assert_eq!(b.best_bid(), Some(100));
 }
@@ -479,10 +385,7 @@ fn iceberg_shows_only_its_slice_in_depth_and_depth_at() {
     assert_eq!(b.depth_at(Buy, 100), 8);
     assert_eq!(b.level(Buy, 100).unwrap().quantity, 8);
     let v = b.order(1).unwrap();
-    assert_eq!(
-        (v.remaining_quantity, v.visible_quantity, v.display_quantity),
-        (50, 5, Some(5))
-    );
+    assert_eq!((v.remaining_quantity, v.visible_quantity, v.display_quantity), (50, 5, Some(5)));
 }
 
 #[test]
@@ -503,10 +406,7 @@ fn iceberg_refills_at_the_back_of_its_level_and_a_taker_can_reach_it_again() {
     assert_eq!(side_depth(&b, Sell), vec![(100, 3, 2)]);
     // 5 lots: #2's last lot, then #1's slice, then #1's next slice again
     let r = submit(&b, gtc(4, Buy, 100, 5, 4));
-    assert_eq!(
-        fills(&r),
-        vec![(2, 4, 100, 1), (1, 4, 100, 2), (1, 4, 100, 2)]
-    );
+    assert_eq!(fills(&r), vec![(2, 4, 100, 1), (1, 4, 100, 2), (1, 4, 100, 2)]);
     assert_eq!(r.updates.last().unwrap().status, Filled);
     assert_eq!(r.updates.last().unwrap().filled_quantity, 6);
     assert!(b.is_empty());
@@ -520,18 +420,10 @@ fn iceberg_partial_slice_keeps_its_place() {
     let r = submit(&b, gtc(3, Buy, 100, 1, 3));
     assert_eq!(fills(&r), vec![(1, 3, 100, 1)]);
     let r = submit(&b, gtc(4, Buy, 100, 3, 4));
-    assert_eq!(
-        fills(&r),
-        vec![(1, 4, 100, 3)],
-        "still at the front with 3 visible"
-    );
+    assert_eq!(fills(&r), vec![(1, 4, 100, 3)], "still at the front with 3 visible");
     assert_eq!(b.order(1).unwrap().visible_quantity, 4, "fresh slice");
     let r = submit(&b, gtc(5, Buy, 100, 1, 5));
-    assert_eq!(
-        fills(&r),
-        vec![(2, 5, 100, 1)],
-        "the fresh slice went to the back"
-    );
+    assert_eq!(fills(&r), vec![(2, 5, 100, 1)], "the fresh slice went to the back");
 }
 
 #[test]
@@ -556,10 +448,7 @@ fn gtd_order_never_trades_at_or_after_its_expire_time_even_without_a_sweep() {
     // at expire_time: the command sweeps it first, then finds nothing
     let r = submit(&b, NewOrder::market(3, Buy, 5, 50));
     assert!(r.trades.is_empty());
-    assert_eq!(
-        r.updates,
-        vec![upd(5, 1, Sell, Expired, 1, 0, Some(100), 50)]
-    );
+    assert_eq!(r.updates, vec![upd(5, 1, Sell, Expired, 1, 0, Some(100), 50)]);
     assert_eq!(r.report, Some(upd(6, 3, Buy, Canceled, 0, 0, None, 50)));
     assert!(b.is_empty());
 }
@@ -571,26 +460,13 @@ fn due_gtd_order_is_not_resting_for_cancel_or_modify_but_its_id_is_free() {
     let before = snap(&b);
     assert_eq!(b.cancel(1, 50).unwrap_err(), EngineError::OrderNotFound(1));
     assert_eq!(
-        b.modify(&Modify {
-            id: 1,
-            quantity: Some(2),
-            price: None,
-            timestamp: 60
-        })
-        .unwrap_err(),
+        b.modify(&Modify { id: 1, quantity: Some(2), price: None, timestamp: 60 }).unwrap_err(),
         EngineError::OrderNotFound(1)
     );
-    assert_eq!(
-        snap(&b),
-        before,
-        "a failed command changes nothing, not even a sweep"
-    );
+    assert_eq!(snap(&b), before, "a failed command changes nothing, not even a sweep");
     // the id can be reused at/after the expire time: the sweep removes the old order first
     let r = submit(&b, gtc(1, Buy, 90, 2, 50));
-    assert_eq!(
-        r.updates,
-        vec![upd(2, 1, Sell, Expired, 0, 0, Some(100), 50)]
-    );
+    assert_eq!(r.updates, vec![upd(2, 1, Sell, Expired, 0, 0, Some(100), 50)]);
     assert_eq!(rep(&r).status, New);
     assert_eq!(side_depth(&b, Sell), vec![]);
     assert_eq!(b.order(1).unwrap().side, Buy);
@@ -618,10 +494,7 @@ fn expire_sweeps_due_gtd_orders_by_expire_time_then_acceptance() {
     let r = b.apply(&Command::Expire { now: 1_000 }).unwrap();
     assert_eq!(r.report, None);
     assert!(r.trades.is_empty());
-    assert_eq!(
-        r.updates,
-        vec![upd(9, 4, Buy, Expired, 0, 0, Some(96), 1_000)]
-    );
+    assert_eq!(r.updates, vec![upd(9, 4, Buy, Expired, 0, 0, Some(96), 1_000)]);
     assert_eq!(side_depth(&b, Buy), vec![(97, 1, 1)]);
 }
 
@@ -680,10 +553,7 @@ fn cancel_removes_a_resting_order_and_reports_its_cumulative_fill() {
     let r = b.cancel(1, 3).unwrap();
     assert_eq!(
         r,
-        ExecutionReport {
-            report: Some(upd(5, 1, Sell, Canceled, 2, 0, Some(100), 3)),
-            ..Default::default()
-        }
+        ExecutionReport { report: Some(upd(5, 1, Sell, Canceled, 2, 0, Some(100), 3)), ..Default::default() }
     );
     assert!(b.is_empty());
     assert_eq!(b.best_ask(), None);
@@ -716,11 +586,7 @@ fn finished_order_id_can_be_reused() {
     let r = submit(&b, gtc(7, Buy, 90, 3, 3));
     assert_eq!(rep(&r).status, New);
     submit(&b, gtc(8, Sell, 90, 3, 4)); // fills 7
-    assert_eq!(
-        rep(&submit(&b, NewOrder::market(7, Sell, 1, 5))).status,
-        Canceled,
-        "IOC with a finished id"
-    );
+    assert_eq!(rep(&submit(&b, NewOrder::market(7, Sell, 1, 5))).status, Canceled, "IOC with a finished id");
     assert_eq!(rep(&submit(&b, gtc(7, Sell, 99, 1, 6))).status, New);
     assert_eq!(b.order(7).unwrap().side, Sell);
 }
@@ -749,17 +615,8 @@ fn duplicate_order_id_while_resting_is_rejected_for_every_order_kind() {
 
 /// Order ids in the queue at `price`, front first, read by trading the level away on a copy
 /// of the command stream is impossible; instead we probe with 1-lot IOC takers.
-fn first_in_queue(
-    b: &OrderBook,
-    side: Side,
-    price: Ticks,
-    probe_id: OrderId,
-    ts: Timestamp,
-) -> OrderId {
-    let taker = with_tif(
-        gtc(probe_id, side.opposite(), price, 1, ts),
-        TimeInForce::Ioc,
-    );
+fn first_in_queue(b: &OrderBook, side: Side, price: Ticks, probe_id: OrderId, ts: Timestamp) -> OrderId {
+    let taker = with_tif(gtc(probe_id, side.opposite(), price, 1, ts), TimeInForce::Ioc);
     let r = submit(b, taker);
     r.trades[0].maker_order_id
 }
@@ -772,10 +629,7 @@ fn modify_same_price_smaller_quantity_keeps_priority() {
     let r = modify(&b, 1, Some(4), None, 3);
     assert_eq!(
         r,
-        ExecutionReport {
-            report: Some(upd(3, 1, Buy, New, 0, 4, Some(100), 3)),
-            ..Default::default()
-        }
+        ExecutionReport { report: Some(upd(3, 1, Buy, New, 0, 4, Some(100), 3)), ..Default::default() }
     );
     assert_eq!(side_depth(&b, Buy), vec![(100, 14, 2)]);
     assert_eq!(first_in_queue(&b, Buy, 100, 50, 4), 1);
@@ -791,20 +645,11 @@ fn modify_quantity_is_the_new_open_quantity_and_fill_stays_cumulative() {
     submit(&b, gtc(1, Sell, 100, 10, 1));
     submit(&b, gtc(2, Buy, 100, 3, 2)); // 1 has 7 open, 3 filled
     let r = modify(&b, 1, Some(5), None, 3);
-    assert_eq!(
-        rep(&r),
-        upd(5, 1, Sell, PartiallyFilled, 3, 5, Some(100), 3)
-    );
+    assert_eq!(rep(&r), upd(5, 1, Sell, PartiallyFilled, 3, 5, Some(100), 3));
     let v = b.order(1).unwrap();
-    assert_eq!(
-        (v.quantity, v.remaining_quantity, v.filled_quantity),
-        (10, 5, 3)
-    );
+    assert_eq!((v.quantity, v.remaining_quantity, v.filled_quantity), (10, 5, 3));
     let r = modify(&b, 1, Some(9), None, 4);
-    assert_eq!(
-        rep(&r),
-        upd(6, 1, Sell, PartiallyFilled, 3, 9, Some(100), 4)
-    );
+    assert_eq!(rep(&r), upd(6, 1, Sell, PartiallyFilled, 3, 9, Some(100), 4));
     assert_eq!(b.depth_at(Sell, 100), 9);
 }
 
@@ -817,10 +662,7 @@ fn modify_without_change_reports_current_state_and_changes_nothing_else() {
     let r = modify(&b, 1, Some(10), Some(100), 3);
     assert_eq!(
         r,
-        ExecutionReport {
-            report: Some(upd(3, 1, Buy, New, 0, 10, Some(100), 3)),
-            ..Default::default()
-        }
+        ExecutionReport { report: Some(upd(3, 1, Buy, New, 0, 10, Some(100), 3)), ..Default::default() }
     );
     let r = modify(&b, 1, None, Some(100), 4);
     assert_eq!(rep(&r).remaining_quantity, 10);
@@ -868,16 +710,10 @@ fn crossing_modify_trades_as_taker_at_maker_prices_and_rests_the_remainder() {
     let r = modify(&b, 4, Some(8), Some(102), 6);
     assert_eq!(
         r.trades,
-        vec![
-            trade(8, 100, 3, 1, 4, Buy, 6),
-            trade(10, 101, 3, 2, 4, Buy, 6)
-        ],
+        vec![trade(8, 100, 3, 1, 4, Buy, 6), trade(10, 101, 3, 2, 4, Buy, 6)],
         "trades name the modified order as taker, at the makers' prices"
     );
-    assert_eq!(
-        r.report,
-        Some(upd(12, 4, Buy, PartiallyFilled, 7, 2, Some(102), 6))
-    );
+    assert_eq!(r.report, Some(upd(12, 4, Buy, PartiallyFilled, 7, 2, Some(102), 6)));
     assert_eq!(side_depth(&b, Buy), vec![(102, 2, 1)]);
     assert_eq!(side_depth(&b, Sell), vec![(103, 3, 1)]);
     // fully filled by a crossing modify
@@ -908,10 +744,7 @@ fn modify_of_iceberg_reduces_slice_in_place_or_starts_a_fresh_slice() {
     submit(&b, gtc(4, Buy, 100, 1, 8)); // slice 4 left
     modify(&b, 1, None, Some(101), 9);
     let v = b.order(1).unwrap();
-    assert_eq!(
-        (v.price, v.remaining_quantity, v.visible_quantity),
-        (101, 11, 5)
-    );
+    assert_eq!((v.price, v.remaining_quantity, v.visible_quantity), (101, 11, 5));
     assert_eq!(b.depth_at(Sell, 101), 5);
 }
 
@@ -928,13 +761,7 @@ fn post_only_modify_that_would_cross_is_rejected_and_the_order_stays_as_it_was()
     let r = modify(&b, 2, Some(3), Some(102), 5);
     let mut want = upd(seq + 1, 2, Buy, Rejected, 1, 5, Some(100), 5);
     want.reject_reason = Some(RejectReason::PostOnlyWouldCross);
-    assert_eq!(
-        r,
-        ExecutionReport {
-            report: Some(want),
-            ..Default::default()
-        }
-    );
+    assert_eq!(r, ExecutionReport { report: Some(want), ..Default::default() });
     assert_eq!(b.order(2), Some(view));
     assert_eq!(b.depth(usize::MAX), depth);
     assert_eq!(first_in_queue(&b, Buy, 100, 50, 6), 2, "priority kept");
@@ -953,14 +780,7 @@ fn modify_of_unknown_filled_or_cancelled_order_is_order_not_found() {
     b.cancel(3, 4).unwrap();
     let before = snap(&b);
     for id in [1u128, 2, 3, 99] {
-        let e = b
-            .modify(&Modify {
-                id,
-                quantity: Some(1),
-                price: None,
-                timestamp: 5,
-            })
-            .unwrap_err();
+        let e = b.modify(&Modify { id, quantity: Some(1), price: None, timestamp: 5 }).unwrap_err();
         assert_eq!(e, EngineError::OrderNotFound(id));
         assert_eq!(snap(&b), before);
     }
@@ -973,12 +793,7 @@ fn modify_keeps_time_in_force_and_options() {
     modify(&b, 1, Some(8), Some(99), 2);
     let v = b.order(1).unwrap();
     assert_eq!(
-        (
-            v.time_in_force,
-            v.expire_time,
-            v.price,
-            v.remaining_quantity
-        ),
+        (v.time_in_force, v.expire_time, v.price, v.remaining_quantity),
         (TimeInForce::Gtd, Some(100), 99, 8)
     );
     assert_eq!(b.expire(100).len(), 1);
@@ -998,12 +813,7 @@ fn modify_invalid_requests_are_invalid_order_and_change_nothing() {
         (Some(3), Some(0)),
         (Some(0), Some(100)),
     ] {
-        let r = b.modify(&Modify {
-            id: 1,
-            quantity: q,
-            price: p,
-            timestamp: 2,
-        });
+        let r = b.modify(&Modify { id: 1, quantity: q, price: p, timestamp: 2 });
         assert!(is_invalid(r), "modify {q:?} {p:?}");
         assert_eq!(snap(&b), before);
     }
@@ -1024,10 +834,7 @@ fn every_status_is_reported_and_finality_is_right() {
     seen.push(rep(&submit(&b, post_only(4, Buy, 100, 1, 5))).status); // REJECTED
     submit(&b, gtd(5, Buy, 90, 1, 6, 7));
     seen.push(b.expire(7)[0].status); // EXPIRED
-    assert_eq!(
-        seen,
-        vec![New, PartiallyFilled, Filled, Canceled, Rejected, Expired]
-    );
+    assert_eq!(seen, vec![New, PartiallyFilled, Filled, Canceled, Rejected, Expired]);
     for s in seen {
         assert_eq!(s.is_final(), !matches!(s, New | PartiallyFilled));
     }
@@ -1036,8 +843,7 @@ fn every_status_is_reported_and_finality_is_right() {
 // ----- level statistics -----------------------------------------------------------------
 
 fn stats(b: &OrderBook, side: Side, price: Ticks) -> LevelSnapshot {
-    b.level(side, price)
-        .unwrap_or_else(|| panic!("no level {side:?} {price}"))
+    b.level(side, price).unwrap_or_else(|| panic!("no level {side:?} {price}"))
 }
 
 #[test]
@@ -1071,14 +877,8 @@ fn level_statistics_count_adds_fills_cancels_expiries_and_queue_wait() {
     submit(&b, with_tif(gtc(5, Sell, 100, 6, 50), TimeInForce::Ioc));
     let s = stats(&b, Buy, 100);
     assert_eq!((s.quantity, s.order_count), (4, 2));
-    assert_eq!(
-        (s.orders_added, s.orders_expired, s.orders_filled),
-        (4, 1, 1)
-    );
-    assert_eq!(
-        (s.quantity_executed, s.trade_count, s.queue_wait_ns),
-        (6, 2, 40)
-    );
+    assert_eq!((s.orders_added, s.orders_expired, s.orders_filled), (4, 1, 1));
+    assert_eq!((s.quantity_executed, s.trade_count, s.queue_wait_ns), (6, 2, 40));
     assert_eq!((s.first_activity, s.last_activity), (Some(10), Some(50)));
     b.cancel(2, 60).unwrap();
     assert_eq!(stats(&b, Buy, 100).orders_cancelled, 1);
@@ -1106,22 +906,12 @@ fn level_statistics_count_adds_fills_cancels_expiries_and_queue_wait() {
     assert_eq!(b.best_bid(), None);
     assert!(b.depth(10).bids.is_empty());
     assert_eq!(b.depth_at(Buy, 100), 0);
-    assert_eq!(
-        b.level(Sell, 100),
-        None,
-        "the taker never rested: no ask level"
-    );
+    assert_eq!(b.level(Sell, 100), None, "the taker never rested: no ask level");
     // the level comes back with its history
     submit(&b, gtc(6, Buy, 100, 1, 80));
     let s = stats(&b, Buy, 100);
     assert_eq!(
-        (
-            s.orders_added,
-            s.order_count,
-            s.quantity,
-            s.first_activity,
-            s.last_activity
-        ),
+        (s.orders_added, s.order_count, s.quantity, s.first_activity, s.last_activity),
         (5, 1, 1, Some(10), Some(80))
     );
 }
@@ -1135,23 +925,12 @@ fn level_statistics_orders_added_counts_moves_by_modify_but_not_requeues() {
     modify(&b, 1, Some(4), None, 4); // reduced in place
     let s101 = stats(&b, Sell, 101);
     assert_eq!(
-        (
-            s101.orders_added,
-            s101.order_count,
-            s101.orders_cancelled,
-            s101.last_activity
-        ),
+        (s101.orders_added, s101.order_count, s101.orders_cancelled, s101.last_activity),
         (1, 0, 0, Some(2))
     );
     let s102 = stats(&b, Sell, 102);
     assert_eq!(
-        (
-            s102.orders_added,
-            s102.order_count,
-            s102.quantity,
-            s102.first_activity,
-            s102.last_activity
-        ),
+        (s102.orders_added, s102.order_count, s102.quantity, s102.first_activity, s102.last_activity),
         (1, 1, 4, Some(2), Some(4))
     );
 }
@@ -1163,15 +942,7 @@ fn level_statistics_queue_wait_runs_from_when_the_order_last_joined_the_queue() 
     submit(&b, gtc(2, Buy, 100, 2, 110)); // slice consumed at 110: re-joins the queue
     submit(&b, gtc(3, Buy, 100, 2, 125)); // filled at 125
     let s = stats(&b, Sell, 100);
-    assert_eq!(
-        (
-            s.orders_filled,
-            s.queue_wait_ns,
-            s.trade_count,
-            s.quantity_executed
-        ),
-        (1, 15, 2, 4)
-    );
+    assert_eq!((s.orders_filled, s.queue_wait_ns, s.trade_count, s.quantity_executed), (1, 15, 2, 4));
     // a modify that loses priority restarts the wait
     submit(&b, gtc(4, Sell, 100, 2, 200));
     modify(&b, 4, Some(3), None, 230);
@@ -1183,42 +954,22 @@ fn level_statistics_queue_wait_runs_from_when_the_order_last_joined_the_queue() 
     modify(&b, 6, None, Some(91), 260);
     assert_eq!(stats(&b, Buy, 90).orders_filled, 0);
     assert_eq!(b.level(Buy, 91), None);
-    assert_eq!(
-        (
-            stats(&b, Sell, 91).orders_filled,
-            stats(&b, Sell, 91).queue_wait_ns
-        ),
-        (1, 9)
-    );
+    assert_eq!((stats(&b, Sell, 91).orders_filled, stats(&b, Sell, 91).queue_wait_ns), (1, 9));
 }
 
 #[test]
 fn level_statistics_of_many_emptied_levels_stay_readable_up_to_the_retention_bound() {
-    let cfg = BookConfig {
-        retain_empty_levels: 3,
-        ..BookConfig::new("RET", Decimal::ONE, Decimal::ONE).unwrap()
-    };
+    let cfg =
+        BookConfig { retain_empty_levels: 3, ..BookConfig::new("RET", Decimal::ONE, Decimal::ONE).unwrap() };
     let b = OrderBook::with_config(cfg);
     for (i, p) in [10i64, 20, 30, 40].into_iter().enumerate() {
         submit(&b, gtc(i as u128 + 1, Buy, p, 1, i as i64));
         b.cancel(i as u128 + 1, i as i64).unwrap();
     }
-    assert_eq!(
-        b.level(Buy, 10),
-        None,
-        "the oldest emptied level is evicted"
-    );
+    assert_eq!(b.level(Buy, 10), None, "the oldest emptied level is evicted");
     for p in [20, 30, 40] {
         let s = stats(&b, Buy, p);
-        assert_eq!(
-            (
-                s.quantity,
-                s.order_count,
-                s.orders_added,
-                s.orders_cancelled
-            ),
-            (0, 0, 1, 1)
-        );
+        assert_eq!((s.quantity, s.order_count, s.orders_added, s.orders_cancelled), (0, 0, 1, 1));
     }
 }
 
@@ -1258,171 +1009,36 @@ fn every_invalid_new_order_is_invalid_order_and_changes_nothing() {
         ("negative quantity", NewOrder { quantity: -3, ..l }),
         ("market zero quantity", NewOrder { quantity: 0, ..m }),
         ("limit without price", NewOrder { price: None, ..l }),
-        (
-            "limit price zero",
-            NewOrder {
-                price: Some(0),
-                ..l
-            },
-        ),
-        (
-            "limit price negative",
-            NewOrder {
-                price: Some(-1),
-                ..l
-            },
-        ),
-        (
-            "limit price i64::MIN",
-            NewOrder {
-                price: Some(i64::MIN),
-                ..l
-            },
-        ),
-        (
-            "market with price",
-            NewOrder {
-                price: Some(100),
-                ..m
-            },
-        ),
+        ("limit price zero", NewOrder { price: Some(0), ..l }),
+        ("limit price negative", NewOrder { price: Some(-1), ..l }),
+        ("limit price i64::MIN", NewOrder { price: Some(i64::MIN), ..l }),
+        ("market with price", NewOrder { price: Some(100), ..m }),
         ("market GTC", m.with_tif(Gtc)),
         ("market DAY", m.with_tif(Day)),
-        (
-            "market GTD",
-            NewOrder {
-                time_in_force: Gtd,
-                expire_time: Some(20),
-                ..m
-            },
-        ),
+        ("market GTD", NewOrder { time_in_force: Gtd, expire_time: Some(20), ..m }),
         ("GTD without expire_time", l.with_tif(Gtd)),
-        (
-            "GTD expire at timestamp",
-            NewOrder {
-                time_in_force: Gtd,
-                expire_time: Some(10),
-                ..l
-            },
-        ),
-        (
-            "GTD expire before timestamp",
-            NewOrder {
-                time_in_force: Gtd,
-                expire_time: Some(9),
-                ..l
-            },
-        ),
-        (
-            "expire_time on GTC",
-            NewOrder {
-                expire_time: Some(20),
-                ..l
-            },
-        ),
-        (
-            "expire_time on IOC",
-            NewOrder {
-                expire_time: Some(20),
-                ..l.with_tif(Ioc)
-            },
-        ),
-        (
-            "expire_time on FOK",
-            NewOrder {
-                expire_time: Some(20),
-                ..l.with_tif(Fok)
-            },
-        ),
-        (
-            "expire_time on DAY",
-            NewOrder {
-                expire_time: Some(20),
-                ..l.with_tif(Day)
-            },
-        ),
-        (
-            "expire_time on market",
-            NewOrder {
-                expire_time: Some(20),
-                ..m
-            },
-        ),
-        (
-            "post-only market",
-            NewOrder {
-                post_only: true,
-                ..m
-            },
-        ),
-        (
-            "post-only IOC",
-            NewOrder {
-                post_only: true,
-                ..l.with_tif(Ioc)
-            },
-        ),
-        (
-            "post-only FOK",
-            NewOrder {
-                post_only: true,
-                ..l.with_tif(Fok)
-            },
-        ),
-        (
-            "iceberg market",
-            NewOrder {
-                display_quantity: Some(1),
-                ..m
-            },
-        ),
-        (
-            "iceberg IOC",
-            NewOrder {
-                display_quantity: Some(1),
-                ..l.with_tif(Ioc)
-            },
-        ),
-        (
-            "iceberg FOK",
-            NewOrder {
-                display_quantity: Some(1),
-                ..l.with_tif(Fok)
-            },
-        ),
-        (
-            "iceberg display zero",
-            NewOrder {
-                display_quantity: Some(0),
-                ..l
-            },
-        ),
-        (
-            "iceberg display negative",
-            NewOrder {
-                display_quantity: Some(-1),
-                ..l
-            },
-        ),
-        (
-            "iceberg display > quantity",
-            NewOrder {
-                display_quantity: Some(6),
-                ..l
-            },
-        ),
+        ("GTD expire at timestamp", NewOrder { time_in_force: Gtd, expire_time: Some(10), ..l }),
+        ("GTD expire before timestamp", NewOrder { time_in_force: Gtd, expire_time: Some(9), ..l }),
+        ("expire_time on GTC", NewOrder { expire_time: Some(20), ..l }),
+        ("expire_time on IOC", NewOrder { expire_time: Some(20), ..l.with_tif(Ioc) }),
+        ("expire_time on FOK", NewOrder { expire_time: Some(20), ..l.with_tif(Fok) }),
+        ("expire_time on DAY", NewOrder { expire_time: Some(20), ..l.with_tif(Day) }),
+        ("expire_time on market", NewOrder { expire_time: Some(20), ..m }),
+        ("post-only market", NewOrder { post_only: true, ..m }),
+        ("post-only IOC", NewOrder { post_only: true, ..l.with_tif(Ioc) }),
+        ("post-only FOK", NewOrder { post_only: true, ..l.with_tif(Fok) }),
+        ("iceberg market", NewOrder { display_quantity: Some(1), ..m }),
+        ("iceberg IOC", NewOrder { display_quantity: Some(1), ..l.with_tif(Ioc) }),
+        ("iceberg FOK", NewOrder { display_quantity: Some(1), ..l.with_tif(Fok) }),
+        ("iceberg display zero", NewOrder { display_quantity: Some(0), ..l }),
+        ("iceberg display negative", NewOrder { display_quantity: Some(-1), ..l }),
+        ("iceberg display > quantity", NewOrder { display_quantity: Some(6), ..l }),
     ];
     for (what, o) in cases {
-        assert!(
-            is_invalid(check_new_order(&o)),
-            "check_new_order accepted: {what}"
-        );
+        assert!(is_invalid(check_new_order(&o)), "check_new_order accepted: {what}");
         assert!(is_invalid(b.submit(&o)), "submit accepted: {what}");
         // even with a duplicate id the stateless error comes first
-        assert!(
-            is_invalid(b.submit(&NewOrder { id: 100, ..o })),
-            "duplicate id: {what}"
-        );
+        assert!(is_invalid(b.submit(&NewOrder { id: 100, ..o })), "duplicate id: {what}");
         assert_eq!(snap(&b), before, "{what} changed the book");
     }
 }
@@ -1433,32 +1049,11 @@ fn boundary_new_orders_are_valid() {
     let l = gtc(1, Buy, 1, 1, 10);
     for o in [
         l,
-        NewOrder {
-            time_in_force: Gtd,
-            expire_time: Some(11),
-            ..l
-        },
-        NewOrder {
-            display_quantity: Some(1),
-            ..l
-        },
-        NewOrder {
-            display_quantity: Some(5),
-            quantity: 5,
-            ..l
-        },
-        NewOrder {
-            post_only: true,
-            display_quantity: Some(1),
-            quantity: 3,
-            ..l.with_tif(Day)
-        },
-        NewOrder {
-            post_only: true,
-            time_in_force: Gtd,
-            expire_time: Some(11),
-            ..l
-        },
+        NewOrder { time_in_force: Gtd, expire_time: Some(11), ..l },
+        NewOrder { display_quantity: Some(1), ..l },
+        NewOrder { display_quantity: Some(5), quantity: 5, ..l },
+        NewOrder { post_only: true, display_quantity: Some(1), quantity: 3, ..l.with_tif(Day) },
+        NewOrder { post_only: true, time_in_force: Gtd, expire_time: Some(11), ..l },
         NewOrder::market(1, Sell, 1, 10).with_tif(Fok),
         l.with_tif(Ioc),
         l.with_tif(Fok),
@@ -1482,39 +1077,18 @@ fn level_total_overflow_with_i64_max_quantities_is_invalid_order_and_changes_not
     assert_eq!(snap(&b), before);
     // other levels and non-resting orders are fine
     submit(&b, gtc(3, Buy, 99, i64::MAX, 3));
-    assert_eq!(
-        rep(&submit(
-            &b,
-            with_tif(gtc(4, Buy, 100, i64::MAX, 4), TimeInForce::Ioc)
-        ))
-        .status,
-        Canceled
-    );
+    assert_eq!(rep(&submit(&b, with_tif(gtc(4, Buy, 100, i64::MAX, 4), TimeInForce::Ioc))).status, Canceled);
     // modify: moving or growing into a full level overflows
     let before = snap(&b);
-    assert!(is_invalid(b.modify(&Modify {
-        id: 3,
-        quantity: None,
-        price: Some(100),
-        timestamp: 5
-    })));
+    assert!(is_invalid(b.modify(&Modify { id: 3, quantity: None, price: Some(100), timestamp: 5 })));
     assert_eq!(snap(&b), before);
     // same quantity at the same price is fine (the order's own quantity is replaced)
-    assert_eq!(
-        rep(&modify(&b, 1, Some(i64::MAX), Some(100), 6)).remaining_quantity,
-        i64::MAX
-    );
+    assert_eq!(rep(&modify(&b, 1, Some(i64::MAX), Some(100), 6)).remaining_quantity, i64::MAX);
     modify(&b, 1, Some(i64::MAX - 10), None, 7);
     submit(&b, gtc(5, Buy, 100, 10, 8));
-    assert_eq!(
-        side_depth(&b, Buy),
-        vec![(100, i64::MAX, 2), (99, i64::MAX, 1)]
-    );
+    assert_eq!(side_depth(&b, Buy), vec![(100, i64::MAX, 2), (99, i64::MAX, 1)]);
     // FOK over levels whose sum exceeds i64::MAX
-    let r = submit(
-        &b,
-        with_tif(NewOrder::market(6, Sell, i64::MAX, 9), TimeInForce::Fok),
-    );
+    let r = submit(&b, with_tif(NewOrder::market(6, Sell, i64::MAX, 9), TimeInForce::Fok));
     assert_eq!(rep(&r).status, Filled);
     assert_eq!(fills(&r), vec![(1, 6, 100, i64::MAX - 10), (5, 6, 100, 10)]);
     assert_eq!(side_depth(&b, Buy), vec![(99, i64::MAX, 1)]);
@@ -1590,49 +1164,18 @@ fn malformed_batch_fails_whole_and_changes_nothing() {
     let run = |side: &[i8], price: &[i64], qty: &[i64], tif: Option<&[u8]>| {
         let mut out = BatchOutput::default();
         b.submit_batch(
-            &BatchInput {
-                side,
-                price,
-                quantity: qty,
-                time_in_force: tif,
-                order_id: None,
-                timestamp: 2,
-            },
+            &BatchInput { side, price, quantity: qty, time_in_force: tif, order_id: None, timestamp: 2 },
             &mut out,
         )
     };
-    assert!(
-        is_invalid(run(&[0, 0], &[100], &[1, 1], None)),
-        "length mismatch"
-    );
-    assert!(
-        is_invalid(run(&[0, 2], &[100, 100], &[1, 1], None)),
-        "side code"
-    );
-    assert!(
-        is_invalid(run(&[0, -1], &[100, 100], &[1, 1], None)),
-        "negative side"
-    );
-    assert!(
-        is_invalid(run(&[0, 0], &[100, -1], &[1, 1], None)),
-        "negative price"
-    );
-    assert!(
-        is_invalid(run(&[0, 0], &[100, 100], &[1, 0], None)),
-        "zero quantity"
-    );
-    assert!(
-        is_invalid(run(&[0, 0], &[100, 100], &[1, 1], Some(&[0, 3]))),
-        "GTD row"
-    );
-    assert!(
-        is_invalid(run(&[0, 0], &[100, 100], &[1, 1], Some(&[0, 9]))),
-        "bad tif code"
-    );
-    assert!(
-        is_invalid(run(&[0, 0], &[100, 0], &[1, 1], Some(&[0, 0]))),
-        "market GTC"
-    );
+    assert!(is_invalid(run(&[0, 0], &[100], &[1, 1], None)), "length mismatch");
+    assert!(is_invalid(run(&[0, 2], &[100, 100], &[1, 1], None)), "side code");
+    assert!(is_invalid(run(&[0, -1], &[100, 100], &[1, 1], None)), "negative side");
+    assert!(is_invalid(run(&[0, 0], &[100, -1], &[1, 1], None)), "negative price");
+    assert!(is_invalid(run(&[0, 0], &[100, 100], &[1, 0], None)), "zero quantity");
+    assert!(is_invalid(run(&[0, 0], &[100, 100], &[1, 1], Some(&[0, 3]))), "GTD row");
+    assert!(is_invalid(run(&[0, 0], &[100, 100], &[1, 1], Some(&[0, 9]))), "bad tif code");
+    assert!(is_invalid(run(&[0, 0], &[100, 0], &[1, 1], Some(&[0, 0]))), "market GTC");
     assert_eq!(snap(&b), before);
 }
 

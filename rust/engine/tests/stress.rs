@@ -8,8 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use lft_engine::{
-    Depth, EngineError, Event, ExecutionReport, LevelSnapshot, Modify, NewOrder, OrderBook,
-    OrderId, OrderStatus, Side, Ticks, TimeInForce,
+    Depth, EngineError, Event, ExecutionReport, LevelSnapshot, Modify, NewOrder, OrderBook, OrderId,
+    OrderStatus, Side, Ticks, TimeInForce,
 };
 use rust_decimal::Decimal;
 
@@ -48,33 +48,17 @@ fn new_book(symbol: &str) -> OrderBook {
 
 fn check_depth(d: &Depth) {
     for w in d.bids.windows(2) {
-        assert!(
-            w[0].price > w[1].price,
-            "bids not strictly descending: {:?}",
-            d.bids
-        );
+        assert!(w[0].price > w[1].price, "bids not strictly descending: {:?}", d.bids);
     }
     for w in d.asks.windows(2) {
-        assert!(
-            w[0].price < w[1].price,
-            "asks not strictly ascending: {:?}",
-            d.asks
-        );
+        assert!(w[0].price < w[1].price, "asks not strictly ascending: {:?}", d.asks);
     }
     for l in d.bids.iter().chain(&d.asks) {
-        assert!(
-            l.quantity > 0 && l.order_count > 0,
-            "empty level in depth: {l:?}"
-        );
+        assert!(l.quantity > 0 && l.order_count > 0, "empty level in depth: {l:?}");
         assert!(l.quantity >= 1, "{l:?}");
     }
     if let (Some(b), Some(a)) = (d.bids.first(), d.asks.first()) {
-        assert!(
-            b.price < a.price,
-            "crossed depth: bid {} >= ask {}",
-            b.price,
-            a.price
-        );
+        assert!(b.price < a.price, "crossed depth: bid {} >= ask {}", b.price, a.price);
     }
 }
 
@@ -82,11 +66,7 @@ fn check_depth(d: &Depth) {
 fn check_level(s: &LevelSnapshot, side: Side, price: Ticks) {
     assert_eq!((s.side, s.price), (side, price));
     assert!(s.quantity >= 0, "{s:?}");
-    assert_eq!(
-        s.order_count == 0,
-        s.quantity == 0,
-        "count and visible quantity disagree: {s:?}"
-    );
+    assert_eq!(s.order_count == 0, s.quantity == 0, "count and visible quantity disagree: {s:?}");
     // every order resting here or gone from here by cancel/expiry/fill was added here first
     assert!(
         s.order_count + s.orders_cancelled + s.orders_expired + s.orders_filled <= s.orders_added,
@@ -94,10 +74,7 @@ fn check_level(s: &LevelSnapshot, side: Side, price: Ticks) {
     );
     assert!(s.trade_count >= s.orders_filled, "{s:?}");
     assert!(s.quantity_executed >= s.trade_count as i64, "{s:?}");
-    assert!(
-        s.first_activity.is_some() && s.last_activity.is_some(),
-        "{s:?}"
-    );
+    assert!(s.first_activity.is_some() && s.last_activity.is_some(), "{s:?}");
     assert!(s.first_activity <= s.last_activity, "{s:?}");
 }
 
@@ -176,11 +153,7 @@ fn readers_never_see_a_crossed_or_torn_book_while_one_writer_runs() {
                         let _ = (book.best_bid(), book.best_ask(), book.len());
                     }
                     _ => {
-                        let side = if rng.chance(50) {
-                            Side::Buy
-                        } else {
-                            Side::Sell
-                        };
+                        let side = if rng.chance(50) { Side::Buy } else { Side::Sell };
                         let p = rng.range(900, 1_100);
                         assert!(book.depth_at(side, p) >= 0);
                         if let Some(s) = book.level(side, p) {
@@ -225,21 +198,12 @@ fn readers_never_see_a_crossed_or_torn_book_while_one_writer_runs() {
                             mid + off
                         }
                     });
-                    book.modify(&Modify {
-                        id,
-                        quantity: q,
-                        price: p,
-                        timestamp: ts,
-                    })
+                    book.modify(&Modify { id, quantity: q, price: p, timestamp: ts })
                 }
                 None => continue,
             }
         } else {
-            let side = if rng.chance(50) {
-                Side::Buy
-            } else {
-                Side::Sell
-            };
+            let side = if rng.chance(50) { Side::Buy } else { Side::Sell };
             // even ids buy, odd ids sell (the modify branch relies on it)
             let id = next_id * 2 + (side == Side::Sell) as u128;
             next_id += 1;
@@ -248,11 +212,7 @@ fn readers_never_see_a_crossed_or_torn_book_while_one_writer_runs() {
             } else {
                 // mostly passive, sometimes crossing
                 let off = rng.range(-3, 25);
-                let price = if side == Side::Buy {
-                    mid - off
-                } else {
-                    mid + off
-                };
+                let price = if side == Side::Buy { mid - off } else { mid + off };
                 NewOrder::limit(id, side, price, rng.range(1, 50), ts)
             };
             if o.price.is_some() {
@@ -280,38 +240,19 @@ fn readers_never_see_a_crossed_or_torn_book_while_one_writer_runs() {
         if i % 10_000 == 0 {
             book.expire(ts);
             if std::env::var_os("STRESS_VERBOSE").is_some() {
-                eprintln!(
-                    "{i}: len {} live {} trades {trades}",
-                    book.len(),
-                    live.ids.len()
-                );
+                eprintln!("{i}: len {} live {} trades {trades}", book.len(), live.ids.len());
             }
         }
     }
     done.store(true, Ordering::Release);
-    let loops: Vec<u64> = readers
-        .into_iter()
-        .map(|h| h.join().expect("reader panicked"))
-        .collect();
+    let loops: Vec<u64> = readers.into_iter().map(|h| h.join().expect("reader panicked")).collect();
     let d = book.depth(usize::MAX);
     check_depth(&d);
-    let visible: usize = d
-        .bids
-        .iter()
-        .chain(&d.asks)
-        .map(|l| l.order_count as usize)
-        .sum();
+    let visible: usize = d.bids.iter().chain(&d.asks).map(|l| l.order_count as usize).sum();
     assert_eq!(visible, book.len());
-    assert!(
-        book.len() > 500,
-        "the book stayed populated: {}",
-        book.len()
-    );
+    assert!(book.len() > 500, "the book stayed populated: {}", book.len());
     assert!(trades > 10_000, "the flow crossed often: {trades} trades");
-    assert!(
-        loops.iter().all(|&l| l > 100),
-        "readers made progress: {loops:?}"
-    );
+    assert!(loops.iter().all(|&l| l > 100), "readers made progress: {loops:?}");
     eprintln!(
         "one writer: {COMMANDS} commands, {trades} trades, final len {}, reader loops {loops:?}, {:?}",
         book.len(),
@@ -339,11 +280,7 @@ fn two_writers_are_serialised_fills_balance_and_sequence_numbers_are_unique() {
                 // ids: writer 0 even, writer 1 odd
                 let id = (i as u128) * 2 + w as u128 + 1;
                 let ts = clock.fetch_add(1, Ordering::Relaxed) as i64;
-                let side = if rng.chance(50) {
-                    Side::Buy
-                } else {
-                    Side::Sell
-                };
+                let side = if rng.chance(50) { Side::Buy } else { Side::Sell };
                 let r = if rng.chance(10) && !mine.is_empty() {
                     let victim = mine.swap_remove(rng.below(mine.len() as u64) as usize);
                     match book.cancel(victim, ts) {
@@ -367,18 +304,11 @@ fn two_writers_are_serialised_fills_balance_and_sequence_numbers_are_unique() {
             events
         }));
     }
-    let mut all: Vec<Event> = writers
-        .into_iter()
-        .flat_map(|h| h.join().expect("writer panicked"))
-        .collect();
+    let mut all: Vec<Event> = writers.into_iter().flat_map(|h| h.join().expect("writer panicked")).collect();
     all.sort_by_key(Event::sequence);
     let seqs: Vec<u64> = all.iter().map(Event::sequence).collect();
     let want: Vec<u64> = (1..=book.sequence()).collect();
-    assert_eq!(
-        seqs.len(),
-        want.len(),
-        "every sequence number is reported exactly once"
-    );
+    assert_eq!(seqs.len(), want.len(), "every sequence number is reported exactly once");
     assert_eq!(seqs, want, "sequence numbers are unique and gap-free");
 
     // final cumulative fill per order = the fill of its last update; buys and sells balance
@@ -460,17 +390,9 @@ fn churn_over_a_moving_price_band_keeps_memory_bounded() {
                 Err(e) => panic!("{e}"),
             }
         } else {
-            let side = if rng.chance(50) {
-                Side::Buy
-            } else {
-                Side::Sell
-            };
+            let side = if rng.chance(50) { Side::Buy } else { Side::Sell };
             let off = rng.range(1, 12);
-            let price = if side == Side::Buy {
-                mid - off
-            } else {
-                mid + off
-            };
+            let price = if side == Side::Buy { mid - off } else { mid + off };
             let mut o = NewOrder::limit(i as u128 + 1, side, price, rng.range(1, 9), ts);
             if rng.chance(25) {
                 // never due during the run: cancelled GTD orders leave stale heap entries
@@ -504,8 +426,5 @@ fn churn_over_a_moving_price_band_keeps_memory_bounded() {
     assert!(growth < 48 << 20, "RSS grew by {} MiB", growth >> 20);
     assert!(loops > 100, "reader made progress: {loops}");
     // the recent levels are still there, far older ones are evicted
-    assert!(
-        book.level(Side::Buy, 1_000_000).is_none(),
-        "levels 10,000+ emptyings ago are evicted"
-    );
+    assert!(book.level(Side::Buy, 1_000_000).is_none(), "levels 10,000+ emptyings ago are evicted");
 }

@@ -40,11 +40,7 @@ impl PyBatchResult {
         self.rows
     }
     fn __repr__(&self, py: Python<'_>) -> String {
-        format!(
-            "BatchResult(rows={}, trades={})",
-            self.rows,
-            self.trade_price.bind(py).len()
-        )
+        format!("BatchResult(rows={}, trades={})", self.rows, self.trade_price.bind(py).len())
     }
 }
 
@@ -73,20 +69,14 @@ fn column<'py, T: Element + Copy>(
         return Err(invalid(format!("{name} must be one-dimensional")));
     }
     let cast = np.call_method1("ascontiguousarray", (&arr, dtype))?;
-    if !np
-        .call_method1("array_equal", (&cast, &arr))?
-        .extract::<bool>()?
-    {
-        return Err(invalid(format!(
-            "{name} has values that do not fit {dtype}"
-        )));
+    if !np.call_method1("array_equal", (&cast, &arr))?.extract::<bool>()? {
+        return Err(invalid(format!("{name} has values that do not fit {dtype}")));
     }
     Ok(cast.cast_into::<PyArray1<T>>()?.readonly())
 }
 
 fn slice<'a, T: Element>(arr: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
-    arr.as_slice()
-        .map_err(|e| invalid(format!("array is not contiguous: {e}")))
+    arr.as_slice().map_err(|e| invalid(format!("array is not contiguous: {e}")))
 }
 
 #[pymethods]
@@ -110,10 +100,8 @@ impl PyOrderBook {
             .filter(|t| !t.is_none())
             .map(|t| column::<u8>(t, "time_in_force", "uint8"))
             .transpose()?;
-        let ids = order_id
-            .filter(|t| !t.is_none())
-            .map(|t| column::<u64>(t, "order_id", "uint64"))
-            .transpose()?;
+        let ids =
+            order_id.filter(|t| !t.is_none()).map(|t| column::<u64>(t, "order_id", "uint64")).transpose()?;
         let ts = match timestamp.filter(|t| !t.is_none()) {
             Some(t) => crate::convert::timestamp(t, "timestamp")?,
             None => std::time::SystemTime::now()
@@ -132,9 +120,7 @@ impl PyOrderBook {
         let book = &self.book;
         let out = without_gil(py, || {
             let mut out = BatchOutput::default();
-            book.submit_batch(&input, &mut out)
-                .map(|_| out)
-                .map_err(PyEngineError)
+            book.submit_batch(&input, &mut out).map(|_| out).map_err(PyEngineError)
         })?;
         let rows = out.order_id.len();
         Ok(PyBatchResult {

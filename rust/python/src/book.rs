@@ -2,9 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use lft_engine::{
-    BookConfig, Modify, NewOrder, OrderBook, OrderType, Scale, Side, TimeInForce, Timestamp,
-};
+use lft_engine::{BookConfig, Modify, NewOrder, OrderBook, OrderType, Scale, Side, TimeInForce, Timestamp};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -12,9 +10,7 @@ use crate::convert::{lots, opt_decimal, ticks, timestamp, to_py_decimal};
 use crate::enums::{PyOrderType, PySide, PyTimeInForce};
 use crate::errors::{EngineResultPy, PyEngineError};
 use crate::gil::without_gil;
-use crate::objects::{
-    updates_of, PyDepth, PyExecutionReport, PyLevel, PyLevelStats, PyOrder, PyOrderUpdate,
-};
+use crate::objects::{updates_of, PyDepth, PyExecutionReport, PyLevel, PyLevelStats, PyOrder, PyOrderUpdate};
 
 /// One symbol's limit order book.
 #[pyclass(name = "OrderBook", module = "lockfree_trading._core", frozen)]
@@ -24,10 +20,7 @@ pub struct PyOrderBook {
 }
 
 fn system_now() -> Timestamp {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
 }
 
 impl PyOrderBook {
@@ -35,12 +28,7 @@ impl PyOrderBook {
         *self.book.scale()
     }
 
-    fn now(
-        &self,
-        py: Python<'_>,
-        given: Option<&Bound<'_, PyAny>>,
-        what: &str,
-    ) -> PyResult<Timestamp> {
+    fn now(&self, py: Python<'_>, given: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Timestamp> {
         match given {
             Some(t) if !t.is_none() => timestamp(t, what),
             _ => match &self.clock {
@@ -55,13 +43,7 @@ impl PyOrderBook {
         py: Python<'_>,
         r: EngineResultPy<lft_engine::ExecutionReport>,
     ) -> PyResult<Py<PyExecutionReport>> {
-        Py::new(
-            py,
-            PyExecutionReport {
-                report: r?,
-                scale: self.scale(),
-            },
-        )
+        Py::new(py, PyExecutionReport { report: r?, scale: self.scale() })
     }
 }
 
@@ -81,10 +63,7 @@ impl PyOrderBook {
         let mut config = BookConfig::new(symbol, tick, lot).map_err(PyEngineError)?;
         config.retain_empty_levels = retain_empty_levels;
         let clock = clock.filter(|c| !Python::attach(|py| c.is_none(py)));
-        Ok(PyOrderBook {
-            book: OrderBook::with_config(config),
-            clock,
-        })
+        Ok(PyOrderBook { book: OrderBook::with_config(config), clock })
     }
 
     #[getter]
@@ -104,18 +83,12 @@ impl PyOrderBook {
 
     #[getter]
     fn best_bid<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.book
-            .best_bid()
-            .map(|t| to_py_decimal(py, self.scale().price(t)))
-            .transpose()
+        self.book.best_bid().map(|t| to_py_decimal(py, self.scale().price(t))).transpose()
     }
 
     #[getter]
     fn best_ask<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.book
-            .best_ask()
-            .map(|t| to_py_decimal(py, self.scale().price(t)))
-            .transpose()
+        self.book.best_ask().map(|t| to_py_decimal(py, self.scale().price(t))).transpose()
     }
 
     #[getter]
@@ -210,14 +183,8 @@ impl PyOrderBook {
         let scale = self.scale();
         let m = Modify {
             id: crate::convert::order_id(order_id)?,
-            quantity: quantity
-                .filter(|q| !q.is_none())
-                .map(|q| lots(&scale, q, "quantity"))
-                .transpose()?,
-            price: price
-                .filter(|p| !p.is_none())
-                .map(|p| ticks(&scale, p))
-                .transpose()?,
+            quantity: quantity.filter(|q| !q.is_none()).map(|q| lots(&scale, q, "quantity")).transpose()?,
+            price: price.filter(|p| !p.is_none()).map(|p| ticks(&scale, p)).transpose()?,
             timestamp: self.now(py, timestamp, "timestamp")?,
         };
         let book = &self.book;
@@ -226,11 +193,7 @@ impl PyOrderBook {
     }
 
     #[pyo3(name = "expire", signature = (now = None))]
-    fn py_expire(
-        &self,
-        py: Python<'_>,
-        now: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Vec<Py<PyOrderUpdate>>> {
+    fn py_expire(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Py<PyOrderUpdate>>> {
         let now = self.now(py, now, "now")?;
         let book = &self.book;
         let updates = without_gil(py, || book.expire(now));
@@ -272,15 +235,7 @@ impl PyOrderBook {
         let t = ticks(&self.scale(), price)?;
         self.book
             .level(side, t)
-            .map(|snap| {
-                Py::new(
-                    py,
-                    PyLevelStats {
-                        snap,
-                        scale: self.scale(),
-                    },
-                )
-            })
+            .map(|snap| Py::new(py, PyLevelStats { snap, scale: self.scale() }))
             .transpose()
     }
 
@@ -289,37 +244,17 @@ impl PyOrderBook {
         let depth = self.book.depth(n);
         let scale = self.scale();
         let side = |levels: &[lft_engine::DepthLevel]| -> PyResult<Py<PyList>> {
-            let objs: Vec<Py<PyLevel>> = levels
-                .iter()
-                .map(|l| Py::new(py, PyLevel { level: *l, scale }))
-                .collect::<PyResult<_>>()?;
+            let objs: Vec<Py<PyLevel>> =
+                levels.iter().map(|l| Py::new(py, PyLevel { level: *l, scale })).collect::<PyResult<_>>()?;
             Ok(PyList::new(py, objs)?.unbind())
         };
-        Ok(PyDepth {
-            bids: side(&depth.bids)?,
-            asks: side(&depth.asks)?,
-        })
+        Ok(PyDepth { bids: side(&depth.bids)?, asks: side(&depth.asks)? })
     }
 
     #[pyo3(name = "order")]
-    fn py_order(
-        &self,
-        py: Python<'_>,
-        order_id: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<Py<PyOrder>>> {
+    fn py_order(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyOrder>>> {
         let id = crate::convert::order_id(order_id)?;
-        self.book
-            .order(id)
-            .map(|view| {
-                Py::new(
-                    py,
-                    PyOrder {
-                        view,
-                        scale: self.scale(),
-                    },
-                )
-            })
-            .transpose()
+        self.book.order(id).map(|view| Py::new(py, PyOrder { view, scale: self.scale() })).transpose()
     }
 
     #[pyo3(name = "state_hash")]
@@ -371,11 +306,7 @@ impl PyOrderBook {
     fn _repr_html_(&self) -> String {
         let scale = self.scale();
         let depth = self.book.depth(10);
-        let esc = |s: &str| {
-            s.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-        };
+        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
         let mut html = format!(
             "<div><b>OrderBook {}</b> &middot; {} orders &middot; tick {} &middot; lot {}<table>\
              <tr><th>bid orders</th><th>bid qty</th><th>bid</th><th>ask</th><th>ask qty</th><th>ask orders</th></tr>",

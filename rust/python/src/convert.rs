@@ -18,9 +18,7 @@ fn import_attr<'py>(
     module: &str,
     name: &str,
 ) -> PyResult<&'py Bound<'py, PyAny>> {
-    Ok(cell
-        .get_or_try_init(py, || py.import(module)?.getattr(name).map(Bound::unbind))?
-        .bind(py))
+    Ok(cell.get_or_try_init(py, || py.import(module)?.getattr(name).map(Bound::unbind))?.bind(py))
 }
 
 /// A Python number-ish (Decimal, int, str, float) as an exact decimal.
@@ -52,10 +50,7 @@ pub fn decimal(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Decimal> {
         let text = obj.str()?;
         return parse_decimal(&text.to_cow()?, what).map_err(|e| PyEngineError(e).into());
     }
-    Err(invalid(format!(
-        "{what} must be a Decimal, int, str or float, got {}",
-        obj.get_type().name()?
-    )))
+    Err(invalid(format!("{what} must be a Decimal, int, str or float, got {}", obj.get_type().name()?)))
 }
 
 /// Optional variant of [`decimal`].
@@ -68,16 +63,12 @@ pub fn opt_decimal(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Optio
 
 /// Price to ticks on a book's grid.
 pub fn ticks(scale: &Scale, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
-    scale
-        .to_ticks(decimal(obj, "price")?)
-        .map_err(|e| PyEngineError(e).into())
+    scale.to_ticks(decimal(obj, "price")?).map_err(|e| PyEngineError(e).into())
 }
 
 /// Quantity to lots.
 pub fn lots(scale: &Scale, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
-    scale
-        .to_lots_as(decimal(obj, what)?, what)
-        .map_err(|e| PyEngineError(e).into())
+    scale.to_lots_as(decimal(obj, what)?, what).map_err(|e| PyEngineError(e).into())
 }
 
 /// Ticks/lots back to `decimal.Decimal`.
@@ -106,16 +97,10 @@ pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<OrderId> {
     if let Ok(s) = obj.cast::<PyString>() {
         return match uuid_cls.call1((s,)) {
             Ok(u) => u.getattr("int")?.extract::<u128>(),
-            Err(_) => Err(invalid(format!(
-                "order_id {:?} is not a valid UUID",
-                s.to_cow()?
-            ))),
+            Err(_) => Err(invalid(format!("order_id {:?} is not a valid UUID", s.to_cow()?))),
         };
     }
-    Err(invalid(format!(
-        "order_id must be a UUID, str or int, got {}",
-        obj.get_type().name()?
-    )))
+    Err(invalid(format!("order_id must be a UUID, str or int, got {}", obj.get_type().name()?)))
 }
 
 /// 128-bit id to `uuid.UUID`.
@@ -128,9 +113,7 @@ pub fn to_py_uuid(py: Python<'_>, id: OrderId) -> PyResult<Bound<'_, PyAny>> {
 /// int nanoseconds, or a `datetime` (naive means UTC), as nanoseconds since the epoch.
 pub fn timestamp(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Timestamp> {
     if obj.is_instance_of::<PyBool>() {
-        return Err(invalid(format!(
-            "{what} must be int nanoseconds or a datetime, got a bool"
-        )));
+        return Err(invalid(format!("{what} must be int nanoseconds or a datetime, got a bool")));
     }
     if obj.is_instance_of::<PyInt>() {
         return obj
@@ -153,19 +136,11 @@ pub fn timestamp(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Timestamp> {
             (datetime.call_method1("fromtimestamp", (0, aware.getattr("tzinfo")?))?,),
         )?;
         let micros: i64 = epoch
-            .call_method1(
-                "__floordiv__",
-                (py.import("datetime")?
-                    .getattr("timedelta")?
-                    .call1((0, 0, 1))?,),
-            )?
+            .call_method1("__floordiv__", (py.import("datetime")?.getattr("timedelta")?.call1((0, 0, 1))?,))?
             .extract()?;
         return micros
             .checked_mul(1000)
             .ok_or_else(|| invalid(format!("{what} is out of the 64-bit nanosecond range")));
     }
-    Err(invalid(format!(
-        "{what} must be int nanoseconds or a datetime, got {}",
-        obj.get_type().name()?
-    )))
+    Err(invalid(format!("{what} must be int nanoseconds or a datetime, got {}", obj.get_type().name()?)))
 }

@@ -18,10 +18,8 @@ impl From<EngineError> for PyEngineError {
 static ERRORS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
-    let module = ERRORS.get_or_try_init(py, || {
-        py.import("lockfree_trading.errors")
-            .map(|m| m.into_any().unbind())
-    })?;
+    let module =
+        ERRORS.get_or_try_init(py, || py.import("lockfree_trading.errors").map(|m| m.into_any().unbind()))?;
     Ok(module.bind(py).getattr(name)?.cast_into::<PyType>()?)
 }
 

@@ -1,9 +1,7 @@
 //! Result objects. They keep engine integers and convert to Decimal/UUID only when an
 //! attribute is read, so building a report costs little.
 
-use lft_engine::{
-    DepthLevel, ExecutionReport, LevelSnapshot, OrderUpdate, OrderView, Scale, Trade,
-};
+use lft_engine::{DepthLevel, ExecutionReport, LevelSnapshot, OrderUpdate, OrderView, Scale, Trade};
 use pyo3::prelude::*;
 
 use crate::convert::{to_py_decimal, to_py_uuid};
@@ -90,10 +88,7 @@ macro_rules! update_getters {
             }
             #[getter]
             fn price<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-                self.$field()
-                    .price
-                    .map(|p| to_py_decimal(py, self.scale.price(p)))
-                    .transpose()
+                self.$field().price.map(|p| to_py_decimal(py, self.scale.price(p))).transpose()
             }
             #[getter]
             fn filled_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -153,35 +148,15 @@ impl PyExecutionReport {
     fn repr(&self) -> String {
         let mut s = update_repr("ExecutionReport", self.inner(), &self.scale);
         s.pop();
-        s.push_str(&format!(
-            ", trades={}, updates={})",
-            self.report.trades.len(),
-            self.report.updates.len()
-        ));
+        s.push_str(&format!(", trades={}, updates={})", self.report.trades.len(), self.report.updates.len()));
         s
     }
 }
 update_getters!(PyExecutionReport, inner);
 
 /// Trades as Python objects.
-pub fn trades_of(
-    py: Python<'_>,
-    report: &ExecutionReport,
-    scale: &Scale,
-) -> PyResult<Vec<Py<PyTrade>>> {
-    report
-        .trades
-        .iter()
-        .map(|t| {
-            Py::new(
-                py,
-                PyTrade {
-                    trade: *t,
-                    scale: *scale,
-                },
-            )
-        })
-        .collect()
+pub fn trades_of(py: Python<'_>, report: &ExecutionReport, scale: &Scale) -> PyResult<Vec<Py<PyTrade>>> {
+    report.trades.iter().map(|t| Py::new(py, PyTrade { trade: *t, scale: *scale })).collect()
 }
 
 /// Updates as Python objects.
@@ -190,18 +165,7 @@ pub fn updates_of(
     updates: &[OrderUpdate],
     scale: &Scale,
 ) -> PyResult<Vec<Py<PyOrderUpdate>>> {
-    updates
-        .iter()
-        .map(|u| {
-            Py::new(
-                py,
-                PyOrderUpdate {
-                    update: *u,
-                    scale: *scale,
-                },
-            )
-        })
-        .collect()
+    updates.iter().map(|u| Py::new(py, PyOrderUpdate { update: *u, scale: *scale })).collect()
 }
 
 /// One aggregated level of a depth view.
@@ -247,11 +211,7 @@ pub struct PyDepth {
 #[pymethods]
 impl PyDepth {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "Depth(bids={}, asks={})",
-            self.bids.bind(py).repr()?,
-            self.asks.bind(py).repr()?
-        ))
+        Ok(format!("Depth(bids={}, asks={})", self.bids.bind(py).repr()?, self.asks.bind(py).repr()?))
     }
 }
 
@@ -387,10 +347,7 @@ impl PyOrder {
     }
     #[getter]
     fn display_quantity<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.view
-            .display_quantity
-            .map(|d| to_py_decimal(py, self.scale.quantity(d)))
-            .transpose()
+        self.view.display_quantity.map(|d| to_py_decimal(py, self.scale.quantity(d))).transpose()
     }
     #[getter]
     fn timestamp(&self) -> i64 {

@@ -12,9 +12,8 @@
 use std::collections::BTreeMap;
 
 use lft_engine::{
-    Command, DepthLevel, EngineError, EngineResult, ExecutionReport, LevelSnapshot, Lots, Modify,
-    NewOrder, OrderId, OrderStatus, OrderType, OrderUpdate, RejectReason, Side, Ticks, TimeInForce,
-    Timestamp, Trade,
+    Command, DepthLevel, EngineError, EngineResult, ExecutionReport, LevelSnapshot, Lots, Modify, NewOrder,
+    OrderId, OrderStatus, OrderType, OrderUpdate, RejectReason, Side, Ticks, TimeInForce, Timestamp, Trade,
 };
 
 /// A resting order in the reference book.
@@ -105,9 +104,7 @@ pub fn validate_new_stateless(o: &NewOrder) -> EngineResult<()> {
     if o.time_in_force == TimeInForce::Gtd {
         match o.expire_time {
             None => return Err(invalid("GTD needs expire_time")),
-            Some(e) if e <= o.timestamp => {
-                return Err(invalid("expire_time must be after timestamp"))
-            }
+            Some(e) if e <= o.timestamp => return Err(invalid("expire_time must be after timestamp")),
             Some(_) => {}
         }
     } else if o.expire_time.is_some() {
@@ -221,17 +218,12 @@ impl RefBook {
     }
 
     fn push_back(&mut self, o: RefOrder) {
-        self.side_map_mut(o.side)
-            .entry(o.price)
-            .or_default()
-            .push(o);
+        self.side_map_mut(o.side).entry(o.price).or_default().push(o);
     }
 
     /// Total open (hidden included) at a level, as i128.
     fn level_total(&self, side: Side, price: Ticks) -> i128 {
-        self.side_map(side)
-            .get(&price)
-            .map_or(0, |v| v.iter().map(|o| o.open as i128).sum())
+        self.side_map(side).get(&price).map_or(0, |v| v.iter().map(|o| o.open as i128).sum())
     }
 
     fn check_room(&self, side: Side, price: Ticks, add: Lots, minus: Lots) -> EngineResult<()> {
@@ -454,39 +446,16 @@ impl RefBook {
                 return Ok(out);
             }
         }
-        if o.time_in_force == TimeInForce::Fok
-            && self.available(o.side, o.price) < o.quantity as i128
-        {
-            out.report = Some(self.own_report(
-                o.id,
-                o.side,
-                o.price,
-                OrderStatus::Canceled,
-                0,
-                0,
-                None,
-                now,
-            ));
+        if o.time_in_force == TimeInForce::Fok && self.available(o.side, o.price) < o.quantity as i128 {
+            out.report = Some(self.own_report(o.id, o.side, o.price, OrderStatus::Canceled, 0, 0, None, now));
             return Ok(out);
         }
         let (open, filled) = self.match_taker(o.id, o.side, o.price, o.quantity, now, &mut out);
         if open == 0 {
-            out.report = Some(self.own_report(
-                o.id,
-                o.side,
-                o.price,
-                OrderStatus::Filled,
-                filled,
-                0,
-                None,
-                now,
-            ));
+            out.report =
+                Some(self.own_report(o.id, o.side, o.price, OrderStatus::Filled, filled, 0, None, now));
         } else if rests(o.time_in_force) && o.price.is_some() {
-            let status = if filled > 0 {
-                OrderStatus::PartiallyFilled
-            } else {
-                OrderStatus::New
-            };
+            let status = if filled > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::New };
             let r = self.own_report(o.id, o.side, o.price, status, filled, open, None, now);
             out.report = Some(r);
             let display = o.display_quantity.unwrap_or(0);
@@ -510,16 +479,8 @@ impl RefBook {
             self.push_back(rec);
             self.touch(o.side, price, now, |s| s.added += 1);
         } else {
-            out.report = Some(self.own_report(
-                o.id,
-                o.side,
-                o.price,
-                OrderStatus::Canceled,
-                filled,
-                0,
-                None,
-                now,
-            ));
+            out.report =
+                Some(self.own_report(o.id, o.side, o.price, OrderStatus::Canceled, filled, 0, None, now));
         }
         Ok(out)
     }
@@ -614,22 +575,10 @@ impl RefBook {
         o.filled += filled_now;
         o.open = open;
         o.price = new_p;
-        o.visible = if o.display > 0 {
-            o.display.min(open)
-        } else {
-            open
-        };
+        o.visible = if o.display > 0 { o.display.min(open) } else { open };
         if open == 0 {
-            out.report = Some(self.own_report(
-                o.id,
-                o.side,
-                Some(new_p),
-                OrderStatus::Filled,
-                o.filled,
-                0,
-                None,
-                now,
-            ));
+            out.report =
+                Some(self.own_report(o.id, o.side, Some(new_p), OrderStatus::Filled, o.filled, 0, None, now));
         } else {
             out.report = Some(self.own_report(
                 o.id,
@@ -695,19 +644,12 @@ impl RefBook {
 
     /// Bids best (highest) first.
     pub fn bid_levels(&self) -> Vec<DepthLevel> {
-        self.bids
-            .iter()
-            .rev()
-            .map(|(p, v)| Self::aggregate(*p, v))
-            .collect()
+        self.bids.iter().rev().map(|(p, v)| Self::aggregate(*p, v)).collect()
     }
 
     /// Asks best (lowest) first.
     pub fn ask_levels(&self) -> Vec<DepthLevel> {
-        self.asks
-            .iter()
-            .map(|(p, v)| Self::aggregate(*p, v))
-            .collect()
+        self.asks.iter().map(|(p, v)| Self::aggregate(*p, v)).collect()
     }
 
     pub fn best_bid(&self) -> Option<Ticks> {
@@ -719,26 +661,17 @@ impl RefBook {
     }
 
     pub fn len(&self) -> usize {
-        self.bids
-            .values()
-            .chain(self.asks.values())
-            .map(Vec::len)
-            .sum()
+        self.bids.values().chain(self.asks.values()).map(Vec::len).sum()
     }
 
     pub fn depth_at(&self, side: Side, price: Ticks) -> Lots {
-        self.side_map(side)
-            .get(&price)
-            .map_or(0, |v| v.iter().map(|o| o.visible).sum())
+        self.side_map(side).get(&price).map_or(0, |v| v.iter().map(|o| o.visible).sum())
     }
 
     /// Level statistics as the engine would report them (never evicted here).
     pub fn level(&self, side: Side, price: Ticks) -> Option<LevelSnapshot> {
         let st = self.stats.get(&(side as u8, price))?;
-        let agg = self
-            .side_map(side)
-            .get(&price)
-            .map(|v| Self::aggregate(price, v));
+        let agg = self.side_map(side).get(&price).map(|v| Self::aggregate(price, v));
         Some(LevelSnapshot {
             side,
             price,
@@ -758,8 +691,6 @@ impl RefBook {
 
     /// Resting order ids in priority order per level, for checks.
     pub fn queue(&self, side: Side, price: Ticks) -> Vec<OrderId> {
-        self.side_map(side)
-            .get(&price)
-            .map_or(Vec::new(), |v| v.iter().map(|o| o.id).collect())
+        self.side_map(side).get(&price).map_or(Vec::new(), |v| v.iter().map(|o| o.id).collect())
     }
 }
