@@ -11,9 +11,9 @@ import numpy.typing as npt
 
 __version__: Final[str]
 
-DecimalLike = Decimal | int | str | float
-OrderIdLike = uuid.UUID | str | int
-TimeLike = int | datetime.datetime
+_DecimalLike = Decimal | int | str | float
+_OrderIdLike = uuid.UUID | str | int
+_TimeLike = int | datetime.datetime
 
 @final
 class Side:
@@ -223,15 +223,15 @@ class BatchResult:
 
 @final
 class OrderBook:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         symbol: str,
-        tick_size: DecimalLike = "0.01",
-        lot_size: DecimalLike = "1",
+        tick_size: _DecimalLike | None = None,
+        lot_size: _DecimalLike | None = None,
         *,
-        clock: Callable[[], int] | None = None,
+        clock: Callable[[], _TimeLike] | None = None,
         retain_empty_levels: int = 10000,
-    ) -> None: ...
+    ) -> OrderBook: ...
     @property
     def symbol(self) -> str: ...
     @property
@@ -247,28 +247,28 @@ class OrderBook:
     def submit(
         self,
         side: Side | str,
-        quantity: DecimalLike,
-        price: DecimalLike | None = None,
+        quantity: _DecimalLike,
+        price: _DecimalLike | None = None,
         *,
         order_type: OrderType | str | None = None,
         time_in_force: TimeInForce | str | None = None,
-        order_id: OrderIdLike | None = None,
+        order_id: _OrderIdLike | None = None,
         post_only: bool = False,
-        display_quantity: DecimalLike | None = None,
-        expire_time: TimeLike | None = None,
-        timestamp: TimeLike | None = None,
+        display_quantity: _DecimalLike | None = None,
+        expire_time: _TimeLike | None = None,
+        timestamp: _TimeLike | None = None,
     ) -> ExecutionReport: ...
-    def cancel(self, order_id: OrderIdLike, *, timestamp: TimeLike | None = None) -> ExecutionReport: ...
+    def cancel(self, order_id: _OrderIdLike, *, timestamp: _TimeLike | None = None) -> ExecutionReport: ...
     def modify(
         self,
-        order_id: OrderIdLike,
-        quantity: DecimalLike | None = None,
-        price: DecimalLike | None = None,
+        order_id: _OrderIdLike,
+        quantity: _DecimalLike | None = None,
+        price: _DecimalLike | None = None,
         *,
-        timestamp: TimeLike | None = None,
+        timestamp: _TimeLike | None = None,
     ) -> ExecutionReport: ...
-    def expire(self, now: TimeLike | None = None) -> list[OrderUpdate]: ...
-    def end_of_day(self, now: TimeLike | None = None) -> list[OrderUpdate]: ...
+    def expire(self, now: _TimeLike | None = None) -> list[OrderUpdate]: ...
+    def end_of_day(self, now: _TimeLike | None = None) -> list[OrderUpdate]: ...
     def submit_batch(
         self,
         side: npt.NDArray[np.int8],
@@ -277,17 +277,17 @@ class OrderBook:
         time_in_force: npt.NDArray[np.uint8] | None = None,
         order_id: npt.NDArray[np.uint64] | None = None,
         *,
-        timestamp: TimeLike | None = None,
+        timestamp: _TimeLike | None = None,
     ) -> BatchResult: ...
-    def depth_at(self, side: Side | str, price: DecimalLike) -> Decimal: ...
-    def level(self, side: Side | str, price: DecimalLike) -> LevelStats | None: ...
+    def depth_at(self, side: Side | str, price: _DecimalLike) -> Decimal: ...
+    def level(self, side: Side | str, price: _DecimalLike) -> LevelStats | None: ...
     def depth(self, n: int = 10) -> Depth: ...
-    def order(self, order_id: OrderIdLike) -> Order | None: ...
+    def order(self, order_id: _OrderIdLike) -> Order | None: ...
     def state_hash(self) -> int: ...
-    def to_ticks(self, price: DecimalLike) -> int: ...
-    def to_lots(self, quantity: DecimalLike) -> int: ...
+    def to_ticks(self, price: _DecimalLike) -> int: ...
+    def to_lots(self, quantity: _DecimalLike) -> int: ...
     def from_ticks(self, ticks: int) -> Decimal: ...
     def from_lots(self, lots: int) -> Decimal: ...
     def __len__(self) -> int: ...
-    def __contains__(self, order_id: object) -> bool: ...
+    def __contains__(self, order_id: object, /) -> bool: ...
     def _repr_html_(self) -> str: ...

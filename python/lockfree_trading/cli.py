@@ -21,7 +21,9 @@ __all__ = ["main"]
 
 def _depth_table(book: OrderBook, levels: int = 5) -> str:
     depth = book.depth(levels)
-    lines = [f"{'bid orders':>10} {'bid qty':>12} {'bid':>12} | {'ask':<12} {'ask qty':<12} {'ask orders':<10}"]
+    lines = [
+        f"{'bid orders':>10} {'bid qty':>12} {'bid':>12} | {'ask':<12} {'ask qty':<12} {'ask orders':<10}"
+    ]
     for i in range(max(len(depth.bids), len(depth.asks))):
         b = depth.bids[i] if i < len(depth.bids) else None
         a = depth.asks[i] if i < len(depth.asks) else None
@@ -52,14 +54,27 @@ def run_demo(config: Config) -> int:
     mid = 100 * (1 / tick).to_integral_value() * tick  # a round price on the grid
     steps: list[tuple[str, ExecutionReport]] = []
     for i in range(1, 4):
-        steps.append((f"ask {i * 10} lots @ mid+{i} ticks", book.submit(Side.SELL, lot * 10 * i, mid + tick * i, timestamp=t)))
-        steps.append((f"bid {i * 10} lots @ mid-{i} ticks", book.submit(Side.BUY, lot * 10 * i, mid - tick * i, timestamp=t)))
+        steps.append(
+            (
+                f"ask {i * 10} lots @ mid+{i} ticks",
+                book.submit(Side.SELL, lot * 10 * i, mid + tick * i, timestamp=t),
+            )
+        )
+        steps.append(
+            (
+                f"bid {i * 10} lots @ mid-{i} ticks",
+                book.submit(Side.BUY, lot * 10 * i, mid - tick * i, timestamp=t),
+            )
+        )
         t += 1_000
     ice = book.submit(Side.SELL, lot * 50, mid + tick, display_quantity=lot * 10, timestamp=t)
     steps.append(("iceberg ask 50 lots (show 10) @ mid+1", ice))
     t += 1_000
     steps.append(
-        ("post-only bid @ mid+1 (would cross)", book.submit(Side.BUY, lot * 5, mid + tick, post_only=True, timestamp=t))
+        (
+            "post-only bid @ mid+1 (would cross)",
+            book.submit(Side.BUY, lot * 5, mid + tick, post_only=True, timestamp=t),
+        )
     )
     t += 1_000
     steps.append(
@@ -67,8 +82,10 @@ def run_demo(config: Config) -> int:
     )
     t += 1_000
     steps.append(
-        ("FOK sell 1000 lots @ mid-3 (too big)", book.submit(Side.SELL, lot * 1000, mid - tick * 3,
-                                                              time_in_force=TimeInForce.FOK, timestamp=t))
+        (
+            "FOK sell 1000 lots @ mid-3 (too big)",
+            book.submit(Side.SELL, lot * 1000, mid - tick * 3, time_in_force=TimeInForce.FOK, timestamp=t),
+        )
     )
     t += 1_000
     steps.append(("modify iceberg to 20 lots", book.modify(ice.order_id, quantity=lot * 20, timestamp=t)))

@@ -36,7 +36,9 @@ def _mapping(value: object, where: str, allowed: set[str]) -> dict[str, Any]:
         raise InvalidConfig(f"{where}: expected a mapping, got {type(value).__name__}")
     unknown = sorted(set(map(str, value)) - allowed)
     if unknown:
-        raise InvalidConfig(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        raise InvalidConfig(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
     return {str(k): v for k, v in value.items()}
 
 
@@ -107,7 +109,9 @@ class Config:
 
     def make_book(self, symbol: str | None = None) -> OrderBook:
         """A fresh book for `symbol` (default: the first configured symbol)."""
-        chosen = self.symbols[0] if symbol is None else next((s for s in self.symbols if s.symbol == symbol), None)
+        chosen = (
+            self.symbols[0] if symbol is None else next((s for s in self.symbols if s.symbol == symbol), None)
+        )
         if chosen is None:
             raise InvalidConfig(f"symbol {symbol!r} is not configured")
         return OrderBook(

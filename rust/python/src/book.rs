@@ -50,7 +50,7 @@ impl PyOrderBook {
 #[pymethods]
 impl PyOrderBook {
     #[new]
-    #[pyo3(signature = (symbol, tick_size = None, lot_size = None, *, clock = None, retain_empty_levels = lft_engine::DEFAULT_RETAIN_EMPTY_LEVELS))]
+    #[pyo3(signature = (symbol, tick_size = None, lot_size = None, *, clock = None, retain_empty_levels = 10000))]
     fn py_new(
         symbol: String,
         tick_size: Option<&Bound<'_, PyAny>>,
