@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from lockfree_trading import OrderBook, Side
 
 MID = 1_000_000

@@ -179,3 +179,39 @@ impl Arena {
         self.get(index).next
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn order(id: OrderId) -> RestingOrder {
+        RestingOrder::new(id, Side::Buy, 100, 5, 5, 0, 0, TimeInForce::Gtc, None, false, 0)
+    }
+
+    #[test]
+    fn stale_handle_never_resolves_to_a_reused_slot() {
+        let mut arena = Arena::default();
+        let first = arena.alloc(order(1));
+        arena.free(first.index);
+        let second = arena.alloc(order(2));
+        assert_eq!(first.index, second.index, "slot is reused");
+        assert!(arena.resolve(first).is_none(), "the old generation must not see the new order");
+        assert_eq!(arena.resolve(second).map(|o| o.id), Some(2));
+    }
+
+    #[test]
+    fn fifo_unlinks_from_head_middle_and_tail_in_constant_time() {
+        let mut arena = Arena::default();
+        let mut q = LevelQueue { head: NIL, tail: NIL, total_open: 0, linked: true, empty_stamp: 0 };
+        let idx: Vec<u32> = (1..=4).map(|i| arena.alloc(order(i)).index).collect();
+        for &i in &idx {
+            arena.push_back(&mut q, i);
+        }
+        arena.unlink(&mut q, idx[1]);
+        arena.unlink(&mut q, idx[0]);
+        arena.unlink(&mut q, idx[3]);
+        assert_eq!((q.head, q.tail), (idx[2], idx[2]));
+        arena.unlink(&mut q, idx[2]);
+        assert_eq!((q.head, q.tail), (NIL, NIL));
+    }
+}

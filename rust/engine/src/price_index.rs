@@ -165,3 +165,48 @@ impl PriceIndex {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crossbeam_epoch as epoch;
+
+    use super::*;
+    use crate::types::Side;
+
+    fn node(price: Ticks) -> Shared<'static, Node> {
+        // SAFETY: the node is owned by the test and freed explicitly at its end.
+        let guard = unsafe { epoch::unprotected() };
+        Owned::new(Node::new(Side::Sell, price, 1)).into_shared(guard)
+    }
+
+    #[test]
+    fn lookups_survive_removals_reinserts_and_rebuilds() {
+        let index = PriceIndex::default();
+        let guard = &epoch::pin();
+        let nodes: Vec<_> = (1..=1_000).map(node).collect();
+        for (i, n) in nodes.iter().enumerate() {
+            index.insert(i as Ticks + 1, *n, guard);
+        }
+        for p in (1..=1_000).step_by(2) {
+            index.remove(p, guard);
+        }
+        // Re-insert one removed price: it must reuse its dead slot, not duplicate the key.
+        index.insert(1, nodes[0], guard);
+        for p in 1..=1_000 {
+            let found = index.get(p, guard);
+            let expect_present = p == 1 || p % 2 == 0;
+            assert_eq!(!found.is_null(), expect_present, "price {p}");
+            if expect_present {
+                assert_eq!(found, nodes[p as usize - 1]);
+            }
+        }
+        assert!(index.get(5_000, guard).is_null());
+        assert_eq!(index.live.load(Ordering::Relaxed), 501);
+        for n in nodes {
+            // SAFETY: test-owned nodes, freed once.
+            drop(unsafe { n.into_owned() });
+        }
+        // SAFETY: no other thread uses the index.
+        unsafe { index.destroy_table(guard) };
+    }
+}
