@@ -441,9 +441,7 @@ class ReferenceBook:
 
         # ---------------- post-only
         if post_only and self._crosses(side, ticks):
-            return self._finish(
-                self._update(o, "REJECTED", timestamp, remaining=0, reason=POST_ONLY_REASON)
-            )
+            return self._finish(self._update(o, "REJECTED", timestamp, remaining=0, reason=POST_ONLY_REASON))
 
         # ---------------- FOK
         if tif == "FOK" and self._crossing_open_quantity(side, ticks) < lots:
@@ -501,9 +499,7 @@ class ReferenceBook:
         # price change or larger quantity: loses priority
         if o["post_only"] and self._crosses(o["side"], new_price):
             return self._finish(
-                self._update(
-                    o, "REJECTED", timestamp, remaining=o["open"], reason=POST_ONLY_REASON
-                )
+                self._update(o, "REJECTED", timestamp, remaining=o["open"], reason=POST_ONLY_REASON)
             )
         self._remove(o)
         o["price"] = new_price
@@ -523,9 +519,7 @@ class ReferenceBook:
 
     def end_of_day(self, now: int) -> list[Update]:
         updates = self._sweep(now)
-        day = sorted(
-            (o for o in self.orders.values() if o["tif"] == "DAY"), key=lambda o: o["accept_seq"]
-        )
+        day = sorted((o for o in self.orders.values() if o["tif"] == "DAY"), key=lambda o: o["accept_seq"])
         for o in day:
             self._remove(o)
             updates.append(self._update(o, "EXPIRED", now))

@@ -7,9 +7,8 @@ import re
 import uuid
 from decimal import Decimal
 
-import pytest
-
 import lockfree_trading as lft
+import pytest
 from lockfree_trading import Side
 from reference_model import engine_snapshot
 
@@ -42,15 +41,25 @@ def full_snapshot(book):
     orders = {}
     for oid in range(1, 12):
         o = book.order(uid(oid))
-        orders[oid] = None if o is None else (
-            o.price, o.remaining_quantity, o.visible_quantity, o.filled_quantity,
-            o.time_in_force.name, o.expire_time,
+        orders[oid] = (
+            None
+            if o is None
+            else (
+                o.price,
+                o.remaining_quantity,
+                o.visible_quantity,
+                o.filled_quantity,
+                o.time_in_force.name,
+                o.expire_time,
+            )
         )
     snap["orders"] = orders
     snap["levels"] = [
-        None if (s := book.level(side, p)) is None else (s.orders_added, s.orders_cancelled, s.orders_expired,
-                                                         s.quantity_executed, s.last_activity)
-        for side in (BUY, SELL) for p in ("9.97", "9.98", "9.99", "10.00", "10.01", "10.02", "10.05")
+        None
+        if (s := book.level(side, p)) is None
+        else (s.orders_added, s.orders_cancelled, s.orders_expired, s.quantity_executed, s.last_activity)
+        for side in (BUY, SELL)
+        for p in ("9.97", "9.98", "9.99", "10.00", "10.01", "10.02", "10.05")
     ]
     return snap
 
@@ -157,12 +166,18 @@ def test_duplicate_resting_id_raises_duplicate_order_id(busy_book):
 
 @pytest.mark.parametrize("oid", [2, str(uid(3)), uid(4)])
 def test_duplicate_id_in_any_form_is_detected(busy_book, oid):
-    check_rejected(busy_book, new(order_id=oid, time_in_force="IOC"), lft.DuplicateOrderId, r"duplicate|already|resting")
+    check_rejected(
+        busy_book, new(order_id=oid, time_in_force="IOC"), lft.DuplicateOrderId, r"duplicate|already|resting"
+    )
 
 
 def test_duplicate_id_is_checked_even_when_the_order_would_be_rejected_by_post_only(busy_book):
-    check_rejected(busy_book, new(order_id=5, price="10.01", post_only=True), lft.DuplicateOrderId,
-                   r"duplicate|already|resting")
+    check_rejected(
+        busy_book,
+        new(order_id=5, price="10.01", post_only=True),
+        lft.DuplicateOrderId,
+        r"duplicate|already|resting",
+    )
 
 
 MODIFY_CASES = {
@@ -197,8 +212,12 @@ NOT_RESTING = {
 @pytest.mark.parametrize("name", sorted(NOT_RESTING))
 def test_cancel_of_id_not_resting_raises_order_not_found(busy_book, name):
     oid = NOT_RESTING[name]
-    exc = check_rejected(busy_book, lambda b: b.cancel(uid(oid), timestamp=T + 100), lft.OrderNotFound,
-                         r"not|found|resting|unknown")
+    exc = check_rejected(
+        busy_book,
+        lambda b: b.cancel(uid(oid), timestamp=T + 100),
+        lft.OrderNotFound,
+        r"not|found|resting|unknown",
+    )
     assert isinstance(exc, KeyError) and isinstance(exc, lft.TradingError)
     assert str(uid(oid)) in str(exc)
 
@@ -206,15 +225,21 @@ def test_cancel_of_id_not_resting_raises_order_not_found(busy_book, name):
 @pytest.mark.parametrize("name", sorted(NOT_RESTING))
 def test_modify_of_id_not_resting_raises_order_not_found(busy_book, name):
     oid = NOT_RESTING[name]
-    exc = check_rejected(busy_book, lambda b: b.modify(uid(oid), quantity=2, timestamp=T + 100),
-                         lft.OrderNotFound, r"not|found|resting|unknown")
+    exc = check_rejected(
+        busy_book,
+        lambda b: b.modify(uid(oid), quantity=2, timestamp=T + 100),
+        lft.OrderNotFound,
+        r"not|found|resting|unknown",
+    )
     assert isinstance(exc, KeyError)
     assert str(uid(oid)) in str(exc)
 
 
 def test_cancel_of_cancelled_order_raises(busy_book):
     busy_book.cancel(uid(1), timestamp=T + 1)
-    check_rejected(busy_book, lambda b: b.cancel(uid(1), timestamp=T + 2), lft.OrderNotFound, r"not|found|resting")
+    check_rejected(
+        busy_book, lambda b: b.cancel(uid(1), timestamp=T + 2), lft.OrderNotFound, r"not|found|resting"
+    )
 
 
 def test_order_not_found_is_catchable_as_key_error(busy_book):
@@ -256,6 +281,24 @@ def test_to_ticks_refuses_what_submit_refuses(busy_book, value):
 def test_to_lots_refuses_what_submit_refuses(busy_book, value):
     with pytest.raises(lft.InvalidOrder):
         busy_book.to_lots(value)
+
+
+I64_MAX = 2**63 - 1
+
+
+def test_order_that_would_overflow_its_level_total_is_refused(busy_book):
+    # each order fits an i64, but the level's visible total would not
+    busy_book.submit(SELL, I64_MAX - 10, "10.50", order_id=50, timestamp=T)
+    check_rejected(busy_book, new(side=SELL, qty=11, price="10.50"), lft.InvalidOrder, OVERFLOW)
+    check_rejected(
+        busy_book,
+        lambda b: b.modify(uid(2), quantity=I64_MAX, price="10.50", timestamp=T),
+        lft.InvalidOrder,
+        OVERFLOW,
+    )
+    r = busy_book.submit(SELL, 10, "10.50", order_id=51, timestamp=T)
+    assert r.status.name == "NEW"
+    assert busy_book.depth_at(SELL, "10.50") == I64_MAX
 
 
 def test_failed_commands_do_not_run_the_expiry_sweep(busy_book):

@@ -9,10 +9,9 @@ import pytest
 
 np = pytest.importorskip("numpy")
 
+import lockfree_trading as lft  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
-import lockfree_trading as lft  # noqa: E402
 from reference_model import engine_snapshot  # noqa: E402
 
 T = 1_000_000
@@ -48,7 +47,9 @@ def random_batch(seed: int, n: int, *, with_tif: bool, with_ids: bool):
         tif = np.where(market, market_tif, limit_tif).astype(np.uint8)
     ids = None
     if with_ids:
-        ids = (np.arange(n, dtype=np.uint64) * np.uint64(3) + np.uint64(seed % 1000 * 10_000 + 1)).astype(np.uint64)
+        ids = (np.arange(n, dtype=np.uint64) * np.uint64(3) + np.uint64(seed % 1000 * 10_000 + 1)).astype(
+            np.uint64
+        )
     return side, price, quantity, tif, ids
 
 
@@ -69,21 +70,25 @@ def one_by_one(book, side, price, quantity, tif, ids, *, timestamp):
         except lft.DuplicateOrderId:
             rows.append((int(ids[i]), lft.OrderStatus.REJECTED.value, 0, 0))
             continue
-        rows.append((
-            r.order_id.int & MASK64,
-            r.status.value,
-            book.to_lots(r.filled_quantity) if r.filled_quantity else 0,
-            book.to_lots(r.remaining_quantity) if r.remaining_quantity else 0,
-        ))
+        rows.append(
+            (
+                r.order_id.int & MASK64,
+                r.status.value,
+                book.to_lots(r.filled_quantity) if r.filled_quantity else 0,
+                book.to_lots(r.remaining_quantity) if r.remaining_quantity else 0,
+            )
+        )
         for t in r.trades:
-            trades.append((
-                i,
-                t.maker_order_id.int & MASK64,
-                t.maker_order_id.int >> 64,
-                book.to_ticks(t.price),
-                book.to_lots(t.quantity),
-                t.sequence,
-            ))
+            trades.append(
+                (
+                    i,
+                    t.maker_order_id.int & MASK64,
+                    t.maker_order_id.int >> 64,
+                    book.to_ticks(t.price),
+                    book.to_lots(t.quantity),
+                    t.sequence,
+                )
+            )
     return rows, trades
 
 
@@ -92,14 +97,16 @@ def batch_rows(res):
 
 
 def batch_trades(res):
-    return list(zip(
-        res.trade_taker_index.tolist(),
-        res.trade_maker_order_id.tolist(),
-        res.trade_maker_order_id_hi.tolist(),
-        res.trade_price.tolist(),
-        res.trade_quantity.tolist(),
-        res.trade_sequence.tolist(),
-    ))
+    return list(
+        zip(
+            res.trade_taker_index.tolist(),
+            res.trade_maker_order_id.tolist(),
+            res.trade_maker_order_id_hi.tolist(),
+            res.trade_price.tolist(),
+            res.trade_quantity.tolist(),
+            res.trade_sequence.tolist(),
+        )
+    )
 
 
 def check_dtypes(res):
@@ -110,9 +117,16 @@ def check_dtypes(res):
     assert res.trade_price.dtype == np.int64 and res.trade_quantity.dtype == np.int64
     assert res.trade_sequence.dtype == np.uint64
     n_trades = len(res.trade_price)
-    assert all(len(c) == n_trades for c in (res.trade_taker_index, res.trade_maker_order_id,
-                                            res.trade_maker_order_id_hi, res.trade_quantity,
-                                            res.trade_sequence))
+    assert all(
+        len(c) == n_trades
+        for c in (
+            res.trade_taker_index,
+            res.trade_maker_order_id,
+            res.trade_maker_order_id_hi,
+            res.trade_quantity,
+            res.trade_sequence,
+        )
+    )
 
 
 @settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -169,6 +183,7 @@ def test_batch_fok_and_ioc_rows():
 def test_batch_row_with_resting_id_is_rejected_and_processing_continues():
     book = new_book()
     book.submit("BUY", 5, "0.90", order_id=7, timestamp=T)
+    seq0 = book.sequence
     side = np.array([0, 0, 1, 0], dtype=np.int8)
     price = np.array([91, 92, 90, 93], dtype=np.int64)
     qty = np.array([1, 1, 1, 1], dtype=np.int64)
@@ -176,7 +191,10 @@ def test_batch_row_with_resting_id_is_rejected_and_processing_continues():
     res = book.submit_batch(side, price, qty, None, ids, timestamp=T)
     # row 1 reuses resting id 7: REJECTED; row 2 fills row 0; row 3 reuses the finished id 8
     assert batch_rows(res) == [(8, 0, 0, 1), (7, 4, 0, 0), (9, 2, 1, 0), (8, 0, 0, 1)]
-    assert batch_trades(res)[0][:5] == (2, 8, 0, 91, 1)
+    # like the raising one-by-one submit, the rejected row uses no sequence number:
+    # row 0 report (+1), row 2 trade, maker update, report (+3), row 3 report (+1)
+    assert batch_trades(res) == [(2, 8, 0, 91, 1, seq0 + 2)]
+    assert book.sequence == seq0 + 5
     assert book.order(uuid.UUID(int=7)).price == book.from_ticks(90)
     assert book.order(uuid.UUID(int=7)).remaining_quantity == 5
 
@@ -205,8 +223,12 @@ def test_batch_sequences_continue_from_the_book():
     book.submit("SELL", 3, "1.00", order_id=1, timestamp=T)
     book.submit("SELL", 3, "1.01", order_id=2, timestamp=T)
     res = book.submit_batch(
-        np.array([0], dtype=np.int8), np.array([101], dtype=np.int64), np.array([4], dtype=np.int64),
-        None, np.array([3], dtype=np.uint64), timestamp=T,
+        np.array([0], dtype=np.int8),
+        np.array([101], dtype=np.int64),
+        np.array([4], dtype=np.int64),
+        None,
+        np.array([3], dtype=np.uint64),
+        timestamp=T,
     )
     # trade(3) update(4) trade(5) update(6) report(7)
     assert res.trade_sequence.tolist() == [3, 5]
@@ -247,6 +269,8 @@ MALFORMED = {
     "negative_price": (_with(2, price=-100), r"price"),
     "gtd_code": (_with(2, time_in_force=3), r"gtd|time.in.force|tif"),
     "unknown_tif_code": (_with(2, time_in_force=9), r"time.in.force|tif"),
+    "market_row_with_gtc": (_with(2, price=0, time_in_force=0), r"market|ioc|fok"),
+    "market_row_with_day": (_with(2, price=0, time_in_force=4), r"market|ioc|fok"),
 }
 
 
@@ -257,8 +281,14 @@ def test_malformed_batch_row_raises_invalid_order_naming_the_row_and_changes_not
     prefill(book)
     before = engine_snapshot(book)
     with pytest.raises(lft.InvalidOrder) as info:
-        book.submit_batch(cols["side"], cols["price"], cols["quantity"], cols["time_in_force"], cols["order_id"],
-                          timestamp=T + 10)
+        book.submit_batch(
+            cols["side"],
+            cols["price"],
+            cols["quantity"],
+            cols["time_in_force"],
+            cols["order_id"],
+            timestamp=T + 10,
+        )
     msg = str(info.value)
     assert re.search(r"\brow\b", msg, re.IGNORECASE) and re.search(r"\b2\b", msg), msg
     assert re.search(keyword, msg, re.IGNORECASE), msg
@@ -274,8 +304,14 @@ def test_batch_with_mismatched_column_lengths_raises_invalid_order(column):
     cols = _cols()
     cols[column] = cols[column][:3]
     with pytest.raises(lft.InvalidOrder) as info:
-        book.submit_batch(cols["side"], cols["price"], cols["quantity"], cols["time_in_force"], cols["order_id"],
-                          timestamp=T + 10)
+        book.submit_batch(
+            cols["side"],
+            cols["price"],
+            cols["quantity"],
+            cols["time_in_force"],
+            cols["order_id"],
+            timestamp=T + 10,
+        )
     assert re.search(r"length|len|size|shape|rows", str(info.value), re.IGNORECASE), str(info.value)
     assert engine_snapshot(book) == before
 
@@ -285,6 +321,7 @@ def test_batch_with_float_column_raises_invalid_order():
     before = engine_snapshot(book)
     cols = _cols()
     with pytest.raises(lft.InvalidOrder):
-        book.submit_batch(cols["side"], cols["price"].astype(np.float64) + 0.5, cols["quantity"], None, None,
-                          timestamp=T)
+        book.submit_batch(
+            cols["side"], cols["price"].astype(np.float64) + 0.5, cols["quantity"], None, None, timestamp=T
+        )
     assert engine_snapshot(book) == before

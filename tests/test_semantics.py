@@ -6,9 +6,8 @@ import datetime
 import uuid
 from decimal import Decimal
 
-import pytest
-
 import lockfree_trading as lft
+import pytest
 from lockfree_trading import OrderStatus, Side, TimeInForce
 
 D = Decimal
@@ -57,11 +56,20 @@ def status(r):
 
 
 def test_enum_values_match_the_wire_codes():
-    assert [s.value for s in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED,
-                              OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)] == [
-        0, 1, 2, 3, 4, 5]
-    assert [t.value for t in (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GTD,
-                              TimeInForce.DAY)] == [0, 1, 2, 3, 4]
+    assert [
+        s.value
+        for s in (
+            OrderStatus.NEW,
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.FILLED,
+            OrderStatus.CANCELED,
+            OrderStatus.REJECTED,
+            OrderStatus.EXPIRED,
+        )
+    ] == [0, 1, 2, 3, 4, 5]
+    assert [
+        t.value for t in (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GTD, TimeInForce.DAY)
+    ] == [0, 1, 2, 3, 4]
     assert (Side.BUY.value, Side.SELL.value) == (0, 1)
     assert Side.BUY.name == "BUY" and OrderStatus.PARTIALLY_FILLED.name == "PARTIALLY_FILLED"
     assert int(TimeInForce.DAY) == 4
@@ -130,7 +138,11 @@ def test_expiry_sweep_comes_first_ordered_by_expire_time_then_acceptance(book):
     sub(book, SELL, 1, "10.00", oid=4)
     r = sub(book, BUY, 1, "10.00", t=T + 30, oid=5)
     assert [(u.order_id.int, u.status.name) for u in r.updates] == [
-        (2, "EXPIRED"), (3, "EXPIRED"), (1, "EXPIRED"), (4, "FILLED")]
+        (2, "EXPIRED"),
+        (3, "EXPIRED"),
+        (1, "EXPIRED"),
+        (4, "FILLED"),
+    ]
     seqs = [u.sequence for u in r.updates[:3]]
     assert seqs == [5, 6, 7]
     assert r.trades[0].sequence == 8 and r.updates[3].sequence == 9 and r.sequence == 10
@@ -143,6 +155,18 @@ def test_same_expire_time_expires_in_acceptance_order(book):
     sub(book, SELL, 2, "9.00", oid=1, time_in_force="GTD", expire_time=T + 50)
     ups = book.expire(T + 50)
     assert [u.order_id.int for u in ups] == [2, 1]
+
+
+@pytest.mark.parametrize("change", [{"quantity": 5}, {"price": "8.99"}])
+def test_modify_does_not_change_acceptance_order_for_expiry(book, change):
+    # acceptance = the update that *first* put the order on the book
+    sub(book, BUY, 1, "9.00", oid=1, time_in_force="GTD", expire_time=T + 5)
+    sub(book, BUY, 1, "9.01", oid=2, time_in_force="GTD", expire_time=T + 5)
+    sub(book, BUY, 1, "9.02", oid=3, time_in_force="DAY")
+    sub(book, BUY, 1, "9.03", oid=4, time_in_force="DAY")
+    book.modify(uid(1), timestamp=T, **change)
+    book.modify(uid(3), timestamp=T, **change)
+    assert [u.order_id.int for u in book.end_of_day(T + 5)] == [1, 2, 3, 4]
 
 
 def test_updates_are_in_sequence_order(book):
@@ -453,7 +477,9 @@ def test_iceberg_maker_updates_per_slice(book):
     sub(book, SELL, 4, "10.00", oid=1, display_quantity=2)
     r = sub(book, BUY, 4, "10.00", oid=2)
     assert [(u.status.name, u.filled_quantity, u.remaining_quantity) for u in r.updates] == [
-        ("PARTIALLY_FILLED", 2, 2), ("FILLED", 4, 0)]
+        ("PARTIALLY_FILLED", 2, 2),
+        ("FILLED", 4, 0),
+    ]
 
 
 def test_iceberg_taker_remainder_rests_with_a_fresh_slice(book):
@@ -513,7 +539,9 @@ def test_expire_returns_expired_updates_and_removes_orders(book):
     sub(book, BUY, 3, "9.00", oid=3, time_in_force="GTD", expire_time=T + 5)
     ups = book.expire(T + 20)
     assert [(u.order_id.int, u.status.name, u.filled_quantity, u.remaining_quantity) for u in ups] == [
-        (3, "EXPIRED", 0, 0), (1, "EXPIRED", 3, 0)]
+        (3, "EXPIRED", 0, 0),
+        (1, "EXPIRED", 3, 0),
+    ]
     assert [u.sequence for u in ups] == [6, 7]
     assert all(u.timestamp == T + 20 for u in ups)
     assert ups[1].price == D("10.00") and ups[1].side == SELL
@@ -541,7 +569,11 @@ def test_end_of_day_sweeps_gtd_then_expires_day_orders_in_acceptance_order(book)
     sub(book, SELL, 1, "12.00", oid=6, time_in_force="GTD", expire_time=T + 500)
     ups = book.end_of_day(T + 100)
     assert [(u.order_id.int, u.status.name) for u in ups] == [
-        (3, "EXPIRED"), (1, "EXPIRED"), (2, "EXPIRED"), (4, "EXPIRED")]
+        (3, "EXPIRED"),
+        (1, "EXPIRED"),
+        (2, "EXPIRED"),
+        (4, "EXPIRED"),
+    ]
     assert [u.sequence for u in ups] == [7, 8, 9, 10]
     assert sorted(o for o in (5, 6) if uid(o) in book) == [5, 6]
     assert len(book) == 2
@@ -638,6 +670,14 @@ def test_id_of_finished_order_can_be_reused(book):
     assert status(r) == "NEW" and book.order(uid(1)).side == BUY
 
 
+def test_new_order_may_reuse_the_id_of_a_gtd_order_past_its_expire_time(book):
+    # a GTD order whose expire time has passed is not resting: the sweep expires it first
+    sub(book, SELL, 1, "10.00", oid=1, time_in_force="GTD", expire_time=T + 10)
+    r = sub(book, BUY, 2, "9.00", t=T + 10, oid=1)
+    assert [(u.order_id.int, u.status.name) for u in r.updates] == [(1, "EXPIRED")]
+    assert status(r) == "NEW" and book.order(uid(1)).side == BUY
+
+
 def test_new_order_with_resting_id_raises_duplicate_and_changes_nothing(book):
     sub(book, SELL, 1, "10.00", oid=1)
     seq, h = book.sequence, book.state_hash()
@@ -712,8 +752,9 @@ def test_modify_that_crosses_trades_as_taker_at_makers_prices(book):
     sub(book, SELL, 2, "10.02", oid=2)
     sub(book, BUY, 5, "10.00", oid=3)
     r = book.modify(uid(3), price="10.05", timestamp=T + 1)
-    assert [(t.maker_order_id.int, t.taker_order_id.int, t.price, t.quantity, t.taker_side) for t in r.trades] == [
-        (1, 3, D("10.01"), 2, BUY), (2, 3, D("10.02"), 2, BUY)]
+    assert [
+        (t.maker_order_id.int, t.taker_order_id.int, t.price, t.quantity, t.taker_side) for t in r.trades
+    ] == [(1, 3, D("10.01"), 2, BUY), (2, 3, D("10.02"), 2, BUY)]
     assert [(u.order_id.int, u.status.name) for u in r.updates] == [(1, "FILLED"), (2, "FILLED")]
     assert status(r) == "PARTIALLY_FILLED"
     assert (r.filled_quantity, r.remaining_quantity, r.price) == (4, 1, D("10.05"))
@@ -874,8 +915,18 @@ def test_len_and_contains_track_resting_orders(book):
 
 
 def test_order_returns_the_resting_order_or_none(book):
-    sub(book, BUY, 5, "9.99", oid=1, t=T + 3, time_in_force="GTD", expire_time=T + 100,
-        post_only=True, display_quantity=2)
+    sub(
+        book,
+        BUY,
+        5,
+        "9.99",
+        oid=1,
+        t=T + 3,
+        time_in_force="GTD",
+        expire_time=T + 100,
+        post_only=True,
+        display_quantity=2,
+    )
     o = book.order(uid(1))
     assert o.order_id == uid(1) and o.side == BUY and o.price == D("9.99")
     assert (o.quantity, o.remaining_quantity, o.visible_quantity, o.filled_quantity) == (5, 5, 2, 0)
@@ -913,6 +964,41 @@ def test_level_statistics_count_cancels_and_expiries(book):
     assert st_ is not None
     assert (st_.orders_added, st_.orders_cancelled, st_.orders_expired) == (3, 1, 2)
     assert st_.quantity == 0 and st_.order_count == 0 and st_.last_activity == T + 9
+
+
+@pytest.mark.parametrize(
+    "change,price,wait",
+    [
+        ({"quantity": 3}, "10.00", 50),  # decrease keeps its place: waited since 100
+        ({"quantity": 8}, "10.00", 30),  # increase re-joins the queue at 120
+        ({"price": "10.01"}, "10.01", 30),  # moved to a new level at 120
+    ],
+)
+def test_queue_wait_counts_from_when_the_order_last_joined_the_queue(book, change, price, wait):
+    sub(book, SELL, 5, "10.00", t=100, oid=1)
+    book.modify(uid(1), timestamp=120, **change)
+    sub(book, BUY, 10, price, t=150, oid=2, time_in_force="IOC")
+    st_ = book.level(SELL, price)
+    assert st_.orders_filled == 1 and st_.queue_wait_ns == wait and st_.trade_count == 1
+    assert st_.last_activity == 150
+
+
+def test_order_moved_by_modify_counts_as_added_at_its_new_level(book):
+    sub(book, SELL, 5, "10.00", t=100, oid=1)
+    book.modify(uid(1), price="10.01", timestamp=120)
+    st_ = book.level(SELL, "10.01")
+    assert st_.orders_added == 1 and st_.order_count == 1 and st_.quantity == 5
+    assert st_.first_activity == 120
+    assert book.level(SELL, "10.00").order_count == 0
+
+
+def test_refreshed_iceberg_slice_rejoins_the_queue_for_queue_wait(book):
+    sub(book, SELL, 4, "10.00", t=100, oid=1, display_quantity=2)
+    sub(book, BUY, 2, "10.00", t=120, oid=2)
+    sub(book, BUY, 2, "10.00", t=150, oid=3)
+    st_ = book.level(SELL, "10.00")
+    assert (st_.orders_filled, st_.trade_count, st_.quantity_executed) == (1, 2, D(4))
+    assert st_.queue_wait_ns == 30
 
 
 def test_empty_level_leaves_the_ladder_but_stats_stay_readable(book):
@@ -972,6 +1058,31 @@ def test_fractional_lot_size(lft):
     assert r.filled_quantity == D("0.25") and r.trades[0].price == D("1.2345")
     assert book.depth_at(SELL, "1.2345") == D("1.25")
     assert book.to_lots("1.5") == 1500 and book.to_ticks("1.2345") == 12345
+
+
+def test_float_is_converted_through_str(book):
+    assert book.to_ticks(10.05) == 1005  # str(10.05) == "10.05", not the binary value
+    with pytest.raises(lft.InvalidOrder):
+        book.to_ticks(0.1 + 0.2)  # str() gives "0.30000000000000004": off the tick grid
+    r = sub(book, BUY, 2.0, 0.07, oid=1)
+    assert r.price == D("0.07") and r.remaining_quantity == 2
+
+
+def test_decimal_in_exponent_form_is_accepted(book):
+    r = sub(book, BUY, D("1E+1"), D("1E+1"), oid=1)
+    assert r.price == D(10) and r.remaining_quantity == D(10)
+
+
+def test_expire_time_accepts_a_datetime(book):
+    when = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
+    sub(book, BUY, 1, "9.00", oid=1, time_in_force="GTD", expire_time=when)
+    assert book.order(uid(1)).expire_time == 1_893_456_000 * 10**9
+
+
+def test_contains_is_false_for_anything_that_is_not_a_resting_id(book):
+    sub(book, BUY, 1, "9.00", oid=1)
+    for other in ("not-a-uuid", None, 3.5, -1, 2**200, b"x", uid(2)):
+        assert other not in book
 
 
 def test_side_and_tif_accept_enums_and_strings(book):

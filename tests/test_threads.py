@@ -73,8 +73,12 @@ def test_readers_never_see_an_inconsistent_book_while_a_writer_trades():
                 elif r < 0.95:
                     oid = rng.choice(live)
                     try:
-                        book.modify(oid, quantity=rng.randint(1, 6),
-                                    price=Decimal(rng.randint(95, 105)) / 100, timestamp=t)
+                        book.modify(
+                            oid,
+                            quantity=rng.randint(1, 6),
+                            price=Decimal(rng.randint(95, 105)) / 100,
+                            timestamp=t,
+                        )
                     except lft.OrderNotFound:
                         live.remove(oid)
                 else:
@@ -103,7 +107,9 @@ def test_readers_never_see_an_inconsistent_book_while_a_writer_trades():
         except Exception as exc:
             errors.append(f"reader: {exc!r}")
 
-    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader, args=(s,)) for s in range(3)]
+    threads = [threading.Thread(target=writer)] + [
+        threading.Thread(target=reader, args=(s,)) for s in range(3)
+    ]
     for th in threads:
         th.start()
     time.sleep(READ_SECONDS)
