@@ -55,6 +55,15 @@ def status(r):
 # ----------------------------------------------------------------------------- enums & errors
 
 
+def test_returned_decimals_carry_the_tick_and_lot_decimal_places():
+    book = lft.OrderBook("FMT", tick_size="0.01", lot_size="0.001")
+    r = sub(book, SELL, "1.5", "100.3")
+    assert str(r.price) == "100.30"
+    assert str(r.remaining_quantity) == "1.500"
+    assert str(book.best_ask) == "100.30"
+    assert str(book.depth(1).asks[0].quantity) == "1.500"
+
+
 def test_enum_values_match_the_wire_codes():
     assert [
         s.value

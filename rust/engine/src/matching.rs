@@ -49,7 +49,7 @@ pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
             }
             if !matches!(o.time_in_force, Ioc | Fok) {
                 return Err(EngineError::invalid(format!(
-                    "a MARKET order must be IOC or FOK, got time_in_force {:?}",
+                    "a MARKET order must be IOC or FOK, got time_in_force {}",
                     o.time_in_force
                 )));
             }
@@ -64,7 +64,7 @@ pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
             )))
         }
         (tif, Some(_)) if tif != Gtd => {
-            return Err(EngineError::invalid(format!("expire_time is only allowed with GTD, got {tif:?}")))
+            return Err(EngineError::invalid(format!("expire_time is only allowed with GTD, got {tif}")))
         }
         _ => {}
     }
@@ -74,7 +74,7 @@ pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
         }
         if !o.time_in_force.rests() {
             return Err(EngineError::invalid(format!(
-                "post_only cannot be combined with {:?}: a post-only order must be able to rest",
+                "post_only cannot be combined with {}: a post-only order must be able to rest",
                 o.time_in_force
             )));
         }
@@ -85,7 +85,7 @@ pub fn check_new_order(o: &NewOrder) -> EngineResult<()> {
         }
         if !o.time_in_force.rests() {
             return Err(EngineError::invalid(format!(
-                "display_quantity (iceberg) cannot be combined with {:?}",
+                "display_quantity (iceberg) cannot be combined with {}",
                 o.time_in_force
             )));
         }

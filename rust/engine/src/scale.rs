@@ -43,15 +43,20 @@ impl Scale {
         units(qty, self.lot_size, what, "lot_size")
     }
 
-    /// Ticks to price.
+    /// Ticks to price, shown with the tick size's decimal places (100.30 for tick 0.01).
     pub fn price(&self, ticks: Ticks) -> Decimal {
-        (Decimal::from(ticks) * self.tick_size).normalize()
+        with_scale_of(Decimal::from(ticks) * self.tick_size, self.tick_size)
     }
 
-    /// Lots to quantity.
+    /// Lots to quantity, shown with the lot size's decimal places.
     pub fn quantity(&self, lots: Lots) -> Decimal {
-        (Decimal::from(lots) * self.lot_size).normalize()
+        with_scale_of(Decimal::from(lots) * self.lot_size, self.lot_size)
     }
+}
+
+fn with_scale_of(mut value: Decimal, step: Decimal) -> Decimal {
+    value.rescale(step.scale());
+    value
 }
 
 fn units(value: Decimal, step: Decimal, what: &str, step_name: &str) -> EngineResult<i64> {
@@ -74,5 +79,12 @@ pub fn parse_decimal(text: &str, what: &str) -> EngineResult<Decimal> {
     Decimal::from_str_exact(t)
         .or_else(|_| Decimal::from_scientific(t))
         .or_else(|_| Decimal::from_str(t))
-        .map_err(|_| EngineError::invalid(format!("{what} must be a finite decimal number, got {text:?}")))
+        .map_err(|_| {
+            let numeric = t.parse::<f64>().is_ok_and(f64::is_finite);
+            EngineError::invalid(if numeric {
+                format!("{what} {t} is out of range (at most 28 significant digits, magnitude below 7.9e28)")
+            } else {
+                format!("{what} must be a finite decimal number, got {text:?}")
+            })
+        })
 }

@@ -39,6 +39,12 @@ impl Side {
     }
 }
 
+impl core::fmt::Display for TimeInForce {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Limit orders carry a price; market orders take whatever the book offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -76,6 +82,17 @@ impl TimeInForce {
             4 => TimeInForce::Day,
             _ => return None,
         })
+    }
+
+    /// Upper-case name, as users write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeInForce::Gtc => "GTC",
+            TimeInForce::Ioc => "IOC",
+            TimeInForce::Fok => "FOK",
+            TimeInForce::Gtd => "GTD",
+            TimeInForce::Day => "DAY",
+        }
     }
 
     /// Whether an unfilled remainder rests on the book.
