@@ -90,6 +90,7 @@ def test_exception_hierarchy():
     assert issubclass(lft.InvalidOrder, lft.TradingError)
     assert issubclass(lft.InvalidOrder, ValueError)
     assert issubclass(lft.DuplicateOrderId, lft.TradingError)
+    assert issubclass(lft.DuplicateOrderId, ValueError)  # a reused id is bad input
     assert issubclass(lft.OrderNotFound, lft.TradingError)
     assert issubclass(lft.OrderNotFound, KeyError)
     assert issubclass(lft.TradingError, Exception)

@@ -21,7 +21,7 @@ class InvalidConfig(TradingError, ValueError):
     """A book or system parameter (tick size, lot size, config file) is unusable."""
 
 
-class DuplicateOrderId(TradingError):
+class DuplicateOrderId(TradingError, ValueError):
     """A new order reused the id of an order that is still resting."""
 
 
