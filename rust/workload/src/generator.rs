@@ -1,0 +1,306 @@
+//! The flow model. See the crate docs for its shape.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::str::FromStr;
+
+use crate::rng::Rng;
+use crate::{Kind, Record};
+
+/// Volatility regimes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scenario {
+    /// The mid never moves and orders live long: a deep book on a few dozen levels.
+    Static,
+    /// Gentle random walk.
+    Normal,
+    /// Wide moves: around a thousand levels in play.
+    Swing,
+    /// Normal flow, then a one-way 10% fall over a tenth of the stream.
+    FlashCrash,
+}
+
+impl Scenario {
+    /// Every scenario, in report order.
+    pub const ALL: [Scenario; 4] =
+        [Scenario::Static, Scenario::Normal, Scenario::Swing, Scenario::FlashCrash];
+
+    /// Command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Static => "static",
+            Scenario::Normal => "normal",
+            Scenario::Swing => "swing",
+            Scenario::FlashCrash => "flash-crash",
+        }
+    }
+
+    /// Per-event volatility of the log mid.
+    fn sigma(self) -> f64 {
+        match self {
+            Scenario::Static => 0.0,
+            Scenario::Normal | Scenario::FlashCrash => 2e-6,
+            Scenario::Swing => 5e-5,
+        }
+    }
+
+    /// Mean life of a resting order before its cancel, in events.
+    fn cancel_delay(self) -> f64 {
+        match self {
+            Scenario::Static => 60_000.0,
+            Scenario::Swing => 60_000.0,
+            _ => 4_000.0,
+        }
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Scenario::ALL
+            .into_iter()
+            .find(|sc| sc.name() == s.trim().to_ascii_lowercase().replace('_', "-"))
+            .ok_or_else(|| {
+                format!("unknown scenario {s:?}; expected one of static, normal, swing, flash-crash")
+            })
+    }
+}
+
+/// What to generate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GeneratorConfig {
+    /// Volatility regime.
+    pub scenario: Scenario,
+    /// Seed: same seed, same stream, on every machine.
+    pub seed: u64,
+    /// Number of symbols; activity across them follows a Pareto (Zipf, s = 1.16) law.
+    pub symbols: u16,
+    /// Starting mid price in ticks.
+    pub start_mid: i64,
+    /// Mean gap between commands in nanoseconds.
+    pub mean_gap_ns: f64,
+    /// Share of new orders that are marketable IOC.
+    pub ioc_ratio: f64,
+    /// Share of resting orders that are cancelled later.
+    pub cancel_ratio: f64,
+    /// Share of resting orders that get a modify.
+    pub modify_ratio: f64,
+}
+
+impl GeneratorConfig {
+    /// Defaults for a scenario.
+    pub fn new(scenario: Scenario, seed: u64) -> Self {
+        GeneratorConfig {
+            scenario,
+            seed,
+            symbols: 1,
+            start_mid: 100_000,
+            mean_gap_ns: 1_000.0,
+            ioc_ratio: 0.15,
+            cancel_ratio: 0.95,
+            modify_ratio: 0.20,
+        }
+    }
+}
+
+struct SymbolState {
+    /// Random-walk part of the log mid, relative to the start.
+    walk: f64,
+    start_log_mid: f64,
+}
+
+/// Scheduled follow-up of a resting order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct FollowUp {
+    kind: u8,
+    symbol: u16,
+    side: u8,
+    order_id: u64,
+    price: i64,
+    quantity: i64,
+}
+
+/// Infinite iterator of records; take as many as needed.
+pub struct Generator {
+    cfg: GeneratorConfig,
+    rng: Rng,
+    symbols: Vec<SymbolState>,
+    /// Cumulative Pareto weights for picking a symbol.
+    cumulative: Vec<f64>,
+    pending: BinaryHeap<Reverse<(u64, u64, FollowUp)>>,
+    step: u64,
+    next_id: u64,
+    clock: f64,
+    /// Expected stream length, used to place the flash crash; 0 = unknown.
+    horizon: u64,
+}
+
+impl Generator {
+    /// A generator for `cfg`; `horizon` is the intended stream length (for the crash window).
+    pub fn new(cfg: GeneratorConfig, horizon: u64) -> Self {
+        let n = cfg.symbols.max(1) as usize;
+        let mut total = 0.0;
+        let cumulative = (0..n)
+            .map(|k| {
+                total += libm::pow((k + 1) as f64, -1.16);
+                total
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|c| c / total)
+            .collect();
+        let start = libm::log(cfg.start_mid as f64);
+        Generator {
+            rng: Rng::new(cfg.seed),
+            symbols: (0..n).map(|_| SymbolState { walk: 0.0, start_log_mid: start }).collect(),
+            cumulative,
+            pending: BinaryHeap::new(),
+            step: 0,
+            next_id: 1,
+            clock: 0.0,
+            horizon,
+            cfg,
+        }
+    }
+
+    fn pick_symbol(&mut self) -> u16 {
+        let u = self.rng.uniform();
+        self.cumulative.iter().position(|&c| u < c).unwrap_or(self.cumulative.len() - 1) as u16
+    }
+
+    /// The crash's share of the log mid at this point of the stream: 0 before 40% of the
+    /// horizon, falling linearly to ln(0.9) at 50%, then held.
+    fn crash_offset(&self) -> f64 {
+        if self.cfg.scenario != Scenario::FlashCrash || self.horizon == 0 {
+            return 0.0;
+        }
+        let progress = (self.step as f64 / self.horizon as f64 - 0.4) / 0.1;
+        libm::log(0.9) * progress.clamp(0.0, 1.0)
+    }
+
+    fn move_mid(&mut self, symbol: u16) -> i64 {
+        let crash = self.crash_offset();
+        let step = self.cfg.scenario.sigma() * self.rng.normal();
+        let s = &mut self.symbols[symbol as usize];
+        // Keep the walk within ±50% so prices stay positive and bounded.
+        s.walk = (s.walk + step).clamp(libm::log(0.5), libm::log(1.5));
+        libm::round(libm::exp(s.start_log_mid + s.walk + crash)) as i64
+    }
+
+    /// Distance from the mid: power-law tail (density ∝ d^-2.2) with a hump 2–4 ticks out.
+    fn distance(&mut self) -> i64 {
+        let tail = libm::floor(self.rng.pareto(1.2)) as i64;
+        (tail + self.rng.range(0, 2)).clamp(1, 5_000)
+    }
+
+    fn schedule(&mut self, delay: f64, f: FollowUp) {
+        let due = self.step + 1 + delay as u64;
+        self.pending.push(Reverse((due, f.order_id * 4 + f.kind as u64, f)));
+    }
+
+    fn stamp(&mut self) -> i64 {
+        self.clock += self.rng.exponential(self.cfg.mean_gap_ns).max(1.0);
+        self.clock as i64
+    }
+
+    fn new_order(&mut self) -> Record {
+        let symbol = self.pick_symbol();
+        let mid = self.move_mid(symbol);
+        let side = (self.rng.next_u64() & 1) as u8;
+        let quantity = self.rng.range(1, 100);
+        let order_id = self.next_id;
+        self.next_id += 1;
+        let timestamp = self.stamp();
+        if self.rng.chance(self.cfg.ioc_ratio) {
+            let through = self.rng.range(1, 5);
+            let price = if side == 0 { mid + through } else { (mid - through).max(1) };
+            return Record {
+                kind: Kind::New as u8,
+                side,
+                tif: 1,
+                flags: 0,
+                symbol,
+                reserved: 0,
+                order_id,
+                price,
+                quantity,
+                timestamp,
+            };
+        }
+        let d = self.distance();
+        let price = if side == 0 { (mid - d).max(1) } else { mid + d };
+        let delay_mean = self.cfg.scenario.cancel_delay();
+        if self.rng.chance(self.cfg.modify_ratio) {
+            let delay = self.rng.exponential(delay_mean / 2.0);
+            let (new_price, new_qty) = if self.rng.chance(0.5) {
+                let tick = if self.rng.chance(0.5) { 1 } else { -1 };
+                ((price + tick).max(1), quantity)
+            } else {
+                (price, quantity + self.rng.range(1, 50))
+            };
+            self.schedule(
+                delay,
+                FollowUp {
+                    kind: Kind::Modify as u8,
+                    symbol,
+                    side,
+                    order_id,
+                    price: new_price,
+                    quantity: new_qty,
+                },
+            );
+        }
+        if self.rng.chance(self.cfg.cancel_ratio) {
+            let delay = self.rng.exponential(delay_mean);
+            self.schedule(
+                delay,
+                FollowUp { kind: Kind::Cancel as u8, symbol, side, order_id, price: 0, quantity: 0 },
+            );
+        }
+        Record {
+            kind: Kind::New as u8,
+            side,
+            tif: 0,
+            flags: 0,
+            symbol,
+            reserved: 0,
+            order_id,
+            price,
+            quantity,
+            timestamp,
+        }
+    }
+}
+
+impl Iterator for Generator {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        let due = matches!(self.pending.peek(), Some(Reverse((at, _, _))) if *at <= self.step);
+        let record = if due {
+            let Reverse((_, _, f)) = self.pending.pop().expect("peeked");
+            let timestamp = self.stamp();
+            Record {
+                kind: f.kind,
+                side: f.side,
+                tif: 0,
+                flags: 0,
+                symbol: f.symbol,
+                reserved: 0,
+                order_id: f.order_id,
+                price: f.price,
+                quantity: f.quantity,
+                timestamp,
+            }
+        } else {
+            self.new_order()
+        };
+        self.step += 1;
+        Some(record)
+    }
+}
+
+/// `count` records of a scenario.
+pub fn generate(cfg: GeneratorConfig, count: usize) -> Vec<Record> {
+    Generator::new(cfg, count as u64).take(count).collect()
+}
