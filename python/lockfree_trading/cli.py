@@ -11,7 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+import numpy as np
+
+from . import __version__, workload
 from ._core import ExecutionReport, OrderBook, OrderType, Side, TimeInForce
 from .config import Config
 from .errors import TradingError
@@ -108,6 +110,21 @@ def run_demo(config: Config) -> int:
     return 0
 
 
+def run_generate(args: argparse.Namespace) -> int:
+    """`trading-system generate`: write a stream and summarise its shape."""
+    if args.count < 0 or args.symbols < 1:
+        print("trading-system: --count must be >= 0 and --symbols >= 1", file=sys.stderr)
+        return 2
+    stream = workload.generate(args.scenario, args.count, args.seed, args.symbols)
+    workload.save(args.out, stream)
+    kinds = np.bincount(stream["kind"], minlength=3)
+    print(
+        f"wrote {len(stream)} commands ({args.scenario}, seed {args.seed}) to {args.out}: "
+        f"{kinds[0]} new, {kinds[1]} cancel, {kinds[2]} modify"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trading-system", description="lockfree-trading matching engine")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -115,10 +132,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="scripted session on the first configured symbol")
     demo.add_argument("--config", default=argparse.SUPPRESS, help="path to config.yaml")
+    gen = sub.add_parser("generate", help="write a seeded benchmark order flow to a binary stream file")
+    gen.add_argument("--scenario", choices=workload.SCENARIOS, default="normal")
+    gen.add_argument("--count", type=int, default=1_000_000, help="number of commands (default: %(default)s)")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--symbols", type=int, default=1, help="symbols; activity follows a Pareto law")
+    gen.add_argument("--out", required=True, help="output file")
     args = parser.parse_args(argv)
+    if args.command == "generate":
+        return run_generate(args)
     if args.command != "demo":
         parser.print_help()
-        print("\nerror: choose a command (only `demo` exists so far)", file=sys.stderr)
+        print("\nerror: choose a command: demo or generate", file=sys.stderr)
         return 2
     try:
         config = Config.from_yaml(args.config)

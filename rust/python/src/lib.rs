@@ -8,6 +8,7 @@ mod enums;
 mod errors;
 mod gil;
 mod objects;
+mod workload;
 
 use pyo3::prelude::*;
 
@@ -27,5 +28,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<objects::PyOrder>()?;
     m.add_class::<batch::PyBatchResult>()?;
     m.add_class::<book::PyOrderBook>()?;
+    m.add_class::<workload::PyReplayStats>()?;
+    m.add_function(wrap_pyfunction!(workload::py_generate_workload, m)?)?;
     Ok(())
 }
