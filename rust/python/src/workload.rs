@@ -15,7 +15,13 @@ use crate::gil::without_gil;
 /// views them as a numpy structured array.
 #[pyfunction]
 #[pyo3(name = "generate_workload", signature = (scenario, count, seed = 42, symbols = 1))]
-pub fn py_generate_workload(py: Python<'_>, scenario: &str, count: usize, seed: u64, symbols: u16) -> PyResult<Py<PyBytes>> {
+pub fn py_generate_workload(
+    py: Python<'_>,
+    scenario: &str,
+    count: usize,
+    seed: u64,
+    symbols: u16,
+) -> PyResult<Py<PyBytes>> {
     let scenario = Scenario::from_str(scenario).map_err(invalid)?;
     if symbols == 0 {
         return Err(invalid("symbols must be >= 1"));
@@ -61,7 +67,10 @@ impl PyOrderBook {
     #[pyo3(name = "replay", signature = (records, *, symbol = 0))]
     fn py_replay(&self, py: Python<'_>, records: &[u8], symbol: u16) -> PyResult<PyReplayStats> {
         if records.len() % RECORD_LEN != 0 {
-            return Err(invalid(format!("stream length {} is not a multiple of {RECORD_LEN} bytes", records.len())));
+            return Err(invalid(format!(
+                "stream length {} is not a multiple of {RECORD_LEN} bytes",
+                records.len()
+            )));
         }
         let book = &self.book;
         let stats = without_gil(py, || {
@@ -78,7 +87,10 @@ impl PyOrderBook {
                 let result = match raw[0] {
                     k if k == Kind::New as u8 => {
                         let tif = if raw[2] == 1 { TimeInForce::Ioc } else { TimeInForce::Gtc };
-                        book.submit_into(&NewOrder::limit(id, side, price, quantity, ts).with_tif(tif), &mut report)
+                        book.submit_into(
+                            &NewOrder::limit(id, side, price, quantity, ts).with_tif(tif),
+                            &mut report,
+                        )
                     }
                     k if k == Kind::Cancel as u8 => book.cancel(id, ts).map(|r| report = r),
                     _ => book
