@@ -37,8 +37,14 @@ macro_rules! py_enum {
         impl $py {
             /// Accept the enum itself, its name (any case) or its integer code.
             pub fn parse(obj: &Bound<'_, PyAny>) -> PyResult<$core> {
-                if let Ok(v) = obj.extract::<$py>() {
-                    return Ok(v.into());
+                if let Ok(v) = obj.cast::<$py>() {
+                    return Ok((*v.get()).into());
+                }
+                if obj.is_exact_instance_of::<pyo3::types::PyInt>() {
+                    if let Ok(code) = obj.extract::<i64>() {
+                        $(if code == $core::$core_variant as i64 { return Ok($core::$core_variant); })+
+                    }
+                    return Err(invalid(format!(concat!("unknown ", $name, " code {}"), obj.repr()?)));
                 }
                 if let Ok(s) = obj.cast::<PyString>() {
                     let text = s.to_cow()?.trim().to_ascii_uppercase();

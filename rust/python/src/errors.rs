@@ -15,24 +15,27 @@ impl From<EngineError> for PyEngineError {
     }
 }
 
-static ERRORS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// The Python classes, looked up once (rejects are frequent in real flow).
+static CLASSES: [PyOnceLock<Py<PyType>>; 4] =
+    [PyOnceLock::new(), PyOnceLock::new(), PyOnceLock::new(), PyOnceLock::new()];
+const NAMES: [&str; 4] = ["InvalidOrder", "DuplicateOrderId", "OrderNotFound", "InvalidConfig"];
 
-fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
-    let module =
-        ERRORS.get_or_try_init(py, || py.import("lockfree_trading.errors").map(|m| m.into_any().unbind()))?;
-    Ok(module.bind(py).getattr(name)?.cast_into::<PyType>()?)
+fn class(py: Python<'_>, which: usize) -> PyResult<&Py<PyType>> {
+    CLASSES[which].get_or_try_init(py, || {
+        Ok(py.import("lockfree_trading.errors")?.getattr(NAMES[which])?.cast_into::<PyType>()?.unbind())
+    })
 }
 
 impl From<PyEngineError> for PyErr {
     fn from(err: PyEngineError) -> PyErr {
-        let (name, message) = match &err.0 {
-            EngineError::InvalidOrder(m) => ("InvalidOrder", m.clone()),
-            EngineError::DuplicateOrderId(_) => ("DuplicateOrderId", err.0.to_string()),
-            EngineError::OrderNotFound(_) => ("OrderNotFound", err.0.to_string()),
-            EngineError::InvalidConfig(m) => ("InvalidConfig", m.clone()),
+        let (which, message) = match err.0 {
+            EngineError::InvalidOrder(m) => (0, m),
+            e @ EngineError::DuplicateOrderId(_) => (1, e.to_string()),
+            e @ EngineError::OrderNotFound(_) => (2, e.to_string()),
+            EngineError::InvalidConfig(m) => (3, m),
         };
-        Python::attach(|py| match class(py, name) {
-            Ok(cls) => PyErr::from_type(cls, message),
+        Python::attach(|py| match class(py, which) {
+            Ok(cls) => PyErr::from_type(cls.bind(py).clone(), message),
             Err(import_error) => import_error,
         })
     }
