@@ -12,7 +12,7 @@ export CARGO_TERM_COLOR ?= never
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml
 PY_SOURCES := $(shell find python -type f \( -name '*.py' -o -name '*.pyi' -o -name 'py.typed' \)) pyproject.toml
 
-.PHONY: all venv build run demo test test-rust test-python lint fmt bench bench-rust bench-python loom clean
+.PHONY: all venv build run demo test test-rust test-python lint fmt bench bench-deps bench-rust bench-python loom clean
 
 all: build
 
@@ -64,13 +64,26 @@ loom:
 	$(LOOM_ENV) LOOM_READERS=1 LOOM_MAX_PREEMPTIONS=2 cargo test -p lft-engine --release --lib loom
 	$(LOOM_ENV) LOOM_READERS=2 LOOM_MAX_PREEMPTIONS=1 cargo test -p lft-engine --release --lib loom
 
-bench-rust:
-	cargo bench -p lft-engine --bench book_ops
+# Benchmarks: measured, never asserted. Writes benches/results/latest.{json,md} and PNG plots.
+RESULTS := benches/results
+BENCH_PY_DEPS := "matplotlib>=3.7" "nanobook==0.19.2"
 
-bench-python: $(BUILT)
-	$(BIN)/python -m pytest benches --benchmark-only --benchmark-columns=min,median,mean,ops
+bench-deps: $(BUILT)
+	$(BIN)/python -m pip install --quiet $(BENCH_PY_DEPS)
+
+bench-rust:
+	mkdir -p $(RESULTS)
+	cargo bench -p lft-engine --bench book_ops
+	cargo run -p lft-bench --release --quiet -- all --json $(RESULTS)/rust.json
+
+bench-python: bench-deps
+	mkdir -p $(RESULTS)
+	$(BIN)/python benches/python_compare.py --json $(RESULTS)/python.json
+	$(BIN)/python -m pytest benches --benchmark-only --benchmark-columns=min,median,mean,ops \
+	    --benchmark-json $(RESULTS)/python-api.json
 
 bench: bench-rust bench-python
+	$(BIN)/python benches/report.py
 
 clean:
 	cargo clean

@@ -26,10 +26,30 @@ impl EngineError {
     }
 }
 
-/// Render an id the way Python's `uuid.UUID` prints it.
+/// Render an id the way Python's `uuid.UUID` prints it (hot on reject paths: no `format!`).
 pub fn format_id(id: OrderId) -> String {
-    let h = format!("{id:032x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 36];
+    let mut nibble = 32;
+    for (i, slot) in out.iter_mut().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            *slot = b'-';
+        } else {
+            nibble -= 1;
+            *slot = HEX[((id >> (nibble * 4)) & 0xf) as usize];
+        }
+    }
+    out.iter().map(|&b| b as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_print_like_python_uuids() {
+        let id = 0x29c4_93a7_530d_47c9_8c69_4168_fcc7_65fc_u128;
+        assert_eq!(super::format_id(id), "29c493a7-530d-47c9-8c69-4168fcc765fc");
+        assert_eq!(super::format_id(1), "00000000-0000-0000-0000-000000000001");
+    }
 }
 
 /// Result alias for engine operations.

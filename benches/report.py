@@ -1,0 +1,261 @@
+"""Merge the benchmark outputs into benches/results/latest.{json,md} and PNG plots.
+
+Inputs (written by `make bench`):
+- benches/results/rust.json: `lft-bench all` (engine throughput, open-loop latency,
+  side-by-side with orderbook-rs and the BTreeMap baseline, memory);
+- benches/results/python.json: `benches/python_compare.py` (Python API vs a pure-Python
+  book and nanobook);
+- target/criterion/<group>/<op>/<resting>/new/estimates.json: per-operation cost vs size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _criterion(root: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """{group: {op: {resting: median ns}}} from criterion's estimate files."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for est in sorted(root.glob("*/*/*/new/estimates.json")):
+        resting, op, group = est.parts[-3], est.parts[-4], est.parts[-5]
+        median = json.loads(est.read_text())["median"]["point_estimate"]
+        out.setdefault(group, {}).setdefault(op, {})[resting] = round(median, 2)
+    return out
+
+
+def _commit() -> str:
+    try:
+        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _fmt_rate(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.0f}k"
+
+
+def _get(d: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# Benchmark results ({report['date']}, commit `{report['commit']}`)",
+        "",
+        f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores. "
+        "Single runs on a shared machine: compare ratios within a table, not across runs.",
+        "",
+    ]
+    rust = report.get("rust", {})
+    thr = rust.get("throughput", {})
+    scenarios = thr.get("scenarios") or {}
+    if scenarios:
+        lines += [
+            "## Engine throughput (one message at a time, every event handed to a consumer thread)",
+            "",
+            "| scenario | messages/s | events/s | messages/s without consumer |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for name, s in scenarios.items():
+            lines.append(
+                f"| {name} | {_fmt_rate(_get(s, 'with_consumer', 'messages_per_s'))} | "
+                f"{_fmt_rate(_get(s, 'with_consumer', 'events_per_s'))} | "
+                f"{_fmt_rate(_get(s, 'without_consumer', 'messages_per_s'))} |"
+            )
+        lines.append("")
+    lat = _get(rust, "latency", "rates") or []
+    if lat:
+        lines += [
+            "## Open-loop latency (scheduled time to last event, HdrHistogram)",
+            "",
+            "| offered rate | p50 | p99 | p99.9 | p99.99 | max |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in lat:
+            p = r.get("percentiles_ns", {})
+            lines.append(
+                f"| {_fmt_rate(r.get('rate'))}/s | "
+                + " | ".join(f"{p.get(k, 0) / 1000:.2f} µs" for k in ("p50", "p99", "p99.9", "p99.99", "max"))
+                + " |"
+            )
+        lines.append("")
+    for cmp in _get(rust, "compare", "runs") or []:
+        lines += [
+            f"## Side by side, `{cmp.get('scenario')}` flow, one thread",
+            "",
+            "| book | messages/s | ours ÷ it |",
+            "| --- | ---: | ---: |",
+        ]
+        ours = _get(cmp, "books", "lft-engine", "messages_per_s")
+        for name, b in (cmp.get("books") or {}).items():
+            rate = b.get("messages_per_s")
+            ratio = f"{ours / rate:.1f}x" if ours and rate else "-"
+            lines.append(f"| {name} | {_fmt_rate(rate)} | {ratio} |")
+        lines.append("")
+    py = report.get("python", {})
+    flows = py.get("full_flow") or {}
+    if flows:
+        lines += [
+            "## From Python (same flows, seed 42)",
+            "",
+            "| scenario | one call each | `replay` (batched) | pure-Python book "
+            "| per-call ÷ pure | batched ÷ pure |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name, f in flows.items():
+            lines.append(
+                f"| {name} | {_fmt_rate(_get(f, 'engine_per_call', 'per_s'))}/s | "
+                f"{_fmt_rate(_get(f, 'engine_replay', 'per_s'))}/s | "
+                f"{_fmt_rate(_get(f, 'python_book', 'per_s'))}/s | "
+                f"{f.get('ratio_engine_per_call_vs_python', 0):.2f}x | "
+                f"{f.get('ratio_engine_replay_vs_python', 0):.2f}x |"
+            )
+        lines.append("")
+    crit = report.get("complexity", {})
+    if crit:
+        lines += ["## Cost per operation vs resting orders (criterion medians, ns)", ""]
+        for group, ops in crit.items():
+            sizes = sorted({int(n) for per in ops.values() for n in per})
+            lines += [f"### {group}", "", "| operation | " + " | ".join(f"{n:,}" for n in sizes) + " |"]
+            lines.append("| --- |" + " ---: |" * len(sizes))
+            for op, per in ops.items():
+                lines.append(f"| {op} | " + " | ".join(f"{per.get(str(n), 0):.0f}" for n in sizes) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def plots(report: dict[str, Any], out: Path) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    written = []
+    scenarios = _get(report, "rust", "throughput", "scenarios") or {}
+    flows = _get(report, "python", "full_flow") or {}
+    if scenarios or flows:
+        fig, ax = plt.subplots(figsize=(8, 4))
+        names = list(scenarios or flows)
+        series = {
+            "engine (Rust, events to consumer)": [
+                _get(scenarios, n, "with_consumer", "messages_per_s") for n in names
+            ],
+            "Python replay (batched)": [_get(flows, n, "engine_replay", "per_s") for n in names],
+            "Python one call each": [_get(flows, n, "engine_per_call", "per_s") for n in names],
+            "pure-Python heapq book": [_get(flows, n, "python_book", "per_s") for n in names],
+        }
+        width = 0.2
+        for i, (label, vals) in enumerate(series.items()):
+            xs = [j + i * width for j in range(len(names))]
+            ax.bar(xs, [(v or 0) / 1e6 for v in vals], width, label=label)
+        ax.set_xticks([j + 1.5 * width for j in range(len(names))], names)
+        ax.set_ylabel("million messages / s")
+        ax.set_title("Throughput by scenario")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "throughput.png", dpi=110)
+        plt.close(fig)
+        written.append("throughput.png")
+    lat = _get(report, "rust", "latency", "rates") or []
+    if lat:
+        fig, ax = plt.subplots(figsize=(8, 4))
+        keys = ["p50", "p99", "p99.9", "p99.99", "max"]
+        for r in lat:
+            p = r.get("percentiles_ns", {})
+            ax.plot(
+                keys,
+                [max(p.get(k, 0), 1) / 1000 for k in keys],
+                marker="o",
+                label=f"{_fmt_rate(r.get('rate'))}/s",
+            )
+        ax.set_yscale("log")
+        ax.set_ylabel("latency, µs (log)")
+        ax.set_title("Open-loop latency percentiles")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "latency.png", dpi=110)
+        plt.close(fig)
+        written.append("latency.png")
+    crit = report.get("complexity", {})
+    if crit:
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        all_ops = sorted({op for ops in crit.values() for op in ops})
+        for group, ops in crit.items():
+            style = "-" if group == "skiplist_engine" else "--"
+            for op, per in ops.items():
+                color = plt.get_cmap("tab10")(all_ops.index(op))
+                sizes = sorted(per, key=int)
+                ax.plot(
+                    [int(s) for s in sizes],
+                    [per[s] for s in sizes],
+                    style,
+                    color=color,
+                    marker="o",
+                    label=f"{group}: {op}",
+                )
+        ax.set_xscale("log")
+        ax.set_xlabel("resting orders")
+        ax.set_ylabel("ns per operation")
+        ax.set_title("Cost per operation vs book size (solid: engine, dashed: BTreeMap book)")
+        ax.legend(fontsize=6, ncol=2)
+        fig.tight_layout()
+        fig.savefig(out / "complexity.png", dpi=110)
+        plt.close(fig)
+        written.append("complexity.png")
+    return written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--results", default=str(ROOT / "benches" / "results"))
+    parser.add_argument("--criterion", default=str(ROOT / "target" / "criterion"))
+    args = parser.parse_args()
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(),
+        "machine": {"cpu": _cpu(), "cores": len(__import__("os").sched_getaffinity(0))},
+        "rust": _load(out / "rust.json"),
+        "python": _load(out / "python.json"),
+        "complexity": _criterion(Path(args.criterion)),
+    }
+    (out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "latest.md").write_text(markdown(report) + "\n")
+    pngs = plots(report, out)
+    print(f"wrote {out / 'latest.json'}, {out / 'latest.md'}" + (f" and {', '.join(pngs)}" if pngs else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
