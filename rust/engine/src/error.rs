@@ -42,6 +42,9 @@ pub fn format_id(id: OrderId) -> String {
     out.iter().map(|&b| b as char).collect()
 }
 
+/// Result alias for engine operations.
+pub type EngineResult<T> = Result<T, EngineError>;
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -51,6 +54,3 @@ mod tests {
         assert_eq!(super::format_id(1), "00000000-0000-0000-0000-000000000001");
     }
 }
-
-/// Result alias for engine operations.
-pub type EngineResult<T> = Result<T, EngineError>;
