@@ -51,7 +51,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix python tests benches
 
 test-rust:
-	cargo test -p lft-engine --release
+	cargo test -p lft-engine -p lft-workload -p lft-bench --release
 
 test-python: $(BUILT)
 	$(BIN)/python -m pytest tests
