@@ -144,6 +144,10 @@ pub(crate) struct Writer {
 unsafe impl Send for Writer {}
 
 /// One command in flight: the writer, the shared structures, the epoch guard and the output.
+///
+/// `guard` is only used for loads. The writer may use `epoch::unprotected()` there because
+/// it is the only thread that ever retires nodes or index tables, so nothing it can reach
+/// is freed under it; every retirement pins for real (`epoch::pin().defer_destroy`).
 pub(crate) struct Step<'a> {
     pub w: &'a mut Writer,
     pub sh: &'a SharedState,
@@ -386,8 +390,8 @@ impl<'a> Step<'a> {
                 self.sh.ladder(n.level.side).index.remove(n.level.price, self.guard);
                 self.w.retained_live -= 1;
                 // SAFETY: now unreachable from the ladder and the index; readers pinned
-                // earlier keep it alive until they unpin.
-                unsafe { self.guard.defer_destroy(Shared::from(entry.0)) };
+                // earlier keep it alive until they unpin (a real pin, see `Step::guard`).
+                unsafe { crossbeam_epoch::pin().defer_destroy(Shared::from(entry.0)) };
             }
         }
         // Levels that empty and refill over and over leave stale entries; drop them in bulk.

@@ -141,7 +141,8 @@ impl PriceIndex {
         let fresh = Owned::new(fresh).into_shared(guard);
         self.table.store(fresh, Ordering::Release);
         // SAFETY: the old table is unreachable for new readers; pinned readers keep it alive.
-        unsafe { guard.defer_destroy(old_shared) };
+        // A real pin: the caller's guard may be the writer's `unprotected()` one.
+        unsafe { crossbeam_epoch::pin().defer_destroy(old_shared) };
         // SAFETY: just published; retired only by a later rebuild through the epoch.
         unsafe { fresh.deref() }
     }
