@@ -220,23 +220,40 @@ impl OrderBook {
     /// Cancel a resting order.
     pub fn cancel(&self, id: OrderId, timestamp: Timestamp) -> EngineResult<ExecutionReport> {
         let mut out = ExecutionReport::default();
-        self.write(timestamp, &mut out, |s| {
+        self.cancel_into(id, timestamp, &mut out)?;
+        Ok(out)
+    }
+
+    /// Cancel, writing into a reused report (its previous content is cleared).
+    pub fn cancel_into(
+        &self,
+        id: OrderId,
+        timestamp: Timestamp,
+        out: &mut ExecutionReport,
+    ) -> EngineResult<()> {
+        out.clear();
+        self.write(timestamp, out, |s| {
             let idx = s.validate_resting(id)?;
             s.cancel(idx);
             Ok(())
-        })?;
-        Ok(out)
+        })
     }
 
     /// Change a resting order's open quantity and/or price.
     pub fn modify(&self, m: &Modify) -> EngineResult<ExecutionReport> {
         let mut out = ExecutionReport::default();
-        self.write(m.timestamp, &mut out, |s| {
+        self.modify_into(m, &mut out)?;
+        Ok(out)
+    }
+
+    /// Modify, writing into a reused report (its previous content is cleared).
+    pub fn modify_into(&self, m: &Modify, out: &mut ExecutionReport) -> EngineResult<()> {
+        out.clear();
+        self.write(m.timestamp, out, |s| {
             let idx = s.validate_modify(m)?;
             s.modify(idx, m);
             Ok(())
-        })?;
-        Ok(out)
+        })
     }
 
     /// Expire GTD orders due at `now`; returns their updates.

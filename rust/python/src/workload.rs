@@ -92,10 +92,11 @@ impl PyOrderBook {
                             &mut report,
                         )
                     }
-                    k if k == Kind::Cancel as u8 => book.cancel(id, ts).map(|r| report = r),
-                    _ => book
-                        .modify(&Modify { id, quantity: Some(quantity), price: Some(price), timestamp: ts })
-                        .map(|r| report = r),
+                    k if k == Kind::Cancel as u8 => book.cancel_into(id, ts, &mut report),
+                    _ => book.modify_into(
+                        &Modify { id, quantity: Some(quantity), price: Some(price), timestamp: ts },
+                        &mut report,
+                    ),
                 };
                 stats.commands += 1;
                 match result {
