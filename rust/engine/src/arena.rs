@@ -1,6 +1,7 @@
 //! Slab of resting orders with generation-checked handles (the ABA guard) and the
 //! intrusive per-level FIFO links. Writer only.
 
+use crate::ids::PackedId;
 use crate::level::{LevelQueue, NIL};
 use crate::skiplist::Node;
 use crate::types::{Lots, OrderId, Side, Ticks, TimeInForce, Timestamp};
@@ -8,7 +9,7 @@ use crate::types::{Lots, OrderId, Side, Ticks, TimeInForce, Timestamp};
 /// A resting order.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RestingOrder {
-    pub id: OrderId,
+    packed_id: PackedId,
     pub side: Side,
     pub price: Ticks,
     /// Quantity when first submitted.
@@ -21,7 +22,8 @@ pub(crate) struct RestingOrder {
     pub display: Lots,
     pub filled: Lots,
     pub tif: TimeInForce,
-    pub expire_time: Option<Timestamp>,
+    /// GTD expiry, or [`NO_EXPIRY`] (a sentinel keeps the record 8 bytes smaller).
+    expire: Timestamp,
     pub post_only: bool,
     /// Timestamp of the command that created the order.
     pub timestamp: Timestamp,
@@ -51,7 +53,7 @@ impl RestingOrder {
         timestamp: Timestamp,
     ) -> Self {
         RestingOrder {
-            id,
+            packed_id: id.into(),
             side,
             price,
             original,
@@ -60,7 +62,7 @@ impl RestingOrder {
             display,
             filled,
             tif,
-            expire_time,
+            expire: expire_time.unwrap_or(NO_EXPIRY),
             post_only,
             timestamp,
             queued_at: timestamp,
@@ -69,6 +71,23 @@ impl RestingOrder {
             prev: NIL,
             next: NIL,
         }
+    }
+}
+
+/// `expire` value of orders without a GTD expiry.
+const NO_EXPIRY: Timestamp = Timestamp::MAX;
+
+impl RestingOrder {
+    /// The order's id.
+    #[inline]
+    pub(crate) fn id(&self) -> OrderId {
+        self.packed_id.get()
+    }
+
+    /// GTD expiry time, if any.
+    #[inline]
+    pub(crate) fn expire_time(&self) -> Option<Timestamp> {
+        (self.expire != NO_EXPIRY).then_some(self.expire)
     }
 }
 
@@ -196,7 +215,7 @@ mod tests {
         let second = arena.alloc(order(2));
         assert_eq!(first.index, second.index, "slot is reused");
         assert!(arena.resolve(first).is_none(), "the old generation must not see the new order");
-        assert_eq!(arena.resolve(second).map(|o| o.id), Some(2));
+        assert_eq!(arena.resolve(second).map(|o| o.id()), Some(2));
     }
 
     #[test]

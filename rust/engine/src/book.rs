@@ -465,7 +465,7 @@ impl OrderBook {
     pub fn order(&self, id: OrderId) -> Option<OrderView> {
         self.read_writer(|w, _| {
             w.order(id).map(|o| OrderView {
-                id: o.id,
+                id: o.id(),
                 side: o.side,
                 price: o.price,
                 quantity: o.original,
@@ -473,7 +473,7 @@ impl OrderBook {
                 visible_quantity: o.visible,
                 filled_quantity: o.filled,
                 time_in_force: o.tif,
-                expire_time: o.expire_time,
+                expire_time: o.expire_time(),
                 post_only: o.post_only,
                 display_quantity: (o.display > 0).then_some(o.display),
                 timestamp: o.timestamp,

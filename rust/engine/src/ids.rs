@@ -87,3 +87,31 @@ impl BuildHasher for BuildIdHasher {
         IdHasher::default()
     }
 }
+
+/// A 128-bit id stored as two `u64` halves: 8-byte alignment instead of `u128`'s 16 keeps
+/// resting-order records and id-map entries small (memory per resting order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct PackedId([u64; 2]);
+
+impl core::hash::Hash for PackedId {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0[0]);
+        state.write_u64(self.0[1]);
+    }
+}
+
+impl From<OrderId> for PackedId {
+    #[inline]
+    fn from(id: OrderId) -> Self {
+        PackedId([id as u64, (id >> 64) as u64])
+    }
+}
+
+impl PackedId {
+    /// The id as a `u128`.
+    #[inline]
+    pub(crate) fn get(self) -> OrderId {
+        (self.0[1] as u128) << 64 | self.0[0] as u128
+    }
+}

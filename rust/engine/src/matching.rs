@@ -11,7 +11,7 @@ use crate::arena::{Arena, Handle, RestingOrder};
 use crate::command::{Modify, NewOrder};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{ExecutionReport, OrderUpdate, Trade};
-use crate::ids::{BuildIdHasher, Fnv64};
+use crate::ids::{BuildIdHasher, Fnv64, PackedId};
 use crate::level::{LevelDelta, NIL};
 use crate::primitive::sync::atomic::Ordering;
 use crate::skiplist::{Node, MAX_HEIGHT};
@@ -123,7 +123,7 @@ enum Removal {
 /// Writer-only state of one book.
 pub(crate) struct Writer {
     arena: Arena,
-    ids: HashMap<OrderId, u32, BuildIdHasher>,
+    ids: HashMap<PackedId, u32, BuildIdHasher>,
     /// Min-heap of (expire_time, acceptance sequence, handle); stale handles are skipped.
     gtd: BinaryHeap<Reverse<(Timestamp, u64, Handle)>>,
     live_gtd: usize,
@@ -175,9 +175,9 @@ impl Writer {
 
     /// Index of a resting order, treating GTD orders already due at `now` as gone.
     pub(crate) fn resting_at(&self, id: OrderId, now: Timestamp) -> Option<u32> {
-        let idx = *self.ids.get(&id)?;
+        let idx = *self.ids.get(&PackedId::from(id))?;
         let o = self.arena.get(idx);
-        match o.expire_time {
+        match o.expire_time() {
             Some(e) if o.tif == TimeInForce::Gtd && e <= now => None,
             _ => Some(idx),
         }
@@ -185,11 +185,11 @@ impl Writer {
 
     /// Read access to a resting order by id.
     pub(crate) fn order(&self, id: OrderId) -> Option<&RestingOrder> {
-        self.ids.get(&id).map(|&i| self.arena.get(i))
+        self.ids.get(&PackedId::from(id)).map(|&i| self.arena.get(i))
     }
 
     pub(crate) fn contains(&self, id: OrderId) -> bool {
-        self.ids.contains_key(&id)
+        self.ids.contains_key(&PackedId::from(id))
     }
 
     /// Next id for batch rows that come without one: small integers not resting now.
@@ -197,7 +197,7 @@ impl Writer {
         loop {
             self.batch_ids += 1;
             let id = self.batch_ids as OrderId;
-            if !self.ids.contains_key(&id) {
+            if !self.ids.contains_key(&PackedId::from(id)) {
                 return id;
             }
         }
@@ -231,7 +231,7 @@ impl Writer {
                 while idx != NIL {
                     let o = self.arena.get(idx);
                     for v in [
-                        o.id as i128,
+                        o.id() as i128,
                         o.side as i128,
                         o.open as i128,
                         o.visible as i128,
@@ -239,7 +239,7 @@ impl Writer {
                         o.filled as i128,
                         o.original as i128,
                         o.tif as i128,
-                        o.expire_time.map_or(-1, |e| e as i128),
+                        o.expire_time().map_or(-1, |e| e as i128),
                         o.post_only as i128,
                         o.timestamp as i128,
                         o.queued_at as i128,
@@ -266,7 +266,7 @@ impl<'a> Step<'a> {
     fn update(&mut self, o: &RestingOrder, status: OrderStatus, remaining: Lots) -> OrderUpdate {
         OrderUpdate {
             sequence: self.next_seq(),
-            order_id: o.id,
+            order_id: o.id(),
             side: o.side,
             status,
             filled_quantity: o.filled,
@@ -439,7 +439,7 @@ impl<'a> Step<'a> {
     /// Forget a finished order.
     fn finish(&mut self, idx: u32) -> RestingOrder {
         let o = self.w.arena.free(idx);
-        self.w.ids.remove(&o.id);
+        self.w.ids.remove(&PackedId::from(o.id()));
         if o.tif == TimeInForce::Gtd {
             self.w.live_gtd -= 1;
         }
@@ -515,7 +515,7 @@ impl<'a> Step<'a> {
                     sequence: self.next_seq(),
                     price,
                     quantity: fill,
-                    maker_order_id: maker.id,
+                    maker_order_id: maker.id(),
                     taker_order_id: taker,
                     taker_side: side,
                     timestamp: self.now,
@@ -621,7 +621,7 @@ impl<'a> Step<'a> {
                 );
                 rec.accept_seq = self.w.seq;
                 let idx = self.w.arena.alloc(rec).index;
-                self.w.ids.insert(o.id, idx);
+                self.w.ids.insert(PackedId::from(o.id), idx);
                 if let (TimeInForce::Gtd, Some(e)) = (o.time_in_force, o.expire_time) {
                     let h = self.w.arena.handle(idx);
                     self.w.gtd.push(Reverse((e, rec.accept_seq, h)));
@@ -695,12 +695,17 @@ impl<'a> Step<'a> {
                 r.open = new_q;
                 r.visible = new_visible;
             }
-            self.report(o.id, o.side, Some(o.price), Outcome::new(resting_status(o.filled), o.filled, new_q));
+            self.report(
+                o.id(),
+                o.side,
+                Some(o.price),
+                Outcome::new(resting_status(o.filled), o.filled, new_q),
+            );
             return self.publish();
         }
         if o.post_only && self.would_cross(o.side, new_p) {
             self.report(
-                o.id,
+                o.id(),
                 o.side,
                 Some(o.price),
                 Outcome {
@@ -715,7 +720,7 @@ impl<'a> Step<'a> {
         self.dequeue(idx, LevelDelta::default());
         let mut open = new_q;
         let mut filled = o.filled;
-        self.match_taker(o.id, o.side, Some(new_p), &mut open, &mut filled);
+        self.match_taker(o.id(), o.side, Some(new_p), &mut open, &mut filled);
         {
             let r = self.w.arena.get_mut(idx);
             r.filled = filled;
@@ -725,9 +730,9 @@ impl<'a> Step<'a> {
         }
         if open == 0 {
             let done = self.finish(idx);
-            self.report(done.id, done.side, Some(new_p), Outcome::new(OrderStatus::Filled, filled, 0));
+            self.report(done.id(), done.side, Some(new_p), Outcome::new(OrderStatus::Filled, filled, 0));
         } else {
-            self.report(o.id, o.side, Some(new_p), Outcome::new(resting_status(filled), filled, open));
+            self.report(o.id(), o.side, Some(new_p), Outcome::new(resting_status(filled), filled, open));
             self.enqueue(idx, new_p != o.price);
         }
         self.publish();
