@@ -167,18 +167,21 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
         fig, ax = plt.subplots(figsize=(8, 4))
         names = list(scenarios or flows)
         series = {
-            "engine (Rust, events to consumer)": [
+            "Rust engine, events to a consumer thread": [
                 _get(scenarios, n, "with_consumer", "messages_per_s") for n in names
             ],
-            "Python replay (batched)": [_get(flows, n, "engine_replay", "per_s") for n in names],
+            "Rust engine, no consumer": [
+                _get(scenarios, n, "without_consumer", "messages_per_s") for n in names
+            ],
+            "Python replay (batched, no consumer)": [_get(flows, n, "engine_replay", "per_s") for n in names],
             "Python one call each": [_get(flows, n, "engine_per_call", "per_s") for n in names],
             "pure-Python heapq book": [_get(flows, n, "python_book", "per_s") for n in names],
         }
-        width = 0.2
+        width = 0.16
         for i, (label, vals) in enumerate(series.items()):
             xs = [j + i * width for j in range(len(names))]
             ax.bar(xs, [(v or 0) / 1e6 for v in vals], width, label=label)
-        ax.set_xticks([j + 1.5 * width for j in range(len(names))], names)
+        ax.set_xticks([j + 2 * width for j in range(len(names))], names)
         ax.set_ylabel("million messages / s")
         ax.set_title("Throughput by scenario")
         ax.legend(fontsize=8)
