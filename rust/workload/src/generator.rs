@@ -214,18 +214,7 @@ impl Generator {
         if self.rng.chance(self.cfg.ioc_ratio) {
             let through = self.rng.range(1, 5);
             let price = if side == 0 { mid + through } else { (mid - through).max(1) };
-            return Record {
-                kind: Kind::New as u8,
-                side,
-                tif: 1,
-                flags: 0,
-                symbol,
-                reserved: 0,
-                order_id,
-                price,
-                quantity,
-                timestamp,
-            };
+            return new_order_record(side, 1, symbol, order_id, price, quantity, timestamp);
         }
         let d = self.distance();
         let price = if side == 0 { (mid - d).max(1) } else { mid + d };
@@ -257,18 +246,31 @@ impl Generator {
                 FollowUp { kind: Kind::Cancel as u8, symbol, side, order_id, price: 0, quantity: 0 },
             );
         }
-        Record {
-            kind: Kind::New as u8,
-            side,
-            tif: 0,
-            flags: 0,
-            symbol,
-            reserved: 0,
-            order_id,
-            price,
-            quantity,
-            timestamp,
-        }
+        new_order_record(side, 0, symbol, order_id, price, quantity, timestamp)
+    }
+}
+
+/// A new-order record (`tif` 0 GTC, 1 IOC).
+fn new_order_record(
+    side: u8,
+    tif: u8,
+    symbol: u16,
+    order_id: u64,
+    price: i64,
+    quantity: i64,
+    timestamp: i64,
+) -> Record {
+    Record {
+        kind: Kind::New as u8,
+        side,
+        tif,
+        flags: 0,
+        symbol,
+        reserved: 0,
+        order_id,
+        price,
+        quantity,
+        timestamp,
     }
 }
 
