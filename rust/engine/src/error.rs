@@ -39,7 +39,8 @@ pub fn format_id(id: OrderId) -> String {
             *slot = HEX[((id >> (nibble * 4)) & 0xf) as usize];
         }
     }
-    out.iter().map(|&b| b as char).collect()
+    // Only ASCII hex digits and dashes were written.
+    String::from_utf8(out.to_vec()).expect("ASCII")
 }
 
 /// Result alias for engine operations.
