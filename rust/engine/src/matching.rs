@@ -298,8 +298,8 @@ impl<'a> Step<'a> {
     }
 
     fn node_of(&self, o: &RestingOrder) -> &'a Node {
-        // SAFETY: a resting order's level is linked or retained, never freed while it holds
-        // orders, and the writer's guard is pinned.
+        // SAFETY: a resting order's level is linked or retained, and a level that holds orders
+        // is never retired.
         unsafe { &*o.node }
     }
 
@@ -307,7 +307,7 @@ impl<'a> Step<'a> {
     where
         'a: 'g,
     {
-        // SAFETY: nodes reachable from the head are protected by the guard.
+        // SAFETY: linked nodes are never retired, and only the writer (us) retires (see `Step`).
         unsafe { self.sh.ladder(side).list.first(self.guard).as_ref() }
     }
 
@@ -329,7 +329,7 @@ impl<'a> Step<'a> {
             if sum >= need {
                 return true;
             }
-            // SAFETY: reachable from the head under the guard.
+            // SAFETY: linked nodes are never retired while linked (see `Step`).
             node = unsafe { n.next(self.guard).as_ref() };
         }
         false
@@ -339,7 +339,7 @@ impl<'a> Step<'a> {
     fn level_for(&mut self, side: Side, price: Ticks) -> &'a Node {
         let ladder = self.sh.ladder(side);
         let s = ladder.index.get(price, self.guard);
-        // SAFETY: indexed nodes are alive under the guard (retired only through the epoch).
+        // SAFETY: indexed nodes are retired only by the writer (us), after leaving the index.
         if let Some(n) = unsafe { s.as_ref() } {
             // SAFETY: writer token held.
             let q = unsafe { n.level.queue() };
@@ -557,7 +557,7 @@ impl<'a> Step<'a> {
     /// Is there room at a level for `add` more lots (after removing `minus`)?
     fn check_room(&self, side: Side, price: Ticks, add: Lots, minus: Lots) -> EngineResult<()> {
         let s = self.sh.ladder(side).index.get(price, self.guard);
-        // SAFETY: indexed nodes are alive under the guard; writer token held.
+        // SAFETY: indexed nodes are retired only by the writer (us); writer token held.
         let total = unsafe { s.as_ref() }.map_or(0, |n| unsafe { n.level.queue() }.total_open);
         (total - minus)
             .checked_add(add)
