@@ -265,12 +265,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", default=str(ROOT / "benches" / "results"))
     parser.add_argument("--criterion", default=str(ROOT / "target" / "criterion"))
+    parser.add_argument("--commit", help="commit the results were measured at (default: HEAD)")
     args = parser.parse_args()
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
+    measured = out / "rust.json"
+    when = (
+        datetime.datetime.fromtimestamp(measured.stat().st_mtime, datetime.timezone.utc)
+        if measured.exists()
+        else datetime.datetime.now(datetime.timezone.utc)
+    )
     report: dict[str, Any] = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
+        "date": when.strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": args.commit or _commit(),
         "machine": {"cpu": _cpu(), "cores": len(__import__("os").sched_getaffinity(0))},
         "rust": _load(out / "rust.json"),
         "python": _load(out / "python.json"),
