@@ -297,9 +297,8 @@ impl OrderBook {
         if !len_ok {
             return Err(EngineError::invalid("batch columns must all have the same length"));
         }
-        for i in 0..n {
-            batch_row(input, i, 0)?;
-        }
+        // Build and validate every row before anything changes; ids are filled in below.
+        let rows = (0..n).map(|i| batch_row(input, i, 0)).collect::<EngineResult<Vec<NewOrder>>>()?;
         *out = BatchOutput::default();
         out.order_id.reserve(n);
         out.status.reserve(n);
@@ -307,12 +306,12 @@ impl OrderBook {
         out.remaining.reserve(n);
         let mut report = ExecutionReport::default();
         self.write(input.timestamp, &mut report, |s| {
-            for i in 0..n {
+            for (i, mut order) in rows.into_iter().enumerate() {
                 let id = match input.order_id {
                     Some(ids) => ids[i] as OrderId,
                     None => s.w.next_batch_id(),
                 };
-                let order = batch_row(input, i, id).expect("validated above");
+                order.id = id;
                 s.out.clear();
                 let (status, filled, remaining) = match s.validate_new(&order) {
                     Ok(()) => {
