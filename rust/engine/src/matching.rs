@@ -316,7 +316,7 @@ impl<'a> Step<'a> {
         self.best(side.opposite()).is_some_and(|n| crosses(side, limit, n.level.price))
     }
 
-    /// Total open quantity (hidden included) at prices crossing `limit`, capped at `need`.
+    /// Is at least `need` open quantity (hidden included) resting at prices crossing `limit`?
     fn available(&self, side: Side, limit: Option<Ticks>, need: Lots) -> bool {
         let mut sum: Lots = 0;
         let mut node = self.best(side.opposite());
