@@ -37,32 +37,23 @@ impl EngineDriver {
     #[inline]
     pub fn apply<S: Sink>(&mut self, r: &Record, sink: &mut S) -> bool {
         let id = r.order_id as u128;
+        // Every kind writes into the one reused report: no allocation per command.
         let result = match r.kind {
             k if k == Kind::New as u8 => {
                 let side = if r.side == 0 { Side::Buy } else { Side::Sell };
                 let tif = if r.tif == 1 { TimeInForce::Ioc } else { TimeInForce::Gtc };
                 let order = NewOrder::limit(id, side, r.price, r.quantity, r.timestamp).with_tif(tif);
-                match self.book.submit_into(&order, &mut self.report) {
-                    Ok(()) => {
-                        emit(&self.report, sink);
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
+                self.book.submit_into(&order, &mut self.report)
             }
-            // `cancel` and `modify` return a fresh report; emit from it directly so the
-            // reused `self.report` keeps its allocations for the next submit.
-            k if k == Kind::Cancel as u8 => self.book.cancel(id, r.timestamp).map(|rep| emit(&rep, sink)),
-            _ => self
-                .book
-                .modify(&Modify {
-                    id,
-                    quantity: Some(r.quantity),
-                    price: Some(r.price),
-                    timestamp: r.timestamp,
-                })
-                .map(|rep| emit(&rep, sink)),
+            k if k == Kind::Cancel as u8 => self.book.cancel_into(id, r.timestamp, &mut self.report),
+            _ => self.book.modify_into(
+                &Modify { id, quantity: Some(r.quantity), price: Some(r.price), timestamp: r.timestamp },
+                &mut self.report,
+            ),
         };
+        if result.is_ok() {
+            emit(&self.report, sink);
+        }
         let accepted = match result {
             Ok(()) => true,
             Err(e) => {

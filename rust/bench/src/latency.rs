@@ -70,6 +70,25 @@ pub struct RateResult {
     pub percentiles_ns: Percentiles,
     /// Mean, ns.
     pub mean_ns: f64,
+    /// Times the engine thread's clock jumped by more than [`STALL_NS`] between two
+    /// consecutive reads (while waiting or around one command): the thread was not running
+    /// (preempted, interrupted, or the hypervisor took the vCPU). Each gap delays every
+    /// command due inside it.
+    pub stalls: u64,
+    /// Sum of those gaps, ns.
+    pub stalled_ns: u64,
+    /// Involuntary context switches of the engine thread during the run (Linux only).
+    pub involuntary_switches: Option<u64>,
+}
+
+/// A gap between two clock reads of the engine loop longer than this is a stall: one
+/// command costs well under a microsecond.
+pub const STALL_NS: u64 = 10_000;
+
+/// `nonvoluntary_ctxt_switches` of the calling thread.
+fn involuntary_switches() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    status.lines().find_map(|l| l.strip_prefix("nonvoluntary_ctxt_switches:")).and_then(|v| v.trim().parse().ok())
 }
 
 /// Replay `records` open-loop at `rate_per_s` through the engine.
@@ -100,9 +119,15 @@ fn open_loop(
     let mut hist = Histogram::<u64>::new_with_bounds(1, MAX_TRACKED_NS, 3).expect("valid histogram bounds");
     let (producer, consumer) = channel(queue_capacity);
     std::thread::scope(|s| {
-        let joiner = s.spawn(move || consume(consumer));
+        let joiner = s.spawn(move || {
+            crate::pinning::pin_consumer_thread();
+            consume(consumer)
+        });
+        crate::pinning::pin_engine_thread();
         let mut sink = QueueSink { producer, sent: 0 };
         let mut late_starts = 0u64;
+        let (mut stalls, mut stalled_ns) = (0u64, 0u64);
+        let switches_before = involuntary_switches();
         // Give the consumer thread a moment to start before the first deadline.
         let t0 = Instant::now() + Duration::from_millis(2);
         let mut now = Instant::now();
@@ -113,14 +138,27 @@ fn open_loop(
             } else {
                 while now < due {
                     spin_loop();
+                    let before = now;
                     now = Instant::now();
+                    let gap = now.saturating_duration_since(before).as_nanos() as u64;
+                    if gap > STALL_NS {
+                        stalls += 1;
+                        stalled_ns += gap;
+                    }
                 }
             }
+            let before = now;
             handle(r, &mut sink);
             now = Instant::now();
+            let gap = now.saturating_duration_since(before).as_nanos() as u64;
+            if gap > STALL_NS {
+                stalls += 1;
+                stalled_ns += gap;
+            }
             hist.saturating_record(now.saturating_duration_since(due).as_nanos().min(u64::MAX as u128) as u64);
         }
         let elapsed = now.saturating_duration_since(t0).as_secs_f64();
+        let switches = involuntary_switches().zip(switches_before).map(|(a, b)| a.saturating_sub(b));
         let sent = sink.sent;
         drop(sink);
         let tally = joiner.join().expect("consumer thread panicked");
@@ -139,6 +177,9 @@ fn open_loop(
                 max: hist.max(),
             },
             mean_ns: hist.mean(),
+            stalls,
+            stalled_ns,
+            involuntary_switches: switches,
         }
     })
 }
@@ -199,7 +240,7 @@ pub fn run_latency(
     eprintln!("  Instant::now() costs {instant_now_ns:.1} ns");
     let print = |label: &str, res: &RateResult| {
         eprintln!(
-            "  latency {:<11} @ {:>6.3} M/s (achieved {:>6.3}): p50 {:>9} p99 {:>9} p99.9 {:>9} p99.99 {:>9} max {:>9}  late {:.1}%",
+            "  latency {:<11} @ {:>6.3} M/s (achieved {:>6.3}): p50 {:>9} p99 {:>9} p99.9 {:>9} p99.99 {:>9} max {:>9}  late {:.1}%  stalls >10us {} ({:.2} ms, {} preemptions)",
             label,
             res.rate / 1e6,
             res.achieved_rate / 1e6,
@@ -209,6 +250,9 @@ pub fn run_latency(
             fmt_ns(res.percentiles_ns.p9999),
             fmt_ns(res.percentiles_ns.max),
             100.0 * res.late_starts as f64 / res.commands.max(1) as f64,
+            res.stalls,
+            res.stalled_ns as f64 / 1e6,
+            res.involuntary_switches.map_or("?".to_string(), |n| n.to_string()),
         );
     };
     let mut results = Vec::new();

@@ -37,15 +37,18 @@ Commands (human summary on stderr; --json PATH writes a JSON object):
       throughput (all scenarios), latency (normal), compare (worst scenario and normal),
       memory; --quick shrinks everything to well under 30 s.
 
+Throughput and latency pin the engine thread and the consumer thread to the first two
+allowed cores; --no-pin leaves them to the scheduler.
+
 Numbers accept 1_000_000, 1e6, 1M, 500k.";
 
 fn allowed(cmd: &str) -> &'static [&'static str] {
     match cmd {
-        "throughput" => &["scenarios", "count", "seed", "repeat", "queue-capacity", "json"],
-        "latency" => &["scenario", "rates", "count", "seed", "queue-capacity", "json"],
+        "throughput" => &["scenarios", "count", "seed", "repeat", "queue-capacity", "json", "no-pin"],
+        "latency" => &["scenario", "rates", "count", "seed", "queue-capacity", "json", "no-pin"],
         "compare" => &["scenario", "count", "seed", "repeat", "json"],
         "memory" => &["quick", "orders", "messages", "warmup", "seed", "json", "part", "book", "levels"],
-        "all" => &["json", "quick", "seed"],
+        "all" => &["json", "quick", "seed", "no-pin"],
         _ => &[],
     }
 }
@@ -61,6 +64,14 @@ fn main() -> ExitCode {
     if args.flag("help") || matches!(args.command.as_str(), "help" | "-h" | "--help") {
         eprintln!("{USAGE}");
         return ExitCode::SUCCESS;
+    }
+    let pins = lft_bench::pinning::init(!args.flag("no-pin"));
+    if pins.enabled {
+        eprintln!(
+            "pinning: engine thread on core {}, consumer on core {} (--no-pin to turn off)",
+            pins.engine_core.unwrap_or_default(),
+            pins.consumer_core.unwrap_or_default()
+        );
     }
     if cfg!(debug_assertions) {
         eprintln!(
@@ -344,6 +355,7 @@ fn cmd_all(args: &Args) -> Result<(), String> {
         "quick": quick,
         "seed": seed,
         "queue_capacity": DEFAULT_QUEUE_CAPACITY,
+        "pinning": to_value(&lft_bench::pinning::plan()),
         "throughput_count": tp_count,
         "throughput_repeat": tp_repeat,
         "latency_count": lat_count,

@@ -70,7 +70,11 @@ pub fn replay_with_consumer(records: &[Record], queue_capacity: usize) -> (Repla
     let mut driver = EngineDriver::new();
     let (producer, consumer) = channel(queue_capacity);
     std::thread::scope(|s| {
-        let handle = s.spawn(move || consume(consumer));
+        let handle = s.spawn(move || {
+            crate::pinning::pin_consumer_thread();
+            consume(consumer)
+        });
+        crate::pinning::pin_engine_thread();
         let mut sink = QueueSink { producer, sent: 0 };
         let mut rejected = 0u64;
         let start = Instant::now();

@@ -24,10 +24,35 @@ impl EngineError {
     pub fn invalid(msg: impl Into<String>) -> Self {
         EngineError::InvalidOrder(msg.into())
     }
+
+    /// The `Display` text, built without the formatting machinery for the id variants
+    /// (cancel and modify rejects are frequent in real flow).
+    pub fn message(&self) -> String {
+        let with_id = |head: &str, id: OrderId, tail: &str| {
+            let mut s = String::with_capacity(head.len() + 36 + tail.len());
+            s.push_str(head);
+            push_id(&mut s, id);
+            s.push_str(tail);
+            s
+        };
+        match self {
+            EngineError::DuplicateOrderId(id) => {
+                with_id("duplicate order id ", *id, ": an order with this id is resting")
+            }
+            EngineError::OrderNotFound(id) => with_id("order ", *id, " is not resting on the book"),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Render an id the way Python's `uuid.UUID` prints it (hot on reject paths: no `format!`).
 pub fn format_id(id: OrderId) -> String {
+    let mut s = String::with_capacity(36);
+    push_id(&mut s, id);
+    s
+}
+
+fn push_id(s: &mut String, id: OrderId) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 36];
     let mut nibble = 32;
@@ -40,7 +65,7 @@ pub fn format_id(id: OrderId) -> String {
         }
     }
     // Only ASCII hex digits and dashes were written.
-    String::from_utf8(out.to_vec()).expect("ASCII")
+    s.push_str(std::str::from_utf8(&out).expect("ASCII"));
 }
 
 /// Result alias for engine operations.
@@ -53,5 +78,12 @@ mod tests {
         let id = 0x29c4_93a7_530d_47c9_8c69_4168_fcc7_65fc_u128;
         assert_eq!(super::format_id(id), "29c493a7-530d-47c9-8c69-4168fcc765fc");
         assert_eq!(super::format_id(1), "00000000-0000-0000-0000-000000000001");
+    }
+
+    #[test]
+    fn message_matches_display() {
+        for e in [super::EngineError::OrderNotFound(77), super::EngineError::DuplicateOrderId(u128::MAX)] {
+            assert_eq!(e.message(), e.to_string());
+        }
     }
 }

@@ -7,6 +7,7 @@
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod affinity;
 mod arena;
 mod book;
 mod command;

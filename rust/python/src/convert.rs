@@ -125,6 +125,10 @@ pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<OrderId> {
         return Err(invalid("order_id must be a UUID, str or int, got a bool"));
     }
     if obj.is_instance_of::<PyInt>() {
+        // Most ids fit a machine word; the 128-bit conversion goes through a byte array.
+        if let Ok(small) = obj.extract::<u64>() {
+            return Ok(small.into());
+        }
         return obj.extract::<u128>().map_err(|_| {
             invalid(format!(
                 "order_id {} must be an int in 0..2**128",

@@ -4,7 +4,7 @@
 use lft_engine::EngineError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
+use pyo3::types::{PyString, PyType};
 
 /// Wrapper that lets the core error cross into Python (orphan rule).
 pub struct PyEngineError(pub EngineError);
@@ -30,13 +30,18 @@ impl From<PyEngineError> for PyErr {
     fn from(err: PyEngineError) -> PyErr {
         let (which, message) = match err.0 {
             EngineError::InvalidOrder(m) => (0, m),
-            e @ EngineError::DuplicateOrderId(_) => (1, e.to_string()),
-            e @ EngineError::OrderNotFound(_) => (2, e.to_string()),
+            e @ EngineError::DuplicateOrderId(_) => (1, e.message()),
+            e @ EngineError::OrderNotFound(_) => (2, e.message()),
             EngineError::InvalidConfig(m) => (3, m),
         };
-        Python::attach(|py| match class(py, which) {
-            Ok(cls) => PyErr::from_type(cls.bind(py).clone(), message),
-            Err(import_error) => import_error,
+        Python::attach(|py| {
+            // Built here rather than lazily: a caught reject would be normalised (the class
+            // called with the message) anyway, and the lazy path boxes a closure first.
+            let made = class(py, which).and_then(|cls| cls.bind(py).call1((PyString::new(py, &message),)));
+            match made {
+                Ok(instance) => PyErr::from_value(instance),
+                Err(e) => e,
+            }
         })
     }
 }
