@@ -111,6 +111,11 @@ pub(crate) struct Arena {
 }
 
 impl Arena {
+    /// An arena with room for `capacity` orders reserved up front.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Arena { slots: Vec::with_capacity(capacity), free: Vec::with_capacity(capacity) }
+    }
+
     pub(crate) fn alloc(&mut self, order: RestingOrder) -> Handle {
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];

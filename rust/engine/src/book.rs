@@ -31,6 +31,11 @@ pub struct BookConfig {
     pub scale: Scale,
     /// How many emptied levels keep their statistics before being freed.
     pub retain_empty_levels: usize,
+    /// Resting orders the book reserves room for at construction.
+    pub order_capacity: usize,
+    /// Most orders that may rest at once; `None` lets the pool grow. At the limit, an order
+    /// that would rest is refused with [`RejectReason::OrderPoolFull`](crate::RejectReason).
+    pub max_orders: Option<usize>,
 }
 
 impl BookConfig {
@@ -40,6 +45,8 @@ impl BookConfig {
             symbol: symbol.into(),
             scale: Scale::new(tick_size, lot_size)?,
             retain_empty_levels: DEFAULT_RETAIN_EMPTY_LEVELS,
+            order_capacity: 0,
+            max_orders: None,
         })
     }
 }
@@ -162,7 +169,7 @@ impl OrderBook {
         h.bytes(config.symbol.as_bytes());
         let id_seed = h.finish();
         OrderBook {
-            writer: UnsafeCell::new(Writer::new(id_seed, config.retain_empty_levels)),
+            writer: UnsafeCell::new(Writer::new(id_seed, config.retain_empty_levels, config.order_capacity, config.max_orders)),
             config,
             id_seed,
             token: WriterToken::new(),

@@ -14,15 +14,52 @@ pub enum EngineError {
     /// Cancel or modify named an id that is not resting (filled, cancelled, expired or unknown).
     #[error("order {} is not resting on the book", format_id(*.0))]
     OrderNotFound(OrderId),
-    /// Book construction parameters are unusable (tick or lot size).
-    #[error("invalid book configuration: {0}")]
+    /// Book or system configuration is unusable (tick or lot size, a config key).
+    #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// The system has no symbol of this name.
+    #[error("unknown symbol {0:?}")]
+    UnknownSymbol(String),
+    /// The symbol's worker queue is full and the system is configured to reject
+    /// (`engine.on_full: reject`); nothing was enqueued.
+    #[error("queue full for {symbol} ({capacity} commands waiting); nothing was enqueued")]
+    QueueFull {
+        /// The symbol.
+        symbol: String,
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The symbol's worker failed on an earlier command; no further commands are processed.
+    #[error("symbol {symbol} is halted: {reason}")]
+    SymbolHalted {
+        /// The symbol.
+        symbol: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The system is shutting down or has shut down.
+    #[error("the trading system is closed")]
+    SystemClosed,
 }
 
 impl EngineError {
     /// Shorthand for [`EngineError::InvalidOrder`].
     pub fn invalid(msg: impl Into<String>) -> Self {
         EngineError::InvalidOrder(msg.into())
+    }
+
+    /// Stable numeric code of the variant (carried by feed events).
+    pub fn code(&self) -> u8 {
+        match self {
+            EngineError::InvalidOrder(_) => 1,
+            EngineError::DuplicateOrderId(_) => 2,
+            EngineError::OrderNotFound(_) => 3,
+            EngineError::InvalidConfig(_) => 4,
+            EngineError::UnknownSymbol(_) => 5,
+            EngineError::QueueFull { .. } => 6,
+            EngineError::SymbolHalted { .. } => 7,
+            EngineError::SystemClosed => 8,
+        }
     }
 
     /// The `Display` text, built without the formatting machinery for the id variants

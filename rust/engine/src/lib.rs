@@ -21,6 +21,7 @@ mod primitive;
 mod scale;
 mod skiplist;
 mod state;
+pub mod system;
 mod types;
 mod writer_token;
 

@@ -136,6 +136,8 @@ pub(crate) struct Writer {
     stamp: u64,
     retain_cap: usize,
     batch_ids: u64,
+    /// Most orders that may rest at once (`None`: the pool grows as needed).
+    max_orders: Option<usize>,
 }
 
 // SAFETY: the raw node pointers in `retained` and in resting orders refer to epoch-managed
@@ -157,10 +159,10 @@ pub(crate) struct Step<'a> {
 }
 
 impl Writer {
-    pub(crate) fn new(seed: u64, retain_cap: usize) -> Self {
+    pub(crate) fn new(seed: u64, retain_cap: usize, capacity: usize, max_orders: Option<usize>) -> Self {
         Writer {
-            arena: Arena::default(),
-            ids: HashMap::with_hasher(BuildIdHasher),
+            arena: Arena::with_capacity(capacity),
+            ids: HashMap::with_capacity_and_hasher(capacity, BuildIdHasher),
             gtd: BinaryHeap::new(),
             live_gtd: 0,
             seq: 0,
@@ -170,6 +172,7 @@ impl Writer {
             stamp: 0,
             retain_cap,
             batch_ids: 0,
+            max_orders,
         }
     }
 
@@ -603,6 +606,16 @@ impl<'a> Step<'a> {
         self.match_taker(o.id, o.side, limit, &mut open, &mut filled);
         match (open, limit) {
             (0, _) => self.report(o.id, o.side, limit, Outcome::new(OrderStatus::Filled, filled, 0)),
+            (_, Some(_)) if o.time_in_force.rests() && self.w.max_orders.is_some_and(|m| self.w.ids.len() >= m) => {
+                // No room to rest the remainder: refuse it (what traded stands).
+                let status = if filled > 0 { OrderStatus::Canceled } else { OrderStatus::Rejected };
+                self.report(
+                    o.id,
+                    o.side,
+                    limit,
+                    Outcome { status, filled, remaining: 0, reason: Some(RejectReason::OrderPoolFull) },
+                );
+            }
             (_, Some(price)) if o.time_in_force.rests() => {
                 let status = if filled > 0 { OrderStatus::PartiallyFilled } else { OrderStatus::New };
                 self.report(o.id, o.side, limit, Outcome::new(status, filled, open));

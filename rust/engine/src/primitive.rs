@@ -15,6 +15,31 @@ pub(crate) mod sync {
     }
 }
 
+/// `UnsafeCell` with loom's closure API, so the model checker also sees plain reads and
+/// writes of the queue and ring slots (crossbeam-epoch does the same).
+pub(crate) mod cell {
+    #[cfg(loom)]
+    pub(crate) use loom::cell::UnsafeCell;
+
+    /// Zero-cost stand-in for `loom::cell::UnsafeCell` outside the model checker.
+    #[cfg(not(loom))]
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+    #[cfg(not(loom))]
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            UnsafeCell(core::cell::UnsafeCell::new(value))
+        }
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
 /// Spin-loop hint; under loom a yield, so the model checker can schedule the writer.
 pub(crate) mod hint {
     #[cfg(not(loom))]

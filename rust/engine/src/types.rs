@@ -121,6 +121,19 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// The status with this code (`status as u8`).
+    pub fn from_code(code: u8) -> Option<OrderStatus> {
+        Some(match code {
+            0 => OrderStatus::New,
+            1 => OrderStatus::PartiallyFilled,
+            2 => OrderStatus::Filled,
+            3 => OrderStatus::Canceled,
+            4 => OrderStatus::Rejected,
+            5 => OrderStatus::Expired,
+            _ => return None,
+        })
+    }
+
     /// True once the order can no longer trade.
     pub fn is_final(self) -> bool {
         !matches!(self, OrderStatus::New | OrderStatus::PartiallyFilled)
@@ -135,6 +148,9 @@ pub enum RejectReason {
     PostOnlyWouldCross = 1,
     /// A batch row reused the id of an order that is resting.
     DuplicateOrderId = 2,
+    /// The order would rest but the book's order pool is at its configured limit
+    /// (`memory.pool_growth: false`); any part that traded first stands.
+    OrderPoolFull = 3,
 }
 
 impl RejectReason {
@@ -143,6 +159,7 @@ impl RejectReason {
         match self {
             RejectReason::PostOnlyWouldCross => "post-only order would cross the book",
             RejectReason::DuplicateOrderId => "order id is already resting on the book",
+            RejectReason::OrderPoolFull => "the book's order pool is full",
         }
     }
 }

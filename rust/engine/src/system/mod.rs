@@ -1,0 +1,465 @@
+//! Many books matched in parallel: each symbol's book is owned by exactly one worker
+//! thread, commands reach it through that worker's bounded queue, answers come back through
+//! one-shot reply slots, and every event is broadcast on the worker's ring.
+//!
+//! What blocks, precisely:
+//! - the order path takes no lock: submitters claim a queue slot by CAS, the worker owns
+//!   its books, replies are filled with one atomic swap;
+//! - a blocking `submit` waits for its own reply (spins, then parks); `OnFull::Block` waits
+//!   for queue room (spins, yields, naps); an idle worker parks until woken;
+//! - readers of any book (best prices, depth, levels) never wait for its worker;
+//! - `shutdown` waits for submitters already inside `send` to finish, then for workers to
+//!   drain their queues.
+
+mod broadcast;
+mod config;
+mod feed;
+mod queue;
+mod reply;
+mod request;
+mod worker;
+
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_utils::Backoff;
+
+pub use config::{OnFull, SymbolSpec, SystemConfig};
+pub use feed::{FeedEvent, FeedKind, NO_PRICE};
+pub use reply::{Notify, Pending};
+pub use request::{Outcome, OwnedBatch, Request, SystemReport};
+
+use crate::book::OrderBook;
+use crate::error::{EngineError, EngineResult};
+use broadcast::Cursor;
+use reply::reply_slot;
+use worker::{Envelope, WorkerShared};
+
+/// A command the system did not carry out, and where in the symbol's sequence it fell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The command's per-symbol sequence number, or 0 if it never reached the worker
+    /// (queue full, unknown symbol, system closed, price band).
+    pub command_sequence: u64,
+    /// Why.
+    pub error: EngineError,
+}
+
+impl Refusal {
+    pub(crate) fn before_queue(error: EngineError) -> Self {
+        Refusal { command_sequence: 0, error }
+    }
+}
+
+impl From<Refusal> for EngineError {
+    fn from(r: Refusal) -> Self {
+        r.error
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// What a submitter gets back.
+pub type Reply = Result<SystemReport, Refusal>;
+
+/// Per-symbol state visible to every thread.
+pub(crate) struct SymbolSlot {
+    pub(crate) name: String,
+    pub(crate) worker: usize,
+    pub(crate) price_band: Option<(crate::Ticks, crate::Ticks)>,
+    /// Built by the owning worker's thread (first touch), then shared read-only.
+    pub(crate) book: OnceLock<Arc<OrderBook>>,
+    halted: AtomicBool,
+    halt_reason: OnceLock<String>,
+}
+
+impl SymbolSlot {
+    pub(crate) fn halted(&self) -> Option<String> {
+        if self.halted.load(Ordering::Acquire) {
+            Some(self.halt_reason.get().cloned().unwrap_or_default())
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn halt(&self, reason: String) {
+        let _ = self.halt_reason.set(reason);
+        self.halted.store(true, Ordering::Release);
+    }
+}
+
+/// State shared by the system handle, the submitters and the workers.
+pub(crate) struct Shared {
+    pub(crate) symbols: Vec<SymbolSlot>,
+    pub(crate) workers: Vec<WorkerShared>,
+    pub(crate) batch_size: usize,
+    on_full: OnFull,
+    /// Set when shutdown begins: `send` refuses from then on.
+    closing: AtomicBool,
+    /// Submitters currently inside `send` (shutdown waits for them).
+    in_flight: AtomicUsize,
+    /// Symbols halted by a worker panic so far.
+    pub(crate) failures_seen: AtomicU64,
+}
+
+/// Queue and worker statistics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// Symbols this worker owns (indices).
+    pub symbols: Vec<u32>,
+    /// Commands waiting in its queue now (approximate).
+    pub queued: usize,
+    /// Commands processed so far.
+    pub processed: u64,
+    /// Events published on its ring so far.
+    pub events_published: u64,
+    /// Core it was pinned to, if pinning was asked for and succeeded.
+    pub core: Option<usize>,
+}
+
+/// The running system. Dropping it shuts it down (drains every queue first).
+pub struct TradingSystem {
+    shared: Arc<Shared>,
+    /// The workers' join handles; taken (swapped to null) by whichever shutdown runs first.
+    handles: AtomicPtr<Vec<JoinHandle<()>>>,
+    /// Set once the workers have been joined.
+    joined: AtomicBool,
+    cores: Vec<Option<usize>>,
+    assignment: Vec<usize>,
+}
+
+impl TradingSystem {
+    /// Validate the config, build every book on its worker's thread and start the workers.
+    pub fn start(config: SystemConfig) -> EngineResult<TradingSystem> {
+        config.validate()?;
+        let assignment = config.assignment();
+        let workers = config.worker_count();
+        let symbols = config
+            .symbols
+            .iter()
+            .zip(&assignment)
+            .map(|(s, &w)| SymbolSlot {
+                name: s.book.symbol.clone(),
+                worker: w,
+                price_band: s.price_band,
+                book: OnceLock::new(),
+                halted: AtomicBool::new(false),
+                halt_reason: OnceLock::new(),
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            symbols,
+            workers: (0..workers)
+                .map(|_| WorkerShared::new(config.queue_capacity, config.event_capacity))
+                .collect(),
+            batch_size: config.batch_size,
+            on_full: config.on_full,
+            closing: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            failures_seen: AtomicU64::new(0),
+        });
+        let cores = crate::affinity::allowed_cores();
+        let mut handles = Vec::with_capacity(workers);
+        let mut pinned = Vec::with_capacity(workers);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<(usize, Option<usize>)>();
+        for me in 0..workers {
+            let mine: Vec<u32> = (0..assignment.len()).filter(|&i| assignment[i] == me).map(|i| i as u32).collect();
+            let specs: Vec<_> = mine.iter().map(|&i| config.symbols[i as usize].book.clone()).collect();
+            let core = (config.pin_threads && !cores.is_empty()).then(|| cores[me % cores.len()]);
+            let shared_w = Arc::clone(&shared);
+            let ready = ready_tx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("lft-worker-{me}"))
+                .spawn(move || {
+                    let pinned_to = core.filter(|&c| crate::affinity::pin_current_thread(c));
+                    // First touch: the books' memory is allocated by the thread that uses it.
+                    for (&i, spec) in mine.iter().zip(specs) {
+                        let _ = shared_w.symbols[i as usize].book.set(Arc::new(OrderBook::with_config(spec)));
+                    }
+                    let _ = shared_w.workers[me].thread.set(std::thread::current());
+                    let _ = ready.send((me, pinned_to));
+                    worker::run(shared_w, me, mine);
+                })
+                .map_err(|e| EngineError::InvalidConfig(format!("engine.threads: cannot start a worker: {e}")))?;
+            handles.push(handle);
+        }
+        drop(ready_tx);
+        pinned.resize(workers, None);
+        for _ in 0..workers {
+            let (me, core) = ready_rx
+                .recv()
+                .map_err(|_| EngineError::InvalidConfig("a worker failed while building its books".into()))?;
+            pinned[me] = core;
+        }
+        Ok(TradingSystem {
+            shared,
+            handles: AtomicPtr::new(Box::into_raw(Box::new(handles))),
+            joined: AtomicBool::new(false),
+            cores: pinned,
+            assignment,
+        })
+    }
+
+    /// Number of symbols.
+    pub fn symbol_count(&self) -> usize {
+        self.shared.symbols.len()
+    }
+
+    /// Name of symbol `index`.
+    pub fn symbol_name(&self, index: u32) -> Option<&str> {
+        self.shared.symbols.get(index as usize).map(|s| s.name.as_str())
+    }
+
+    /// Index of a symbol by name.
+    pub fn symbol_index(&self, name: &str) -> EngineResult<u32> {
+        self.shared
+            .symbols
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| i as u32)
+            .ok_or_else(|| EngineError::UnknownSymbol(name.to_string()))
+    }
+
+    /// Worker that owns each symbol.
+    pub fn assignment(&self) -> &[usize] {
+        &self.assignment
+    }
+
+    /// Number of worker threads.
+    pub fn worker_count(&self) -> usize {
+        self.shared.workers.len()
+    }
+
+    /// Read-only access to a symbol's book: best prices, depth, levels, never blocking the
+    /// worker. (Submit through the system; the worker is the book's only writer.)
+    pub fn book(&self, symbol: u32) -> EngineResult<BookReader> {
+        let slot = self.slot(symbol)?;
+        Ok(BookReader(Arc::clone(slot.book.get().expect("built at start"))))
+    }
+
+    /// Send a request; the returned [`Pending`] yields the reply. `worker_time` lets the
+    /// worker stamp the command with its clock (monotonic per symbol) instead of the
+    /// request's own timestamp. `notify(token)` is called by the worker once the reply is in.
+    pub fn send(
+        &self,
+        symbol: u32,
+        request: Request,
+        worker_time: bool,
+        notify: Option<(Notify, u64)>,
+    ) -> Result<Pending<Reply>, Refusal> {
+        let slot = self.slot(symbol).map_err(Refusal::before_queue)?;
+        check_band(slot, &request).map_err(Refusal::before_queue)?;
+        let (replier, pending) = reply_slot(notify);
+        self.enqueue(Envelope { symbol, request, worker_time, reply: Some(replier) })?;
+        Ok(pending)
+    }
+
+    /// Send a request and wait for its reply.
+    pub fn execute(&self, symbol: u32, request: Request, worker_time: bool) -> Reply {
+        self.send(symbol, request, worker_time, None)?.wait()
+    }
+
+    fn slot(&self, symbol: u32) -> EngineResult<&SymbolSlot> {
+        self.shared.symbols.get(symbol as usize).ok_or_else(|| EngineError::UnknownSymbol(format!("#{symbol}")))
+    }
+
+    fn enqueue(&self, env: Envelope) -> Result<(), Refusal> {
+        let shared = &*self.shared;
+        let slot = &shared.symbols[env.symbol as usize];
+        // Announce ourselves before checking `closing`: shutdown waits for `in_flight` to
+        // reach zero after setting `closing`, so no command can slip in behind the drain.
+        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        let _leave = InFlight(&shared.in_flight);
+        if shared.closing.load(Ordering::SeqCst) {
+            return Err(Refusal::before_queue(EngineError::SystemClosed));
+        }
+        if let Some(reason) = slot.halted() {
+            return Err(Refusal::before_queue(EngineError::SymbolHalted { symbol: slot.name.clone(), reason }));
+        }
+        let worker = &shared.workers[slot.worker];
+        let mut env = env;
+        let backoff = Backoff::new();
+        loop {
+            match worker.queue.push(env) {
+                Ok(()) => break,
+                Err(back) => {
+                    env = back;
+                    if shared.on_full == OnFull::Reject {
+                        return Err(Refusal::before_queue(EngineError::QueueFull {
+                            symbol: slot.name.clone(),
+                            capacity: worker.queue.capacity(),
+                        }));
+                    }
+                    if shared.closing.load(Ordering::Relaxed) {
+                        return Err(Refusal::before_queue(EngineError::SystemClosed));
+                    }
+                    worker.wake();
+                    if backoff.is_completed() {
+                        std::thread::sleep(Duration::from_micros(50));
+                    } else {
+                        backoff.snooze();
+                    }
+                }
+            }
+        }
+        worker.wake();
+        Ok(())
+    }
+
+    /// A new subscription to every symbol's events, starting with the next one published.
+    pub fn subscribe(&self) -> Subscription {
+        Subscription {
+            shared: Arc::clone(&self.shared),
+            cursors: self.shared.workers.iter().map(|w| Cursor::at_end(&w.ring)).collect(),
+            next_worker: 0,
+        }
+    }
+
+    /// Symbols halted by a worker failure, with the reason.
+    pub fn halted(&self) -> Vec<(String, String)> {
+        self.shared.symbols.iter().filter_map(|s| s.halted().map(|r| (s.name.clone(), r))).collect()
+    }
+
+    /// Per-worker statistics.
+    pub fn worker_stats(&self) -> Vec<WorkerStats> {
+        self.shared
+            .workers
+            .iter()
+            .enumerate()
+            .map(|(i, w)| WorkerStats {
+                symbols: (0..self.assignment.len()).filter(|&s| self.assignment[s] == i).map(|s| s as u32).collect(),
+                queued: w.queue.len(),
+                processed: w.processed.load(Ordering::Relaxed),
+                events_published: w.ring.published(),
+                core: self.cores[i],
+            })
+            .collect()
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closing.load(Ordering::SeqCst)
+    }
+
+    /// Stop accepting, let every queued command run and be answered, join the workers.
+    /// Idempotent; callable from any thread (later callers wait for the first to finish).
+    pub fn shutdown(&self) {
+        let shared = &*self.shared;
+        shared.closing.store(true, Ordering::SeqCst);
+        let backoff = Backoff::new();
+        while shared.in_flight.load(Ordering::SeqCst) != 0 {
+            backoff.snooze();
+        }
+        for w in &shared.workers {
+            w.stop.store(true, Ordering::Release);
+            if let Some(t) = w.thread.get() {
+                t.unpark();
+            }
+        }
+        let taken = self.handles.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if taken.is_null() {
+            while !self.joined.load(Ordering::Acquire) {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            return;
+        }
+        // SAFETY: the pointer came from `Box::into_raw` in `start`, and the swap above gave
+        // it to exactly one caller.
+        let handles = unsafe { Box::from_raw(taken) };
+        for h in *handles {
+            // A worker never panics itself (commands run under catch_unwind).
+            let _ = h.join();
+        }
+        self.joined.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for TradingSystem {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn check_band(slot: &SymbolSlot, request: &Request) -> EngineResult<()> {
+    let Some((lo, hi)) = slot.price_band else { return Ok(()) };
+    let price = match request {
+        Request::New(o) => o.price,
+        Request::Modify(m) => m.price,
+        _ => None,
+    };
+    match price {
+        Some(p) if p < lo || p > hi => Err(EngineError::InvalidOrder(format!(
+            "price {p} ticks is outside {}'s price band {lo}..={hi} ticks",
+            slot.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Read-only handle on one symbol's book.
+#[derive(Clone)]
+pub struct BookReader(Arc<OrderBook>);
+
+impl BookReader {
+    /// The book, for its reading methods. Writing through it bypasses the worker's
+    /// sequence and breaks determinism: don't.
+    pub fn book(&self) -> &OrderBook {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for BookReader {
+    type Target = OrderBook;
+    fn deref(&self) -> &OrderBook {
+        &self.0
+    }
+}
+
+/// A subscriber's view of every worker's event ring. Events of one symbol come in
+/// sequence order; events of different symbols interleave.
+pub struct Subscription {
+    shared: Arc<Shared>,
+    cursors: Vec<Cursor>,
+    next_worker: usize,
+}
+
+impl Subscription {
+    /// The next event published, if any (never blocks).
+    pub fn poll(&mut self) -> Option<FeedEvent> {
+        let n = self.cursors.len();
+        for k in 0..n {
+            let i = (self.next_worker + k) % n;
+            if let Some(e) = self.cursors[i].poll(&self.shared.workers[i].ring) {
+                self.next_worker = (i + 1) % n;
+                return Some(e);
+            }
+        }
+        None
+    }
+
+    /// Events this subscriber missed because it fell more than a ring behind.
+    pub fn lost(&self) -> u64 {
+        self.cursors.iter().map(|c| c.lost).sum()
+    }
+
+    /// Whether every event published so far has been read (or counted lost).
+    pub fn caught_up(&self) -> bool {
+        self.cursors.iter().zip(&self.shared.workers).all(|(c, w)| c.next >= w.ring.published())
+    }
+}

@@ -1,0 +1,200 @@
+//! One-shot reply slot: the worker fills it once, the submitter takes the value. The
+//! waiter spins briefly, then parks; the worker unparks it only if it is parked. No lock.
+
+use std::sync::Arc;
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::Backoff;
+
+use crate::primitive::cell::UnsafeCell;
+use crate::primitive::sync::atomic::{AtomicUsize, Ordering};
+
+const EMPTY: usize = 0;
+/// A waiter has installed its thread handle and may be parked.
+const WAITING: usize = 1;
+const READY: usize = 2;
+/// The value has been taken.
+const TAKEN: usize = 3;
+
+/// Called by the worker right after it fills a reply (for completion queues of
+/// asynchronous submitters). Must not block.
+pub type Notify = Arc<dyn Fn(u64) + Send + Sync>;
+
+pub(crate) struct ReplyCell<T> {
+    state: AtomicUsize,
+    value: UnsafeCell<Option<T>>,
+    waiter: UnsafeCell<Option<Thread>>,
+    notify: Option<(Notify, u64)>,
+}
+
+// SAFETY: `value` is written once by the filler before the Release swap to READY and read
+// only after an Acquire load of READY; `waiter` is written by the single waiter before its
+// Release CAS to WAITING and read by the filler only after its Acquire swap saw WAITING.
+unsafe impl<T: Send> Send for ReplyCell<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for ReplyCell<T> {}
+
+/// The filling side, held by the worker.
+pub(crate) struct Replier<T>(Arc<ReplyCell<T>>);
+
+/// The waiting side: blocks for, or polls, the one value.
+pub struct Pending<T> {
+    cell: Arc<ReplyCell<T>>,
+    /// The thread whose handle is installed in the cell (the only one the filler wakes).
+    registered: Option<std::thread::ThreadId>,
+}
+
+/// A connected reply slot, optionally calling `notify(token)` once it is filled.
+pub(crate) fn reply_slot<T>(notify: Option<(Notify, u64)>) -> (Replier<T>, Pending<T>) {
+    let cell = Arc::new(ReplyCell {
+        state: AtomicUsize::new(EMPTY),
+        value: UnsafeCell::new(None),
+        waiter: UnsafeCell::new(None),
+        notify,
+    });
+    (Replier(Arc::clone(&cell)), Pending { cell, registered: None })
+}
+
+impl<T> Replier<T> {
+    /// Deliver the value and wake the waiter.
+    pub(crate) fn fill(self, value: T) {
+        let cell = &self.0;
+        // SAFETY: only this (consumed) replier writes the value, before publishing READY.
+        cell.value.with_mut(|p| unsafe { *p = Some(value) });
+        if cell.state.swap(READY, Ordering::AcqRel) == WAITING {
+            // SAFETY: the waiter wrote its handle before its Release CAS to WAITING, which
+            // our AcqRel swap observed; it does not touch the handle again.
+            if let Some(t) = cell.waiter.with(|p| unsafe { (*p).clone() }) {
+                t.unpark();
+            }
+        }
+        if let Some((notify, token)) = &cell.notify {
+            notify(*token);
+        }
+    }
+}
+
+impl<T> Pending<T> {
+    /// Whether the value has arrived.
+    pub fn is_ready(&self) -> bool {
+        self.cell.state.load(Ordering::Acquire) == READY
+    }
+
+    /// Take the value if it has arrived.
+    pub fn try_take(&mut self) -> Option<T> {
+        let cell = &self.cell;
+        if cell.state.compare_exchange(READY, TAKEN, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return None;
+        }
+        // SAFETY: READY was published (Release) after the value was written; TAKEN makes
+        // this the only read.
+        cell.value.with_mut(|p| unsafe { (*p).take() })
+    }
+
+    /// Wait for the value: spin briefly, then park until the worker unparks us.
+    pub fn wait(mut self) -> T {
+        loop {
+            if let Some(v) = self.wait_timeout(Duration::from_secs(3600)) {
+                return v;
+            }
+        }
+    }
+
+    /// Wait up to `timeout`; `None` if the value has not arrived by then (call again).
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<T> {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if let Some(v) = self.try_take() {
+                return Some(v);
+            }
+            backoff.snooze();
+        }
+        let deadline = Instant::now() + timeout;
+        if self.registered.is_none() && self.cell.state.load(Ordering::Acquire) == EMPTY {
+            // SAFETY: only the single waiter (this `&mut self`) writes the handle, and only
+            // while the state is EMPTY (the filler reads it after seeing WAITING).
+            self.cell.waiter.with_mut(|p| unsafe { *p = Some(std::thread::current()) });
+            if self.cell.state.compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                self.registered = Some(std::thread::current().id());
+            }
+        }
+        // A thread other than the registered one is not woken by the filler: it polls.
+        let woken = self.registered == Some(std::thread::current().id());
+        loop {
+            if let Some(v) = self.try_take() {
+                return Some(v);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            let nap = if woken { deadline - now } else { (deadline - now).min(Duration::from_millis(1)) };
+            std::thread::park_timeout(nap);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::reply_slot;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn a_parked_waiter_is_woken_by_the_fill() {
+        let (replier, pending) = reply_slot::<u32>(None);
+        let filler = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            replier.fill(7);
+        });
+        assert_eq!(pending.wait(), 7);
+        filler.join().unwrap();
+    }
+
+    #[test]
+    fn a_timeout_returns_nothing_and_a_later_wait_still_gets_the_value() {
+        let (replier, mut pending) = reply_slot::<u32>(None);
+        assert_eq!(pending.wait_timeout(Duration::from_millis(5)), None);
+        assert!(!pending.is_ready());
+        replier.fill(3);
+        assert!(pending.is_ready());
+        assert_eq!(pending.try_take(), Some(3));
+        assert_eq!(pending.try_take(), None);
+    }
+
+    #[test]
+    fn the_notifier_hears_the_token_once_filled() {
+        let heard = Arc::new(AtomicU64::new(0));
+        let h = Arc::clone(&heard);
+        let (replier, mut pending) = reply_slot::<u32>(Some((Arc::new(move |t| h.store(t, Ordering::SeqCst)), 42)));
+        replier.fill(1);
+        assert_eq!(heard.load(Ordering::SeqCst), 42);
+        assert_eq!(pending.try_take(), Some(1));
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::reply_slot;
+    use std::time::Duration;
+
+    /// Fill races the waiter's registration: the value always arrives exactly once.
+    #[test]
+    fn loom_reply_fill_races_registration() {
+        loom::model(|| {
+            let (replier, mut pending) = reply_slot::<u32>(None);
+            let filler = loom::thread::spawn(move || replier.fill(5));
+            let mut got = pending.try_take();
+            if got.is_none() {
+                filler.join().unwrap();
+                got = pending.try_take();
+            } else {
+                filler.join().unwrap();
+            }
+            assert_eq!(got, Some(5));
+            let _ = Duration::ZERO;
+        });
+    }
+}

@@ -1,0 +1,137 @@
+//! What a submitter sends to a symbol's worker, and what comes back.
+
+use crate::book::{BatchInput, BatchOutput};
+use crate::command::{Modify, NewOrder};
+use crate::event::ExecutionReport;
+use crate::types::{OrderId, Timestamp};
+
+/// A command for one symbol.
+#[derive(Clone, Debug)]
+pub enum Request {
+    /// A new order.
+    New(NewOrder),
+    /// Cancel a resting order.
+    Cancel {
+        /// The order.
+        id: OrderId,
+        /// Command time.
+        timestamp: Timestamp,
+    },
+    /// Change a resting order's quantity and/or price.
+    Modify(Modify),
+    /// Expire due GTD orders.
+    Expire {
+        /// Current time.
+        now: Timestamp,
+    },
+    /// Expire due GTD orders and every DAY order (the session's end).
+    EndOfDay {
+        /// Current time.
+        now: Timestamp,
+    },
+    /// New orders in columns, matched in row order as one command.
+    Batch(OwnedBatch),
+    /// Make the worker panic while handling this command (tests of the halting path).
+    #[doc(hidden)]
+    InjectPanic,
+}
+
+impl Request {
+    /// Replace the command's timestamp (used when the worker stamps commands).
+    pub(crate) fn set_timestamp(&mut self, ts: Timestamp) {
+        match self {
+            Request::New(o) => o.timestamp = ts,
+            Request::Cancel { timestamp, .. } => *timestamp = ts,
+            Request::Modify(m) => m.timestamp = ts,
+            Request::Expire { now } | Request::EndOfDay { now } => *now = ts,
+            Request::Batch(b) => b.timestamp = ts,
+            Request::InjectPanic => {}
+        }
+    }
+
+    /// The command's timestamp.
+    pub fn timestamp(&self) -> Timestamp {
+        match self {
+            Request::New(o) => o.timestamp,
+            Request::Cancel { timestamp, .. } => *timestamp,
+            Request::Modify(m) => m.timestamp,
+            Request::Expire { now } | Request::EndOfDay { now } => *now,
+            Request::Batch(b) => b.timestamp,
+            Request::InjectPanic => 0,
+        }
+    }
+
+    /// The order the command is about, if one.
+    pub fn order_id(&self) -> OrderId {
+        match self {
+            Request::New(o) => o.id,
+            Request::Cancel { id, .. } => *id,
+            Request::Modify(m) => m.id,
+            _ => 0,
+        }
+    }
+}
+
+/// A columnar batch that owns its columns (it crosses to the worker thread).
+#[derive(Clone, Debug, Default)]
+pub struct OwnedBatch {
+    /// 0 buy, 1 sell.
+    pub side: Vec<i8>,
+    /// Limit price in ticks; 0 for a market order.
+    pub price: Vec<i64>,
+    /// Quantity in lots.
+    pub quantity: Vec<i64>,
+    /// Time-in-force codes, or `None` for the defaults.
+    pub time_in_force: Option<Vec<u8>>,
+    /// Order ids, or `None` to let the book number them.
+    pub order_id: Option<Vec<u64>>,
+    /// Timestamp of every row.
+    pub timestamp: Timestamp,
+}
+
+impl OwnedBatch {
+    /// Borrow as the book's batch input.
+    pub fn as_input(&self) -> BatchInput<'_> {
+        BatchInput {
+            side: &self.side,
+            price: &self.price,
+            quantity: &self.quantity,
+            time_in_force: self.time_in_force.as_deref(),
+            order_id: self.order_id.as_deref(),
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+/// The answer to one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemReport {
+    /// Index of the symbol.
+    pub symbol: u32,
+    /// Per-symbol sequence number the worker gave the command: 1, 2, 3, ... in the order the
+    /// worker took commands for this symbol from its queue (refused commands included).
+    pub command_sequence: u64,
+    /// Timestamp the command ran with (the worker's clock when the submitter gave none).
+    pub timestamp: Timestamp,
+    /// What the book did.
+    pub outcome: Outcome,
+}
+
+/// The book's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// One command's report.
+    Report(ExecutionReport),
+    /// A batch's columns.
+    Batch(BatchOutput),
+}
+
+impl SystemReport {
+    /// The execution report, for single commands.
+    pub fn report(&self) -> Option<&ExecutionReport> {
+        match &self.outcome {
+            Outcome::Report(r) => Some(r),
+            Outcome::Batch(_) => None,
+        }
+    }
+}

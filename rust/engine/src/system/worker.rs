@@ -1,0 +1,266 @@
+//! A worker thread: the one owner of its symbols' books. It takes commands from its queue
+//! in batches, runs each through the book exactly as if it came alone, answers the
+//! submitter and publishes the events to its broadcast ring.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_utils::{Backoff, CachePadded};
+
+use super::broadcast::EventRing;
+use super::feed::{report_events, FeedEvent, FeedKind};
+use super::queue::CommandQueue;
+use super::reply::Replier;
+use super::request::{Outcome, Request, SystemReport};
+use super::{Refusal, Reply, Shared};
+use crate::book::OrderBook;
+use crate::error::EngineError;
+use crate::event::ExecutionReport;
+use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use crate::types::{Side, Ticks, Timestamp};
+
+/// One queued command.
+pub(crate) struct Envelope {
+    /// Index of the symbol in the system.
+    pub(crate) symbol: u32,
+    pub(crate) request: Request,
+    /// Let the worker stamp the command with its clock.
+    pub(crate) worker_time: bool,
+    pub(crate) reply: Option<Replier<Reply>>,
+}
+
+/// What a worker shares with submitters and the system.
+pub(crate) struct WorkerShared {
+    pub(crate) queue: CommandQueue<Envelope>,
+    pub(crate) ring: EventRing,
+    /// Set while the worker is parked (or about to park): submitters unpark it.
+    pub(crate) sleeping: CachePadded<AtomicBool>,
+    /// Set by shutdown once no submitter can enqueue any more: drain and exit.
+    pub(crate) stop: AtomicBool,
+    /// Commands processed (for statistics).
+    pub(crate) processed: AtomicU64,
+    /// The worker's thread, for unparking.
+    pub(crate) thread: std::sync::OnceLock<std::thread::Thread>,
+}
+
+impl WorkerShared {
+    pub(crate) fn new(queue_capacity: usize, event_capacity: usize) -> Self {
+        WorkerShared {
+            queue: CommandQueue::new(queue_capacity),
+            ring: EventRing::new(event_capacity),
+            sleeping: CachePadded::new(AtomicBool::new(false)),
+            stop: AtomicBool::new(false),
+            processed: AtomicU64::new(0),
+            thread: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Wake the worker if it sleeps. Called by submitters after a push.
+    pub(crate) fn wake(&self) {
+        // Pairs with the fence in `idle`: either the worker sees our item, or we see it asleep.
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed) {
+            if let Some(t) = self.thread.get() {
+                t.unpark();
+            }
+        }
+    }
+}
+
+/// Per-symbol state only the owning worker touches.
+struct Owned {
+    index: u32,
+    book: Arc<OrderBook>,
+    command_sequence: u64,
+    last_time: Timestamp,
+}
+
+/// Nanoseconds since the Unix epoch.
+pub(crate) fn wall_clock_ns() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64)
+}
+
+pub(crate) fn run(shared: Arc<Shared>, me: usize, symbols: Vec<u32>) {
+    let worker = &shared.workers[me];
+    let mut owned: Vec<Option<Owned>> = (0..shared.symbols.len()).map(|_| None).collect();
+    for &s in &symbols {
+        let book = shared.symbols[s as usize].book.get().expect("books are built before workers start");
+        owned[s as usize] = Some(Owned { index: s, book: Arc::clone(book), command_sequence: 0, last_time: 0 });
+    }
+    let batch = shared.batch_size;
+    let mut report = ExecutionReport::default();
+    let mut levels: Vec<(Side, Ticks)> = Vec::new();
+    loop {
+        let mut taken = 0;
+        while taken < batch {
+            let Some(env) = worker.queue.pop() else { break };
+            taken += 1;
+            let Some(state) = owned[env.symbol as usize].as_mut() else {
+                // Cannot happen: submitters route by the same assignment.
+                if let Some(r) = env.reply {
+                    r.fill(Err(Refusal::before_queue(EngineError::UnknownSymbol(env.symbol.to_string()))));
+                }
+                continue;
+            };
+            handle(&shared, worker, state, env, &mut report, &mut levels);
+        }
+        if taken > 0 {
+            worker.processed.fetch_add(taken as u64, Ordering::Relaxed);
+            continue;
+        }
+        if worker.stop.load(Ordering::Acquire) {
+            // No submitter can enqueue now; drain what is left and leave.
+            if worker.queue.is_empty() {
+                return;
+            }
+            continue;
+        }
+        idle(worker);
+    }
+}
+
+/// Nothing queued: spin a little, then park until a submitter wakes us.
+fn idle(worker: &WorkerShared) {
+    let backoff = Backoff::new();
+    while !backoff.is_completed() {
+        if !worker.queue.is_empty() || worker.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        backoff.snooze();
+    }
+    worker.sleeping.store(true, Ordering::Relaxed);
+    fence(Ordering::SeqCst);
+    if worker.queue.is_empty() && !worker.stop.load(Ordering::Relaxed) {
+        // The timeout bounds the cost of any missed wake-up to a millisecond.
+        std::thread::park_timeout(Duration::from_millis(1));
+    }
+    worker.sleeping.store(false, Ordering::Relaxed);
+}
+
+fn handle(
+    shared: &Shared,
+    worker: &WorkerShared,
+    state: &mut Owned,
+    env: Envelope,
+    report: &mut ExecutionReport,
+    levels: &mut Vec<(Side, Ticks)>,
+) {
+    let slot = &shared.symbols[state.index as usize];
+    let Envelope { mut request, worker_time, reply, .. } = env;
+    if let Some(reason) = slot.halted() {
+        if let Some(r) = reply {
+            r.fill(Err(Refusal::before_queue(EngineError::SymbolHalted { symbol: slot.name.clone(), reason })));
+        }
+        return;
+    }
+    state.command_sequence += 1;
+    let seq = state.command_sequence;
+    if worker_time {
+        let now = wall_clock_ns().max(state.last_time);
+        request.set_timestamp(now);
+    }
+    let timestamp = request.timestamp();
+    state.last_time = state.last_time.max(timestamp);
+    let order_id = request.order_id();
+    let book = &*state.book;
+    levels.clear();
+    // A cancel or modify changes the level the order rests on now; note it before.
+    if let Request::Cancel { id, .. } | Request::Modify(crate::command::Modify { id, .. }) = &request {
+        if let Some(o) = book.order(*id) {
+            levels.push((o.side, o.price));
+        }
+    }
+    let ran = catch_unwind(AssertUnwindSafe(|| match &request {
+        Request::New(o) => book.submit_into(o, report).map(|()| None),
+        Request::Cancel { id, timestamp } => book.cancel_into(*id, *timestamp, report).map(|()| None),
+        Request::Modify(m) => book.modify_into(m, report).map(|()| None),
+        Request::Expire { now } => {
+            report.clear();
+            report.updates = book.expire(*now);
+            Ok(None)
+        }
+        Request::EndOfDay { now } => {
+            report.clear();
+            report.updates = book.end_of_day(*now);
+            Ok(None)
+        }
+        Request::Batch(b) => {
+            report.clear();
+            let mut out = crate::book::BatchOutput::default();
+            book.submit_batch(&b.as_input(), &mut out).map(|()| Some(out))
+        }
+        Request::InjectPanic => panic!("injected panic (test of the halting path)"),
+    }));
+    let symbol = state.index;
+    match ran {
+        Ok(Ok(batch)) => {
+            report_events(symbol, seq, report, |e| {
+                note_level(levels, &e);
+                worker.ring.publish(&e);
+            });
+            for &(side, price) in levels.iter() {
+                let (quantity, orders) = book.level(side, price).map_or((0, 0), |l| (l.quantity, l.order_count));
+                worker.ring.publish(&FeedEvent {
+                    kind: FeedKind::Level,
+                    side,
+                    price,
+                    quantity,
+                    remaining: orders as i64,
+                    ..FeedEvent::notice(symbol, FeedKind::Level, seq, timestamp, 0, 0)
+                });
+            }
+            if let Some(r) = reply {
+                let outcome = match batch {
+                    Some(out) => Outcome::Batch(out),
+                    None => Outcome::Report(std::mem::take(report)),
+                };
+                r.fill(Ok(SystemReport { symbol, command_sequence: seq, timestamp, outcome }));
+            }
+        }
+        Ok(Err(error)) => {
+            worker.ring.publish(&FeedEvent::notice(
+                symbol,
+                FeedKind::CommandRejected,
+                seq,
+                timestamp,
+                order_id,
+                error.code(),
+            ));
+            if let Some(r) = reply {
+                r.fill(Err(Refusal { command_sequence: seq, error }));
+            }
+        }
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "worker panicked".to_string());
+            let reason = format!("worker panicked on command {seq}: {reason}");
+            slot.halt(reason.clone());
+            shared.failures_seen.fetch_add(1, Ordering::Release);
+            worker.ring.publish(&FeedEvent::notice(symbol, FeedKind::Halted, seq, timestamp, order_id, 0));
+            if let Some(r) = reply {
+                r.fill(Err(Refusal {
+                    command_sequence: seq,
+                    error: EngineError::SymbolHalted { symbol: slot.name.clone(), reason },
+                }));
+            }
+        }
+    }
+}
+
+/// Remember each distinct level an event touched (trades: the maker's side).
+fn note_level(levels: &mut Vec<(Side, Ticks)>, e: &FeedEvent) {
+    let key = match e.kind {
+        FeedKind::Trade => (e.side.opposite(), e.price),
+        FeedKind::Order if e.price != super::feed::NO_PRICE => (e.side, e.price),
+        _ => return,
+    };
+    if !levels.contains(&key) {
+        levels.push(key);
+    }
+}

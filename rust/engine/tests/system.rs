@@ -1,0 +1,334 @@
+//! The multi-symbol system: determinism under concurrent submitters, shutdown with
+//! commands in flight, a panicking worker, full queues under both policies, slow subscribers.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use lft_engine::system::{
+    FeedKind, OnFull, OwnedBatch, Refusal, Reply, Request, SymbolSpec, SystemConfig, TradingSystem,
+};
+use lft_engine::{BookConfig, Decimal, EngineError, Modify, NewOrder, OrderBook, Side, TimeInForce};
+
+fn spec(name: &str) -> SymbolSpec {
+    SymbolSpec::new(BookConfig::new(name, Decimal::ONE, Decimal::ONE).unwrap())
+}
+
+fn config(symbols: &[&str], threads: usize) -> SystemConfig {
+    SystemConfig { threads, ..SystemConfig::with_symbols(symbols.iter().map(|s| spec(s)).collect()) }
+}
+
+/// xorshift, so the test needs no RNG crate.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A random command for a symbol; ids are unique per producer, and cancels/modifies aim at
+/// this producer's earlier ids (some of which will have traded already).
+fn random_request(rng: &mut Rng, producer: u64, n: u64) -> Request {
+    let ts = (n * 10 + producer) as i64;
+    let earlier = if n == 0 { 1 } else { producer << 40 | rng.below(n) };
+    match rng.below(10) {
+        0..=5 => {
+            let side = if rng.below(2) == 0 { Side::Buy } else { Side::Sell };
+            let price = 100 + rng.below(10) as i64 - if side == Side::Buy { 2 } else { -2 };
+            let tif = if rng.below(6) == 0 { TimeInForce::Ioc } else { TimeInForce::Gtc };
+            Request::New(
+                NewOrder::limit((producer << 40 | n) as u128, side, price, 1 + rng.below(20) as i64, ts).with_tif(tif),
+            )
+        }
+        6..=8 => Request::Cancel { id: earlier as u128, timestamp: ts },
+        _ => Request::Modify(Modify {
+            id: earlier as u128,
+            quantity: Some(1 + rng.below(30) as i64),
+            price: Some(95 + rng.below(10) as i64),
+            timestamp: ts,
+        }),
+    }
+}
+
+fn apply_alone(book: &OrderBook, request: &Request) -> Result<lft_engine::ExecutionReport, EngineError> {
+    match request {
+        Request::New(o) => book.submit(o),
+        Request::Cancel { id, timestamp } => book.cancel(*id, *timestamp),
+        Request::Modify(m) => book.modify(m),
+        other => panic!("not used here: {other:?}"),
+    }
+}
+
+#[test]
+fn per_symbol_results_equal_a_single_threaded_replay_in_queue_order() {
+    const PRODUCERS: u64 = 4;
+    const EACH: u64 = 3_000;
+    let names = ["AAA", "BBB", "CCC", "DDD", "EEE"];
+    let system = Arc::new(TradingSystem::start(config(&names, 2)).unwrap());
+    let mut feed = system.subscribe();
+    let barrier = Arc::new(Barrier::new(PRODUCERS as usize));
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let system = Arc::clone(&system);
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                let mut rng = Rng(0x9E37_79B9 ^ (p + 1) * 0x1234_5678_9ABC);
+                let mut sent = Vec::new();
+                barrier.wait();
+                for n in 0..EACH {
+                    let symbol = rng.below(names.len() as u64) as u32;
+                    let request = random_request(&mut rng, p, n);
+                    let reply = system.execute(symbol, request.clone(), false);
+                    sent.push((symbol, request, reply));
+                }
+                sent
+            })
+        })
+        .collect();
+    let mut per_symbol: BTreeMap<u32, Vec<(u64, Request, Reply)>> = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut done = 0;
+    let mut results = Vec::new();
+    for h in producers {
+        while !h.is_finished() {
+            while let Some(e) = feed.poll() {
+                events.push(e);
+            }
+        }
+        results.push(h.join().unwrap());
+        done += 1;
+    }
+    assert_eq!(done, PRODUCERS);
+    for (symbol, request, reply) in results.into_iter().flatten() {
+        let seq = match &reply {
+            Ok(r) => r.command_sequence,
+            Err(Refusal { command_sequence, .. }) => *command_sequence,
+        };
+        assert!(seq > 0, "every command reached its worker: {reply:?}");
+        per_symbol.entry(symbol).or_default().push((seq, request, reply));
+    }
+    let total: usize = per_symbol.values().map(Vec::len).sum();
+    assert_eq!(total as u64, PRODUCERS * EACH, "nothing lost");
+    for (symbol, mut commands) in per_symbol {
+        commands.sort_by_key(|c| c.0);
+        let seqs: Vec<u64> = commands.iter().map(|c| c.0).collect();
+        assert_eq!(seqs, (1..=commands.len() as u64).collect::<Vec<_>>(), "sequence has no gap or repeat");
+        let alone = OrderBook::new(names[symbol as usize], Decimal::ONE, Decimal::ONE).unwrap();
+        for (seq, request, reply) in &commands {
+            let expected = apply_alone(&alone, request);
+            match (reply, expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got.report(), Some(&want), "{} command {seq}", names[symbol as usize]),
+                (Err(got), Err(want)) => assert_eq!(got.error, want, "{} command {seq}", names[symbol as usize]),
+                (got, want) => panic!("{} command {seq}: system {got:?}, alone {want:?}", names[symbol as usize]),
+            }
+        }
+        let live = system.book(symbol).unwrap();
+        assert_eq!(live.state_hash(), alone.state_hash(), "{} final state", names[symbol as usize]);
+    }
+    // The feed: per symbol, book events in strictly increasing book sequence.
+    while let Some(e) = feed.poll() {
+        events.push(e);
+    }
+    assert_eq!(feed.lost(), 0);
+    let mut last: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    for e in events.iter().filter(|e| matches!(e.kind, FeedKind::Trade | FeedKind::Order)) {
+        let prev = last.insert(e.symbol, (e.command_sequence, e.sequence)).unwrap_or_default();
+        assert!((e.command_sequence, e.sequence) > prev, "feed out of order for symbol {}", e.symbol);
+    }
+}
+
+#[test]
+fn shutdown_with_commands_in_flight_answers_every_accepted_command() {
+    let system = Arc::new(parking_shutdown_system());
+    let stop = Arc::new(AtomicBool::new(false));
+    let producers: Vec<_> = (0..3u64)
+        .map(|p| {
+            let system = Arc::clone(&system);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let (mut accepted, mut refused) = (0u64, 0u64);
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) || n < 10 {
+                    let order = NewOrder::limit((p << 40 | n) as u128, Side::Buy, 100, 1, n as i64);
+                    match system.send((n % 2) as u32, Request::New(order), false, None) {
+                        Ok(pending) => {
+                            // Every accepted command is answered, exactly once.
+                            pending.wait().unwrap();
+                            accepted += 1;
+                        }
+                        Err(r) => {
+                            assert_eq!(r.error, EngineError::SystemClosed);
+                            refused += 1;
+                            break;
+                        }
+                    }
+                    n += 1;
+                }
+                (accepted, refused)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(30));
+    system.shutdown();
+    assert!(system.is_closed());
+    stop.store(true, Ordering::Relaxed);
+    let mut total_accepted = 0;
+    for h in producers {
+        let (accepted, _) = h.join().unwrap();
+        total_accepted += accepted;
+    }
+    assert!(total_accepted > 0);
+}
+
+fn parking_shutdown_system() -> TradingSystem {
+    TradingSystem::start(config(&["X", "Y"], 2)).unwrap()
+}
+
+#[test]
+fn a_panicking_worker_halts_its_symbol_and_the_others_carry_on() {
+    // Both symbols on one worker, a third on another.
+    let mut cfg = config(&["BAD", "SAME", "OTHER"], 2);
+    cfg.symbols[0].worker = Some(0);
+    cfg.symbols[1].worker = Some(0);
+    cfg.symbols[2].worker = Some(1);
+    let system = TradingSystem::start(cfg).unwrap();
+    let mut feed = system.subscribe();
+    let order = |id: u128| Request::New(NewOrder::limit(id, Side::Buy, 100, 1, 1));
+    system.execute(0, order(1), false).unwrap();
+    let err = system.execute(0, Request::InjectPanic, false).unwrap_err();
+    assert!(matches!(&err.error, EngineError::SymbolHalted { symbol, reason } if symbol == "BAD" && reason.contains("injected")));
+    assert_eq!(err.command_sequence, 2);
+    let again = system.execute(0, order(2), false).unwrap_err();
+    assert!(matches!(again.error, EngineError::SymbolHalted { .. }), "{again:?}");
+    assert!(again.to_string().contains("halted"));
+    // The same worker and the other worker still serve their symbols.
+    assert_eq!(system.execute(1, order(3), false).unwrap().command_sequence, 1);
+    assert_eq!(system.execute(2, order(4), false).unwrap().command_sequence, 1);
+    let halted = system.halted();
+    assert_eq!(halted.len(), 1);
+    assert_eq!(halted[0].0, "BAD");
+    // The book stays readable, and the failure is on the feed.
+    assert_eq!(system.book(0).unwrap().len(), 1);
+    let kinds: Vec<_> = std::iter::from_fn(|| feed.poll()).filter(|e| e.symbol == 0).map(|e| e.kind).collect();
+    assert!(kinds.contains(&FeedKind::Halted), "{kinds:?}");
+}
+
+/// A batch big enough to keep a worker busy for a while.
+fn slow_batch(rows: usize) -> Request {
+    Request::Batch(OwnedBatch {
+        side: (0..rows).map(|i| (i % 2) as i8).collect(),
+        price: (0..rows).map(|i| if i % 2 == 0 { 100 - (i % 50) as i64 } else { 200 + (i % 50) as i64 }).collect(),
+        quantity: vec![1; rows],
+        time_in_force: None,
+        order_id: None,
+        timestamp: 1,
+    })
+}
+
+#[test]
+fn a_full_queue_under_reject_refuses_with_queue_full_and_enqueues_nothing() {
+    let cfg = SystemConfig { queue_capacity: 2, on_full: OnFull::Reject, ..config(&["Q"], 1) };
+    let system = TradingSystem::start(cfg).unwrap();
+    let busy = system.send(0, slow_batch(400_000), false, None).unwrap();
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    for id in 0..50u128 {
+        match system.send(0, Request::New(NewOrder::limit(id + 1_000_000, Side::Buy, 1, 1, 2)), false, None) {
+            Ok(p) => accepted.push(p),
+            Err(r) => {
+                assert!(matches!(r.error, EngineError::QueueFull { ref symbol, capacity: 2 } if symbol == "Q"), "{r:?}");
+                assert_eq!(r.command_sequence, 0);
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0, "the queue never filled");
+    busy.wait().unwrap();
+    let n = accepted.len();
+    let seqs: Vec<u64> = accepted.into_iter().map(|p| p.wait().unwrap().command_sequence).collect();
+    assert_eq!(seqs, (2..2 + n as u64).collect::<Vec<_>>(), "only accepted commands ran, in order");
+}
+
+#[test]
+fn a_full_queue_under_block_waits_for_room_and_loses_nothing() {
+    let cfg = SystemConfig { queue_capacity: 2, on_full: OnFull::Block, ..config(&["Q"], 1) };
+    let system = TradingSystem::start(cfg).unwrap();
+    let busy = system.send(0, slow_batch(200_000), false, None).unwrap();
+    let pending: Vec<_> = (0..50u128)
+        .map(|id| system.send(0, Request::New(NewOrder::limit(id + 1_000_000, Side::Buy, 1, 1, 2)), false, None).unwrap())
+        .collect();
+    busy.wait().unwrap();
+    let seqs: Vec<u64> = pending.into_iter().map(|p| p.wait().unwrap().command_sequence).collect();
+    assert_eq!(seqs, (2..52).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_slow_subscriber_sees_a_gap_and_never_slows_the_worker() {
+    let cfg = SystemConfig { event_capacity: 16, ..config(&["S"], 1) };
+    let system = TradingSystem::start(cfg).unwrap();
+    let mut slow = system.subscribe();
+    for id in 0..500u128 {
+        system.execute(0, Request::New(NewOrder::limit(id + 1, Side::Buy, 10 + (id % 7) as i64, 1, 1)), false).unwrap();
+    }
+    let published: u64 = system.worker_stats().iter().map(|w| w.events_published).sum();
+    let got: Vec<_> = std::iter::from_fn(|| slow.poll()).collect();
+    assert!(got.len() <= 16);
+    assert_eq!(got.len() as u64 + slow.lost(), published, "every event is either read or counted lost");
+    assert!(slow.caught_up());
+    // A new subscriber starts at the end, with no backlog and nothing lost.
+    let mut fresh = system.subscribe();
+    assert!(fresh.poll().is_none());
+    assert_eq!(fresh.lost(), 0);
+}
+
+#[test]
+fn the_worker_stamps_commands_without_a_timestamp_monotonically() {
+    let system = TradingSystem::start(config(&["T"], 1)).unwrap();
+    let mut last = 0;
+    for id in 0..100u128 {
+        let r = system.execute(0, Request::New(NewOrder::limit(id + 1, Side::Sell, 50, 1, 0)), true).unwrap();
+        assert!(r.timestamp >= last && r.timestamp > 1_600_000_000_000_000_000, "{}", r.timestamp);
+        last = r.timestamp;
+    }
+}
+
+#[test]
+fn unknown_symbols_and_price_bands_are_refused_before_the_queue() {
+    let mut cfg = config(&["B"], 1);
+    cfg.symbols[0].price_band = Some((90, 110));
+    let system = TradingSystem::start(cfg).unwrap();
+    assert!(matches!(system.symbol_index("NOPE"), Err(EngineError::UnknownSymbol(s)) if s == "NOPE"));
+    let out = system.execute(0, Request::New(NewOrder::limit(1, Side::Buy, 111, 1, 1)), false).unwrap_err();
+    assert!(matches!(&out.error, EngineError::InvalidOrder(m) if m.contains("price band")), "{out:?}");
+    assert_eq!(out.command_sequence, 0);
+    assert!(system.execute(0, Request::New(NewOrder::limit(1, Side::Buy, 110, 1, 1)), false).is_ok());
+    assert!(matches!(system.execute(7, Request::Expire { now: 1 }, false), Err(Refusal { error: EngineError::UnknownSymbol(_), .. })));
+}
+
+#[test]
+fn a_full_order_pool_refuses_the_resting_part_with_a_reason_and_keeps_trades() {
+    let mut cfg = config(&["P"], 1);
+    cfg.symbols[0].book.order_capacity = 2;
+    cfg.symbols[0].book.max_orders = Some(2);
+    let system = TradingSystem::start(cfg).unwrap();
+    let rest = |id: u128, side, price| system.execute(0, Request::New(NewOrder::limit(id, side, price, 5, 1)), false);
+    rest(1, Side::Sell, 101).unwrap();
+    rest(2, Side::Sell, 102).unwrap();
+    let refused = rest(3, Side::Sell, 103).unwrap();
+    let own = refused.report().unwrap().report.unwrap();
+    assert_eq!(own.status, lft_engine::OrderStatus::Rejected);
+    assert_eq!(own.reject_reason, Some(lft_engine::RejectReason::OrderPoolFull));
+    // A buy for 8 takes order 1 (5 lots) and 3 of order 2; its 0 remainder needs no slot.
+    let taker = system.execute(0, Request::New(NewOrder::limit(4, Side::Buy, 102, 8, 2)), false).unwrap();
+    assert_eq!(taker.report().unwrap().trades.len(), 2);
+    // Now one slot is free again.
+    rest(5, Side::Sell, 104).unwrap();
+    assert_eq!(system.book(0).unwrap().len(), 2);
+}
