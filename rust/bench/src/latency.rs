@@ -88,7 +88,10 @@ pub const STALL_NS: u64 = 10_000;
 /// `nonvoluntary_ctxt_switches` of the calling thread.
 fn involuntary_switches() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
-    status.lines().find_map(|l| l.strip_prefix("nonvoluntary_ctxt_switches:")).and_then(|v| v.trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Replay `records` open-loop at `rate_per_s` through the engine.

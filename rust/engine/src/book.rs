@@ -169,7 +169,12 @@ impl OrderBook {
         h.bytes(config.symbol.as_bytes());
         let id_seed = h.finish();
         OrderBook {
-            writer: UnsafeCell::new(Writer::new(id_seed, config.retain_empty_levels, config.order_capacity, config.max_orders)),
+            writer: UnsafeCell::new(Writer::new(
+                id_seed,
+                config.retain_empty_levels,
+                config.order_capacity,
+                config.max_orders,
+            )),
             config,
             id_seed,
             token: WriterToken::new(),

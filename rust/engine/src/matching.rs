@@ -606,7 +606,9 @@ impl<'a> Step<'a> {
         self.match_taker(o.id, o.side, limit, &mut open, &mut filled);
         match (open, limit) {
             (0, _) => self.report(o.id, o.side, limit, Outcome::new(OrderStatus::Filled, filled, 0)),
-            (_, Some(_)) if o.time_in_force.rests() && self.w.max_orders.is_some_and(|m| self.w.ids.len() >= m) => {
+            (_, Some(_))
+                if o.time_in_force.rests() && self.w.max_orders.is_some_and(|m| self.w.ids.len() >= m) =>
+            {
                 // No room to rest the remainder: refuse it (what traded stands).
                 let status = if filled > 0 { OrderStatus::Canceled } else { OrderStatus::Rejected };
                 self.report(

@@ -44,7 +44,8 @@ fn random_request(rng: &mut Rng, producer: u64, n: u64) -> Request {
             let price = 100 + rng.below(10) as i64 - if side == Side::Buy { 2 } else { -2 };
             let tif = if rng.below(6) == 0 { TimeInForce::Ioc } else { TimeInForce::Gtc };
             Request::New(
-                NewOrder::limit((producer << 40 | n) as u128, side, price, 1 + rng.below(20) as i64, ts).with_tif(tif),
+                NewOrder::limit((producer << 40 | n) as u128, side, price, 1 + rng.below(20) as i64, ts)
+                    .with_tif(tif),
             )
         }
         6..=8 => Request::Cancel { id: earlier as u128, timestamp: ts },
@@ -79,7 +80,7 @@ fn per_symbol_results_equal_a_single_threaded_replay_in_queue_order() {
             let system = Arc::clone(&system);
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
-                let mut rng = Rng(0x9E37_79B9 ^ (p + 1) * 0x1234_5678_9ABC);
+                let mut rng = Rng(0x9E37_79B9 ^ ((p + 1) * 0x1234_5678_9ABC));
                 let mut sent = Vec::new();
                 barrier.wait();
                 for n in 0..EACH {
@@ -124,9 +125,15 @@ fn per_symbol_results_equal_a_single_threaded_replay_in_queue_order() {
         for (seq, request, reply) in &commands {
             let expected = apply_alone(&alone, request);
             match (reply, expected) {
-                (Ok(got), Ok(want)) => assert_eq!(got.report(), Some(&want), "{} command {seq}", names[symbol as usize]),
-                (Err(got), Err(want)) => assert_eq!(got.error, want, "{} command {seq}", names[symbol as usize]),
-                (got, want) => panic!("{} command {seq}: system {got:?}, alone {want:?}", names[symbol as usize]),
+                (Ok(got), Ok(want)) => {
+                    assert_eq!(got.report(), Some(&want), "{} command {seq}", names[symbol as usize])
+                }
+                (Err(got), Err(want)) => {
+                    assert_eq!(got.error, want, "{} command {seq}", names[symbol as usize])
+                }
+                (got, want) => {
+                    panic!("{} command {seq}: system {got:?}, alone {want:?}", names[symbol as usize])
+                }
             }
         }
         let live = system.book(symbol).unwrap();
@@ -203,7 +210,9 @@ fn a_panicking_worker_halts_its_symbol_and_the_others_carry_on() {
     let order = |id: u128| Request::New(NewOrder::limit(id, Side::Buy, 100, 1, 1));
     system.execute(0, order(1), false).unwrap();
     let err = system.execute(0, Request::InjectPanic, false).unwrap_err();
-    assert!(matches!(&err.error, EngineError::SymbolHalted { symbol, reason } if symbol == "BAD" && reason.contains("injected")));
+    assert!(
+        matches!(&err.error, EngineError::SymbolHalted { symbol, reason } if symbol == "BAD" && reason.contains("injected"))
+    );
     assert_eq!(err.command_sequence, 2);
     let again = system.execute(0, order(2), false).unwrap_err();
     assert!(matches!(again.error, EngineError::SymbolHalted { .. }), "{again:?}");
@@ -216,7 +225,8 @@ fn a_panicking_worker_halts_its_symbol_and_the_others_carry_on() {
     assert_eq!(halted[0].0, "BAD");
     // The book stays readable, and the failure is on the feed.
     assert_eq!(system.book(0).unwrap().len(), 1);
-    let kinds: Vec<_> = std::iter::from_fn(|| feed.poll()).filter(|e| e.symbol == 0).map(|e| e.kind).collect();
+    let kinds: Vec<_> =
+        std::iter::from_fn(|| feed.poll()).filter(|e| e.symbol == 0).map(|e| e.kind).collect();
     assert!(kinds.contains(&FeedKind::Halted), "{kinds:?}");
 }
 
@@ -224,7 +234,9 @@ fn a_panicking_worker_halts_its_symbol_and_the_others_carry_on() {
 fn slow_batch(rows: usize) -> Request {
     Request::Batch(OwnedBatch {
         side: (0..rows).map(|i| (i % 2) as i8).collect(),
-        price: (0..rows).map(|i| if i % 2 == 0 { 100 - (i % 50) as i64 } else { 200 + (i % 50) as i64 }).collect(),
+        price: (0..rows)
+            .map(|i| if i % 2 == 0 { 100 - (i % 50) as i64 } else { 200 + (i % 50) as i64 })
+            .collect(),
         quantity: vec![1; rows],
         time_in_force: None,
         order_id: None,
@@ -243,7 +255,10 @@ fn a_full_queue_under_reject_refuses_with_queue_full_and_enqueues_nothing() {
         match system.send(0, Request::New(NewOrder::limit(id + 1_000_000, Side::Buy, 1, 1, 2)), false, None) {
             Ok(p) => accepted.push(p),
             Err(r) => {
-                assert!(matches!(r.error, EngineError::QueueFull { ref symbol, capacity: 2 } if symbol == "Q"), "{r:?}");
+                assert!(
+                    matches!(r.error, EngineError::QueueFull { ref symbol, capacity: 2 } if symbol == "Q"),
+                    "{r:?}"
+                );
                 assert_eq!(r.command_sequence, 0);
                 refused += 1;
             }
@@ -262,7 +277,11 @@ fn a_full_queue_under_block_waits_for_room_and_loses_nothing() {
     let system = TradingSystem::start(cfg).unwrap();
     let busy = system.send(0, slow_batch(200_000), false, None).unwrap();
     let pending: Vec<_> = (0..50u128)
-        .map(|id| system.send(0, Request::New(NewOrder::limit(id + 1_000_000, Side::Buy, 1, 1, 2)), false, None).unwrap())
+        .map(|id| {
+            system
+                .send(0, Request::New(NewOrder::limit(id + 1_000_000, Side::Buy, 1, 1, 2)), false, None)
+                .unwrap()
+        })
         .collect();
     busy.wait().unwrap();
     let seqs: Vec<u64> = pending.into_iter().map(|p| p.wait().unwrap().command_sequence).collect();
@@ -275,7 +294,9 @@ fn a_slow_subscriber_sees_a_gap_and_never_slows_the_worker() {
     let system = TradingSystem::start(cfg).unwrap();
     let mut slow = system.subscribe();
     for id in 0..500u128 {
-        system.execute(0, Request::New(NewOrder::limit(id + 1, Side::Buy, 10 + (id % 7) as i64, 1, 1)), false).unwrap();
+        system
+            .execute(0, Request::New(NewOrder::limit(id + 1, Side::Buy, 10 + (id % 7) as i64, 1, 1)), false)
+            .unwrap();
     }
     let published: u64 = system.worker_stats().iter().map(|w| w.events_published).sum();
     let got: Vec<_> = std::iter::from_fn(|| slow.poll()).collect();
@@ -309,7 +330,10 @@ fn unknown_symbols_and_price_bands_are_refused_before_the_queue() {
     assert!(matches!(&out.error, EngineError::InvalidOrder(m) if m.contains("price band")), "{out:?}");
     assert_eq!(out.command_sequence, 0);
     assert!(system.execute(0, Request::New(NewOrder::limit(1, Side::Buy, 110, 1, 1)), false).is_ok());
-    assert!(matches!(system.execute(7, Request::Expire { now: 1 }, false), Err(Refusal { error: EngineError::UnknownSymbol(_), .. })));
+    assert!(matches!(
+        system.execute(7, Request::Expire { now: 1 }, false),
+        Err(Refusal { error: EngineError::UnknownSymbol(_), .. })
+    ));
 }
 
 #[test]
@@ -318,7 +342,9 @@ fn a_full_order_pool_refuses_the_resting_part_with_a_reason_and_keeps_trades() {
     cfg.symbols[0].book.order_capacity = 2;
     cfg.symbols[0].book.max_orders = Some(2);
     let system = TradingSystem::start(cfg).unwrap();
-    let rest = |id: u128, side, price| system.execute(0, Request::New(NewOrder::limit(id, side, price, 5, 1)), false);
+    let rest = |id: u128, side, price| {
+        system.execute(0, Request::New(NewOrder::limit(id, side, price, 5, 1)), false)
+    };
     rest(1, Side::Sell, 101).unwrap();
     rest(2, Side::Sell, 102).unwrap();
     let refused = rest(3, Side::Sell, 103).unwrap();
@@ -331,4 +357,32 @@ fn a_full_order_pool_refuses_the_resting_part_with_a_reason_and_keeps_trades() {
     // Now one slot is free again.
     rest(5, Side::Sell, 104).unwrap();
     assert_eq!(system.book(0).unwrap().len(), 2);
+}
+
+#[test]
+fn a_command_list_runs_each_command_as_if_sent_alone() {
+    let one_by_one = TradingSystem::start(config(&["L"], 1)).unwrap();
+    let listed = TradingSystem::start(config(&["L"], 1)).unwrap();
+    let mut rng = Rng(77);
+    let commands: Vec<lft_engine::Command> = (0..2_000)
+        .map(|n| match random_request(&mut rng, 1, n) {
+            Request::New(o) => lft_engine::Command::New(o),
+            Request::Cancel { id, timestamp } => lft_engine::Command::Cancel { id, timestamp },
+            Request::Modify(m) => lft_engine::Command::Modify(m),
+            _ => unreachable!(),
+        })
+        .collect();
+    let mut rejected = 0;
+    for c in &commands {
+        rejected += one_by_one.execute(0, (*c).into(), false).is_err() as u64;
+    }
+    let mut feed = listed.subscribe();
+    let summary = match listed.execute(0, Request::Commands(commands), false).unwrap().outcome {
+        lft_engine::system::Outcome::Commands(s) => s,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((summary.commands, summary.rejected, summary.last_command_sequence), (2_000, rejected, 2_000));
+    assert_eq!(one_by_one.book(0).unwrap().state_hash(), listed.book(0).unwrap().state_hash());
+    let rejects = std::iter::from_fn(|| feed.poll()).filter(|e| e.kind == FeedKind::CommandRejected).count();
+    assert_eq!(rejects as u64, rejected);
 }

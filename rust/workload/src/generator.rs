@@ -73,8 +73,11 @@ pub struct GeneratorConfig {
     pub scenario: Scenario,
     /// Seed: same seed, same stream, on every machine.
     pub seed: u64,
-    /// Number of symbols; activity across them follows a Pareto (Zipf, s = 1.16) law.
+    /// Number of symbols; activity across them follows a Pareto (Zipf, s = 1.16) law,
+    /// or is equal when `uniform_activity` is set.
     pub symbols: u16,
+    /// Every symbol equally active (for scaling benchmarks) instead of Pareto-skewed.
+    pub uniform_activity: bool,
     /// Starting mid price in ticks.
     pub start_mid: i64,
     /// Mean gap between commands in nanoseconds.
@@ -94,6 +97,7 @@ impl GeneratorConfig {
             scenario,
             seed,
             symbols: 1,
+            uniform_activity: false,
             start_mid: 100_000,
             mean_gap_ns: 1_000.0,
             ioc_ratio: 0.15,
@@ -142,7 +146,7 @@ impl Generator {
         let mut total = 0.0;
         let cumulative = (0..n)
             .map(|k| {
-                total += libm::pow((k + 1) as f64, -1.16);
+                total += if cfg.uniform_activity { 1.0 } else { libm::pow((k + 1) as f64, -1.16) };
                 total
             })
             .collect::<Vec<_>>()

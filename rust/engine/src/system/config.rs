@@ -119,7 +119,9 @@ impl SystemConfig {
             }
             if let Some((lo, hi)) = s.price_band {
                 if lo <= 0 || hi < lo {
-                    return bad(format!("symbols[{i}].price_band: need 0 < min <= max, got {lo}..{hi} ticks"));
+                    return bad(format!(
+                        "symbols[{i}].price_band: need 0 < min <= max, got {lo}..{hi} ticks"
+                    ));
                 }
             }
             if !(s.weight.is_finite() && s.weight > 0.0) {
@@ -181,7 +183,11 @@ mod tests {
     fn explicit_placement_is_honoured_and_counted() {
         let cfg = SystemConfig {
             threads: 2,
-            ..SystemConfig::with_symbols(vec![spec("a", 3.0, Some(0)), spec("b", 1.0, None), spec("c", 1.0, None)])
+            ..SystemConfig::with_symbols(vec![
+                spec("a", 3.0, Some(0)),
+                spec("b", 1.0, None),
+                spec("c", 1.0, None),
+            ])
         };
         assert_eq!(cfg.assignment(), vec![0, 1, 1]);
     }
@@ -194,7 +200,8 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let mut cfg = SystemConfig { threads: 2, ..SystemConfig::with_symbols(vec![spec("a", 1.0, Some(2))]) };
+        let mut cfg =
+            SystemConfig { threads: 2, ..SystemConfig::with_symbols(vec![spec("a", 1.0, Some(2))]) };
         let e = cfg.validate().unwrap_err().to_string();
         assert!(e.contains("symbols[0].worker"), "{e}");
         cfg.symbols = vec![spec("a", 1.0, None), spec("a", 1.0, None)];

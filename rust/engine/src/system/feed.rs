@@ -240,5 +240,4 @@ mod tests {
     fn unknown_codes_do_not_decode() {
         assert_eq!(FeedEvent::decode(&[0; WORDS]), None);
     }
-
 }

@@ -29,7 +29,7 @@ use crossbeam_utils::Backoff;
 pub use config::{OnFull, SymbolSpec, SystemConfig};
 pub use feed::{FeedEvent, FeedKind, NO_PRICE};
 pub use reply::{Notify, Pending};
-pub use request::{Outcome, OwnedBatch, Request, SystemReport};
+pub use request::{CommandsSummary, Outcome, OwnedBatch, Request, SystemReport};
 
 use crate::book::OrderBook;
 use crate::error::{EngineError, EngineResult};
@@ -171,7 +171,8 @@ impl TradingSystem {
         let mut pinned = Vec::with_capacity(workers);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<(usize, Option<usize>)>();
         for me in 0..workers {
-            let mine: Vec<u32> = (0..assignment.len()).filter(|&i| assignment[i] == me).map(|i| i as u32).collect();
+            let mine: Vec<u32> =
+                (0..assignment.len()).filter(|&i| assignment[i] == me).map(|i| i as u32).collect();
             let specs: Vec<_> = mine.iter().map(|&i| config.symbols[i as usize].book.clone()).collect();
             let core = (config.pin_threads && !cores.is_empty()).then(|| cores[me % cores.len()]);
             let shared_w = Arc::clone(&shared);
@@ -188,7 +189,9 @@ impl TradingSystem {
                     let _ = ready.send((me, pinned_to));
                     worker::run(shared_w, me, mine);
                 })
-                .map_err(|e| EngineError::InvalidConfig(format!("engine.threads: cannot start a worker: {e}")))?;
+                .map_err(|e| {
+                    EngineError::InvalidConfig(format!("engine.threads: cannot start a worker: {e}"))
+                })?;
             handles.push(handle);
         }
         drop(ready_tx);
@@ -268,7 +271,10 @@ impl TradingSystem {
     }
 
     fn slot(&self, symbol: u32) -> EngineResult<&SymbolSlot> {
-        self.shared.symbols.get(symbol as usize).ok_or_else(|| EngineError::UnknownSymbol(format!("#{symbol}")))
+        self.shared
+            .symbols
+            .get(symbol as usize)
+            .ok_or_else(|| EngineError::UnknownSymbol(format!("#{symbol}")))
     }
 
     fn enqueue(&self, env: Envelope) -> Result<(), Refusal> {
@@ -282,7 +288,10 @@ impl TradingSystem {
             return Err(Refusal::before_queue(EngineError::SystemClosed));
         }
         if let Some(reason) = slot.halted() {
-            return Err(Refusal::before_queue(EngineError::SymbolHalted { symbol: slot.name.clone(), reason }));
+            return Err(Refusal::before_queue(EngineError::SymbolHalted {
+                symbol: slot.name.clone(),
+                reason,
+            }));
         }
         let worker = &shared.workers[slot.worker];
         let mut env = env;
@@ -335,7 +344,10 @@ impl TradingSystem {
             .iter()
             .enumerate()
             .map(|(i, w)| WorkerStats {
-                symbols: (0..self.assignment.len()).filter(|&s| self.assignment[s] == i).map(|s| s as u32).collect(),
+                symbols: (0..self.assignment.len())
+                    .filter(|&s| self.assignment[s] == i)
+                    .map(|s| s as u32)
+                    .collect(),
                 queued: w.queue.len(),
                 processed: w.processed.load(Ordering::Relaxed),
                 events_published: w.ring.published(),

@@ -168,7 +168,8 @@ mod tests {
     fn the_notifier_hears_the_token_once_filled() {
         let heard = Arc::new(AtomicU64::new(0));
         let h = Arc::clone(&heard);
-        let (replier, mut pending) = reply_slot::<u32>(Some((Arc::new(move |t| h.store(t, Ordering::SeqCst)), 42)));
+        let (replier, mut pending) =
+            reply_slot::<u32>(Some((Arc::new(move |t| h.store(t, Ordering::SeqCst)), 42)));
         replier.fill(1);
         assert_eq!(heard.load(Ordering::SeqCst), 42);
         assert_eq!(pending.try_take(), Some(1));

@@ -1,7 +1,7 @@
 //! What a submitter sends to a symbol's worker, and what comes back.
 
 use crate::book::{BatchInput, BatchOutput};
-use crate::command::{Modify, NewOrder};
+use crate::command::{Command, Modify, NewOrder};
 use crate::event::ExecutionReport;
 use crate::types::{OrderId, Timestamp};
 
@@ -31,6 +31,9 @@ pub enum Request {
     },
     /// New orders in columns, matched in row order as one command.
     Batch(OwnedBatch),
+    /// Several commands in one hand-off: each runs exactly as if it had been sent alone
+    /// (its own sequence number, its own events); the reply sums them up.
+    Commands(Vec<Command>),
     /// Make the worker panic while handling this command (tests of the halting path).
     #[doc(hidden)]
     InjectPanic,
@@ -45,7 +48,7 @@ impl Request {
             Request::Modify(m) => m.timestamp = ts,
             Request::Expire { now } | Request::EndOfDay { now } => *now = ts,
             Request::Batch(b) => b.timestamp = ts,
-            Request::InjectPanic => {}
+            Request::Commands(_) | Request::InjectPanic => {}
         }
     }
 
@@ -57,6 +60,7 @@ impl Request {
             Request::Modify(m) => m.timestamp,
             Request::Expire { now } | Request::EndOfDay { now } => *now,
             Request::Batch(b) => b.timestamp,
+            Request::Commands(c) => c.last().map_or(0, command_timestamp),
             Request::InjectPanic => 0,
         }
     }
@@ -68,6 +72,27 @@ impl Request {
             Request::Cancel { id, .. } => *id,
             Request::Modify(m) => m.id,
             _ => 0,
+        }
+    }
+}
+
+fn command_timestamp(c: &Command) -> Timestamp {
+    match c {
+        Command::New(o) => o.timestamp,
+        Command::Cancel { timestamp, .. } => *timestamp,
+        Command::Modify(m) => m.timestamp,
+        Command::Expire { now } | Command::EndOfDay { now } => *now,
+    }
+}
+
+impl From<Command> for Request {
+    fn from(c: Command) -> Request {
+        match c {
+            Command::New(o) => Request::New(o),
+            Command::Cancel { id, timestamp } => Request::Cancel { id, timestamp },
+            Command::Modify(m) => Request::Modify(m),
+            Command::Expire { now } => Request::Expire { now },
+            Command::EndOfDay { now } => Request::EndOfDay { now },
         }
     }
 }
@@ -124,6 +149,23 @@ pub enum Outcome {
     Report(ExecutionReport),
     /// A batch's columns.
     Batch(BatchOutput),
+    /// What a [`Request::Commands`] did.
+    Commands(CommandsSummary),
+}
+
+/// Totals of a [`Request::Commands`] hand-off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommandsSummary {
+    /// Commands run.
+    pub commands: u64,
+    /// Of which refused (bad input, unknown order).
+    pub rejected: u64,
+    /// Trades they printed.
+    pub trades: u64,
+    /// Book events they produced.
+    pub events: u64,
+    /// Sequence number of the last command (the first is `last - commands + 1`).
+    pub last_command_sequence: u64,
 }
 
 impl SystemReport {
@@ -131,7 +173,7 @@ impl SystemReport {
     pub fn report(&self) -> Option<&ExecutionReport> {
         match &self.outcome {
             Outcome::Report(r) => Some(r),
-            Outcome::Batch(_) => None,
+            Outcome::Batch(_) | Outcome::Commands(_) => None,
         }
     }
 }

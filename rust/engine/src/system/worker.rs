@@ -12,9 +12,9 @@ use super::broadcast::EventRing;
 use super::feed::{report_events, FeedEvent, FeedKind};
 use super::queue::CommandQueue;
 use super::reply::Replier;
-use super::request::{Outcome, Request, SystemReport};
+use super::request::{CommandsSummary, Outcome, Request, SystemReport};
 use super::{Refusal, Reply, Shared};
-use crate::book::OrderBook;
+use crate::book::{BatchOutput, OrderBook};
 use crate::error::EngineError;
 use crate::event::ExecutionReport;
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
@@ -88,11 +88,11 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, symbols: Vec<u32>) {
     let mut owned: Vec<Option<Owned>> = (0..shared.symbols.len()).map(|_| None).collect();
     for &s in &symbols {
         let book = shared.symbols[s as usize].book.get().expect("books are built before workers start");
-        owned[s as usize] = Some(Owned { index: s, book: Arc::clone(book), command_sequence: 0, last_time: 0 });
+        owned[s as usize] =
+            Some(Owned { index: s, book: Arc::clone(book), command_sequence: 0, last_time: 0 });
     }
     let batch = shared.batch_size;
-    let mut report = ExecutionReport::default();
-    let mut levels: Vec<(Side, Ticks)> = Vec::new();
+    let mut scratch = Scratch::new();
     loop {
         let mut taken = 0;
         while taken < batch {
@@ -105,7 +105,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, symbols: Vec<u32>) {
                 }
                 continue;
             };
-            handle(&shared, worker, state, env, &mut report, &mut levels);
+            handle(&shared, worker, state, env, &mut scratch);
         }
         if taken > 0 {
             worker.processed.fetch_add(taken as u64, Ordering::Relaxed);
@@ -140,22 +140,93 @@ fn idle(worker: &WorkerShared) {
     worker.sleeping.store(false, Ordering::Relaxed);
 }
 
-fn handle(
-    shared: &Shared,
-    worker: &WorkerShared,
-    state: &mut Owned,
-    env: Envelope,
-    report: &mut ExecutionReport,
-    levels: &mut Vec<(Side, Ticks)>,
-) {
+/// Scratch buffers a worker reuses across commands.
+pub(crate) struct Scratch {
+    report: ExecutionReport,
+    levels: Vec<(Side, Ticks)>,
+}
+
+impl Scratch {
+    pub(crate) fn new() -> Self {
+        Scratch { report: ExecutionReport::default(), levels: Vec::new() }
+    }
+}
+
+fn handle(shared: &Shared, worker: &WorkerShared, state: &mut Owned, env: Envelope, scratch: &mut Scratch) {
     let slot = &shared.symbols[state.index as usize];
-    let Envelope { mut request, worker_time, reply, .. } = env;
+    let Envelope { request, worker_time, reply, .. } = env;
     if let Some(reason) = slot.halted() {
         if let Some(r) = reply {
-            r.fill(Err(Refusal::before_queue(EngineError::SymbolHalted { symbol: slot.name.clone(), reason })));
+            r.fill(Err(Refusal::before_queue(EngineError::SymbolHalted {
+                symbol: slot.name.clone(),
+                reason,
+            })));
         }
         return;
     }
+    let answer = match request {
+        Request::Commands(commands) => {
+            let mut sum = CommandsSummary::default();
+            for c in commands {
+                if slot.halted().is_some() {
+                    break;
+                }
+                sum.commands += 1;
+                match run_one(shared, worker, state, c.into(), worker_time, scratch) {
+                    Ok(done) => {
+                        sum.trades += scratch.report.trades.len() as u64;
+                        sum.events += done.events;
+                    }
+                    Err(_) => sum.rejected += 1,
+                }
+                sum.last_command_sequence = state.command_sequence;
+            }
+            match slot.halted() {
+                Some(reason) => Err(Refusal {
+                    command_sequence: state.command_sequence,
+                    error: EngineError::SymbolHalted { symbol: slot.name.clone(), reason },
+                }),
+                None => Ok(SystemReport {
+                    symbol: state.index,
+                    command_sequence: state.command_sequence,
+                    timestamp: state.last_time,
+                    outcome: Outcome::Commands(sum),
+                }),
+            }
+        }
+        request => run_one(shared, worker, state, request, worker_time, scratch).map(|done| SystemReport {
+            symbol: state.index,
+            command_sequence: done.command_sequence,
+            timestamp: done.timestamp,
+            outcome: match done.batch {
+                Some(out) => Outcome::Batch(out),
+                None => Outcome::Report(std::mem::take(&mut scratch.report)),
+            },
+        }),
+    };
+    if let Some(r) = reply {
+        r.fill(answer);
+    }
+}
+
+/// What one command did (its report stays in the scratch buffer).
+struct Done {
+    command_sequence: u64,
+    timestamp: Timestamp,
+    events: u64,
+    batch: Option<BatchOutput>,
+}
+
+/// Run one command through the book exactly as if it came alone, publish its events.
+fn run_one(
+    shared: &Shared,
+    worker: &WorkerShared,
+    state: &mut Owned,
+    mut request: Request,
+    worker_time: bool,
+    scratch: &mut Scratch,
+) -> Result<Done, Refusal> {
+    let slot = &shared.symbols[state.index as usize];
     state.command_sequence += 1;
     let seq = state.command_sequence;
     if worker_time {
@@ -166,6 +237,7 @@ fn handle(
     state.last_time = state.last_time.max(timestamp);
     let order_id = request.order_id();
     let book = &*state.book;
+    let Scratch { report, levels } = scratch;
     levels.clear();
     // A cancel or modify changes the level the order rests on now; note it before.
     if let Request::Cancel { id, .. } | Request::Modify(crate::command::Modify { id, .. }) = &request {
@@ -189,22 +261,25 @@ fn handle(
         }
         Request::Batch(b) => {
             report.clear();
-            let mut out = crate::book::BatchOutput::default();
+            let mut out = BatchOutput::default();
             book.submit_batch(&b.as_input(), &mut out).map(|()| Some(out))
         }
+        Request::Commands(_) => Err(EngineError::invalid("nested command lists are not supported")),
         Request::InjectPanic => panic!("injected panic (test of the halting path)"),
     }));
     let symbol = state.index;
     match ran {
         Ok(Ok(batch)) => {
+            let mut events = 0u64;
             report_events(symbol, seq, report, |e| {
                 note_level(levels, &e);
                 worker.ring.publish(&e);
+                events += 1;
             });
             for &(side, price) in levels.iter() {
-                let (quantity, orders) = book.level(side, price).map_or((0, 0), |l| (l.quantity, l.order_count));
+                let (quantity, orders) =
+                    book.level(side, price).map_or((0, 0), |l| (l.quantity, l.order_count));
                 worker.ring.publish(&FeedEvent {
-                    kind: FeedKind::Level,
                     side,
                     price,
                     quantity,
@@ -212,13 +287,7 @@ fn handle(
                     ..FeedEvent::notice(symbol, FeedKind::Level, seq, timestamp, 0, 0)
                 });
             }
-            if let Some(r) = reply {
-                let outcome = match batch {
-                    Some(out) => Outcome::Batch(out),
-                    None => Outcome::Report(std::mem::take(report)),
-                };
-                r.fill(Ok(SystemReport { symbol, command_sequence: seq, timestamp, outcome }));
-            }
+            Ok(Done { command_sequence: seq, timestamp, events, batch })
         }
         Ok(Err(error)) => {
             worker.ring.publish(&FeedEvent::notice(
@@ -229,26 +298,23 @@ fn handle(
                 order_id,
                 error.code(),
             ));
-            if let Some(r) = reply {
-                r.fill(Err(Refusal { command_sequence: seq, error }));
-            }
+            Err(Refusal { command_sequence: seq, error })
         }
         Err(panic) => {
-            let reason = panic
+            let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "worker panicked".to_string());
-            let reason = format!("worker panicked on command {seq}: {reason}");
+            let reason = format!("worker panicked on command {seq}: {what}");
             slot.halt(reason.clone());
             shared.failures_seen.fetch_add(1, Ordering::Release);
+            eprintln!("lockfree-trading: symbol {} halted: {reason}", slot.name);
             worker.ring.publish(&FeedEvent::notice(symbol, FeedKind::Halted, seq, timestamp, order_id, 0));
-            if let Some(r) = reply {
-                r.fill(Err(Refusal {
-                    command_sequence: seq,
-                    error: EngineError::SymbolHalted { symbol: slot.name.clone(), reason },
-                }));
-            }
+            Err(Refusal {
+                command_sequence: seq,
+                error: EngineError::SymbolHalted { symbol: slot.name.clone(), reason },
+            })
         }
     }
 }
