@@ -19,7 +19,7 @@ all: build
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "maturin>=1.7,<2" "numpy>=1.22" "pyyaml>=6" \
+	$(BIN)/python -m pip install --quiet "maturin>=1.7,<2" "numpy>=1.22" "pyyaml>=6" "pydantic>=2.6" \
 	    "pytest>=8" "hypothesis>=6.100" "pytest-benchmark>=4" "mypy>=1.10" "ruff>=0.5" types-PyYAML
 	touch $@
 
@@ -32,10 +32,12 @@ $(BUILT): $(STAMP) $(RUST_SOURCES) $(PY_SOURCES)
 
 build: $(BUILT)
 
+# Drive the multi-symbol system with the seeded workload (progress bar, summary table).
 run: $(BUILT)
-	$(BIN)/trading-system demo --config $(CONFIG)
+	$(BIN)/trading-system --config $(CONFIG) simulate
 
-demo: run
+demo: $(BUILT)
+	$(BIN)/trading-system demo --config $(CONFIG)
 
 lint: $(BUILT)
 	cargo fmt --all -- --check

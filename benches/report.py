@@ -173,6 +173,24 @@ def markdown(report: dict[str, Any]) -> str:
             "`replay` call.",
             "",
         ]
+    for label, sc in _scaling_runs(report):
+        lines += [
+            f"## Multi-core scaling: TradingSystem, {label}",
+            "",
+            f"{sc.get('count', 0):,} commands over {sc.get('symbols')} symbols ({sc.get('scenario')}), "
+            f"median of {sc.get('repeat')} runs, {sc.get('cores')} cores; one driver thread hands each "
+            "symbol's commands over in chunks of 256 (each still runs as if sent alone).",
+            "",
+            "| activity | workers | messages/s | speedup | efficiency | busiest worker's share |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for curve in sc.get("curves", []):
+            for p in curve.get("points", []):
+                lines.append(
+                    f"| {curve.get('activity')} | {p['workers']} | {_fmt_rate(p['messages_per_s'])} | "
+                    f"{p['speedup']:.2f}x | {p['efficiency']:.2f} | {p['busiest_worker_share']:.0%} |"
+                )
+        lines.append("")
     crit = report.get("complexity", {})
     if crit:
         lines += ["## Cost per operation vs resting orders (criterion medians, ns)", ""]
@@ -184,6 +202,20 @@ def markdown(report: dict[str, Any]) -> str:
                 lines.append(f"| {op} | " + " | ".join(f"{per.get(str(n), 0):.0f}" for n in sizes) + " |")
             lines.append("")
     return "\n".join(lines)
+
+
+def _scaling_runs(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The scaling section of this run, then any recorded on other machines."""
+    runs = []
+    here = _get(report, "rust", "scaling")
+    if here:
+        runs.append((f"this machine ({report['machine']['cores']} cores)", here))
+    for name, extra in sorted((report.get("scaling_elsewhere") or {}).items()):
+        sc = extra.get("scaling")
+        if sc:
+            cpu = _get(extra, "machine", "cpu_model") or "?"
+            runs.append((f"{name} ({cpu}, {sc.get('cores')} cores)", sc))
+    return runs
 
 
 def plots(report: dict[str, Any], out: Path) -> list[str]:
@@ -271,6 +303,26 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
         fig.savefig(out / "complexity.png", dpi=110)
         plt.close(fig)
         written.append("complexity.png")
+    runs = _scaling_runs(report)
+    if runs:
+        fig, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 4), squeeze=False)
+        for ax, (label, sc) in zip(axes[0], runs):
+            top = 1
+            for curve in sc.get("curves", []):
+                pts = curve.get("points", [])
+                ws = [p["workers"] for p in pts]
+                top = max([top, *ws])
+                ax.plot(ws, [p["speedup"] for p in pts], marker="o", label=curve.get("activity"))
+            ax.plot([1, top], [1, top], ":", color="grey", label="linear")
+            ax.plot([1, top], [1, 0.8 * top], "--", color="grey", linewidth=0.8, label="0.8 x linear")
+            ax.set_xlabel("worker threads")
+            ax.set_ylabel("speedup over 1 worker")
+            ax.set_title(f"Scaling: {label}", fontsize=9)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / "scaling.png", dpi=110)
+        plt.close(fig)
+        written.append("scaling.png")
     return written
 
 
@@ -295,6 +347,10 @@ def main() -> int:
         "rust": _load(out / "rust.json"),
         "python": _load(out / "python.json"),
         "complexity": _criterion(Path(args.criterion)),
+        # `lft-bench scaling --json benches/results/scaling-NAME.json` run on another machine.
+        "scaling_elsewhere": {
+            p.stem[len("scaling-") :]: _load(p) for p in sorted(out.glob("scaling-*.json"))
+        },
     }
     (out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "latest.md").write_text(markdown(report) + "\n")

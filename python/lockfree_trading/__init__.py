@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from ._core import (
     BatchResult,
+    BookView,
     Depth,
+    Event,
     ExecutionReport,
     Level,
     LevelStats,
@@ -19,17 +21,35 @@ from ._core import (
     OrderStatus,
     OrderType,
     OrderUpdate,
+    PendingReport,
     Side,
+    Subscription,
     TimeInForce,
     Trade,
     __version__,
 )
-from .errors import DuplicateOrderId, InvalidConfig, InvalidOrder, OrderNotFound, TradingError
+from .config import Config
+from .errors import (
+    DuplicateOrderId,
+    InvalidConfig,
+    InvalidOrder,
+    OrderNotFound,
+    QueueFull,
+    SymbolHalted,
+    SystemClosed,
+    TradingError,
+    UnknownSymbol,
+)
+from .system import EventSubscription, TradingSystem
 
 __all__ = [
     "BatchResult",
+    "BookView",
+    "Config",
     "Depth",
     "DuplicateOrderId",
+    "Event",
+    "EventSubscription",
     "ExecutionReport",
     "InvalidConfig",
     "InvalidOrder",
@@ -41,9 +61,16 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "OrderUpdate",
+    "PendingReport",
+    "QueueFull",
     "Side",
+    "Subscription",
+    "SymbolHalted",
+    "SystemClosed",
     "TimeInForce",
     "Trade",
     "TradingError",
+    "TradingSystem",
+    "UnknownSymbol",
     "__version__",
 ]

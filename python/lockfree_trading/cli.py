@@ -1,15 +1,22 @@
 """`trading-system` command line.
 
-Until the multi-symbol system and the daemon land, the one command is ``demo``: a short
-scripted session on the first configured symbol that prints the book, the trades and a
-depth table.
+- ``trading-system --config config.yaml``: start the system with every configured symbol
+  and run until Ctrl-C (or SIGTERM), printing a status line; the network side comes later.
+- ``trading-system simulate``: drive the system with the seeded workload generator across
+  all configured symbols, with a progress bar, and print a summary table.
+- ``trading-system demo``: a scripted session on one book.
+- ``trading-system generate``: write a workload stream to a file.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
+from typing import Any, Optional, TextIO
 
 import numpy as np
 
@@ -17,6 +24,7 @@ from . import __version__, workload
 from ._core import ExecutionReport, OrderBook, OrderType, Side, TimeInForce
 from .config import Config
 from .errors import TradingError
+from .system import TradingSystem
 
 __all__ = ["main"]
 
@@ -125,13 +133,155 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(done: int, total: int, started: float, out: TextIO, width: int = 30) -> None:
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    frac = done / total if total else 1.0
+    bar = "#" * int(frac * width)
+    line = (
+        f"  [{bar:<{width}}] {frac:6.1%}  {done:>12,} / {total:,} commands  {done / elapsed / 1e6:7.2f} M/s"
+    )
+    # Redraw in place on a terminal; one line per step in a log.
+    out.write(("\r" + line) if out.isatty() else (line + "\n"))
+    out.flush()
+
+
+def _percentiles(samples: list[int]) -> dict[str, float]:
+    if not samples:
+        return {}
+    ordered = sorted(samples)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
+
+    return {
+        "p50": pick(0.5),
+        "p90": pick(0.9),
+        "p99": pick(0.99),
+        "p99.9": pick(0.999),
+        "max": ordered[-1] / 1000,
+    }
+
+
+def run_simulate(config: Config, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """`trading-system simulate`: seeded flow over every configured symbol."""
+    names = [s.name for s in config.symbols]
+    stream = workload.generate(args.scenario, args.count, args.seed, len(names), uniform=args.uniform)
+    print(
+        f"lockfree-trading {__version__}: simulate {args.count:,} commands "
+        f"({args.scenario}, seed {args.seed}) "
+        f"over {len(names)} symbols",
+        file=out,
+    )
+    totals: dict[str, dict[str, int]] = {
+        n: {"commands": 0, "rejected": 0, "trades": 0, "events": 0} for n in names
+    }
+    with TradingSystem(config) as system:
+        print(
+            f"  {system.worker_count} worker threads; assignment "
+            + ", ".join(f"{k}->{v}" for k, v in system.assignment.items()),
+            file=out,
+        )
+        started = time.perf_counter()
+        step = max(1, min(args.count, 100_000))
+        for lo in range(0, len(stream), step):
+            part = system.replay(stream[lo : lo + step])
+            for name, t in part.items():
+                for key in totals[name]:
+                    totals[name][key] += int(t[key])
+            _progress(min(lo + step, len(stream)), len(stream), started, out)
+        elapsed = time.perf_counter() - started
+        if out.isatty():
+            out.write("\n")
+        # Round-trip latency from Python: one IOC far from the market per probe, no fill.
+        probes: list[int] = []
+        for i in range(args.probes):
+            name = names[i % len(names)]
+            sym = config.symbol(name)
+            lowest = sym.price_band.min if sym.price_band else sym.tick_size
+            t0 = time.perf_counter_ns()
+            system.submit(name, 0, sym.lot_size, lowest, time_in_force="IOC")
+            probes.append(time.perf_counter_ns() - t0)
+        halted = system.halted()
+    rows = sorted(totals.items(), key=lambda kv: -kv[1]["commands"])
+    print(
+        f"\n{'symbol':<14} {'commands':>12} {'trades':>10} {'rejected':>10} {'share':>7} {'M cmd/s':>9}",
+        file=out,
+    )
+    all_cmds = sum(t["commands"] for t in totals.values())
+    for name, t in rows:
+        share = t["commands"] / all_cmds if all_cmds else 0.0
+        rate = t["commands"] / elapsed / 1e6 if elapsed else 0.0
+        print(
+            f"{name:<14} {t['commands']:>12,} {t['trades']:>10,} {t['rejected']:>10,} "
+            f"{share:>7.1%} {rate:>9.2f}",
+            file=out,
+        )
+    trades = sum(t["trades"] for t in totals.values())
+    print(
+        f"{'total':<14} {all_cmds:>12,} {trades:>10,} {sum(t['rejected'] for t in totals.values()):>10,} "
+        f"{'100.0%':>7} {all_cmds / elapsed / 1e6:>9.2f}",
+        file=out,
+    )
+    print(f"\n{all_cmds:,} commands in {elapsed:.2f} s: {all_cmds / elapsed:,.0f} commands/s", file=out)
+    pct = _percentiles(probes)
+    if pct:
+        print(
+            f"round trip from Python ({len(probes)} single submits): "
+            + "  ".join(f"{k} {v:.1f} us" for k, v in pct.items()),
+            file=out,
+        )
+    if halted:
+        print(f"halted symbols: {halted}", file=out)
+        return 1
+    return 0
+
+
+def run_serve(config: Config, status_every: float, out: TextIO = sys.stdout) -> int:
+    """`trading-system --config config.yaml`: run until interrupted."""
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
+    with TradingSystem(config) as system:
+        print(
+            f"lockfree-trading {__version__}: {len(system.symbols)} symbols on {system.worker_count} workers "
+            f"({', '.join(system.symbols)}); Ctrl-C to stop",
+            file=out,
+            flush=True,
+        )
+        last: Optional[int] = None
+        while not stop.wait(status_every):
+            processed = sum(int(w["processed"]) for w in system.worker_stats())
+            rate = (processed - last) / status_every if last is not None else 0.0
+            last = processed
+            print(
+                f"  processed {processed:,} commands ({rate:,.0f}/s); halted {system.halted() or 'none'}",
+                file=out,
+                flush=True,
+            )
+        print("shutting down: draining queues", file=out, flush=True)
+    print("stopped", file=out, flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trading-system", description="lockfree-trading matching engine")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config", default="config.yaml", help="path to config.yaml (default: %(default)s)")
+    parser.add_argument("--status-every", type=float, default=5.0, help="seconds between status lines")
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="scripted session on the first configured symbol")
     demo.add_argument("--config", default=argparse.SUPPRESS, help="path to config.yaml")
+    sim = sub.add_parser("simulate", help="drive the system with the seeded workload over all symbols")
+    sim.add_argument("--config", default=argparse.SUPPRESS, help="path to config.yaml")
+    sim.add_argument("--scenario", choices=workload.SCENARIOS, default="normal")
+    sim.add_argument("--count", type=int, default=2_000_000, help="commands in all (default: %(default)s)")
+    sim.add_argument("--seed", type=int, default=42)
+    sim.add_argument("--uniform", action="store_true", help="equal activity per symbol (default: Pareto)")
+    sim.add_argument("--probes", type=int, default=2_000, help="single-submit latency probes at the end")
     gen = sub.add_parser("generate", help="write a seeded benchmark order flow to a binary stream file")
     gen.add_argument("--scenario", choices=workload.SCENARIOS, default="normal")
     gen.add_argument("--count", type=int, default=1_000_000, help="number of commands (default: %(default)s)")
@@ -141,13 +291,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "generate":
         return run_generate(args)
-    if args.command != "demo":
-        parser.print_help()
-        print("\nerror: choose a command: demo or generate", file=sys.stderr)
-        return 2
     try:
         config = Config.from_yaml(args.config)
-        return run_demo(config)
+        if args.command == "demo":
+            return run_demo(config)
+        if args.command == "simulate":
+            if args.count < 1 or args.probes < 0:
+                print("trading-system: --count must be >= 1 and --probes >= 0", file=sys.stderr)
+                return 2
+            return run_simulate(config, args)
+        return run_serve(config, args.status_every)
     except TradingError as e:
         print(f"trading-system: {e}", file=sys.stderr)
         return 1

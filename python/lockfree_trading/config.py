@@ -1,102 +1,230 @@
-"""Configuration file loading (`config.yaml`): symbols and per-book settings.
+"""Configuration (`config.yaml`), validated with pydantic.
 
-Every problem is reported as :class:`~lockfree_trading.errors.InvalidConfig` naming the
-key and what was wrong.
+Every problem is reported as :class:`~lockfree_trading.errors.InvalidConfig` whose message
+names the key (``engine.queue_capacity``, ``symbols[1].tick_size``) and says what was
+wrong. Unknown keys are errors, so a typo never silently falls back to a default.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Optional, Union
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ._core import OrderBook
 from .errors import InvalidConfig
 
-__all__ = ["BookSettings", "Config", "SymbolConfig"]
+__all__ = [
+    "BookSettings",
+    "Config",
+    "EngineSettings",
+    "JournalSettings",
+    "MemorySettings",
+    "PriceBand",
+    "SnapshotSettings",
+    "StatisticsSettings",
+    "SymbolConfig",
+]
 
 
-def _decimal(value: object, where: str) -> Decimal:
+def _positive_decimal(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise InvalidConfig(f"{where}: expected a decimal number, got {value!r}")
+        raise ValueError(f"expected a decimal number, got {value!r}")
     try:
         d = Decimal(str(value))
     except InvalidOperation:
-        raise InvalidConfig(f"{where}: {value!r} is not a decimal number") from None
+        raise ValueError(f"{value!r} is not a decimal number") from None
     if not d.is_finite() or d <= 0:
-        raise InvalidConfig(f"{where}: must be a finite number > 0, got {value!r}")
+        raise ValueError(f"must be a finite number > 0, got {value!r}")
     return d
 
 
-def _mapping(value: object, where: str, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidConfig(f"{where}: expected a mapping, got {type(value).__name__}")
-    unknown = sorted(set(map(str, value)) - allowed)
-    if unknown:
-        raise InvalidConfig(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
-    return {str(k): v for k, v in value.items()}
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
-@dataclass(frozen=True)
-class SymbolConfig:
+class PriceBand(_Strict):
+    """Inclusive range of accepted limit prices; orders outside it are refused."""
+
+    min: Decimal
+    max: Decimal
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _decimal(cls, v: object) -> Decimal:
+        return _positive_decimal(v)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PriceBand:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) must not be below min ({self.min})")
+        return self
+
+
+class SymbolConfig(_Strict):
     """One tradable instrument."""
 
-    symbol: str
-    tick_size: Decimal
-    lot_size: Decimal
+    name: str = Field(min_length=1)
+    tick_size: Decimal = Decimal("0.01")
+    lot_size: Decimal = Decimal("1")
+    price_band: Optional[PriceBand] = None
+    #: Pin the symbol to this worker (0-based); by default the system balances by ``weight``.
+    worker: Optional[int] = Field(default=None, ge=0)
+    #: Expected share of the flow, for automatic balancing.
+    weight: float = Field(default=1.0, gt=0)
+    #: Overrides ``memory.order_pool_capacity`` for this symbol.
+    order_pool_capacity: Optional[int] = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _symbol_alias(cls, data: Any) -> Any:
+        # `symbol:` is accepted for `name:` (the key earlier versions used).
+        if isinstance(data, dict) and "symbol" in data and "name" not in data:
+            data = {("name" if k == "symbol" else k): v for k, v in data.items()}
+        return data
+
+    @field_validator("tick_size", "lot_size", mode="before")
+    @classmethod
+    def _decimal(cls, v: object) -> Decimal:
+        return _positive_decimal(v)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v
+
+    @property
+    def symbol(self) -> str:
+        """The name (alias kept for code written against earlier versions)."""
+        return self.name
 
 
-@dataclass(frozen=True)
-class BookSettings:
+class EngineSettings(_Strict):
+    """Worker threads and their queues."""
+
+    #: Worker threads; ``auto`` means one per core minus one (at least one).
+    threads: Union[int, Literal["auto"]] = "auto"
+    batch_size: int = Field(default=64, ge=1, le=1_000_000)
+    queue_capacity: int = Field(default=65_536, ge=2, le=1 << 30)
+    on_full: Literal["block", "reject"] = "block"
+    pin_threads: bool = False
+    #: Events each worker's broadcast ring keeps for subscribers.
+    event_capacity: int = Field(default=65_536, ge=2, le=1 << 30)
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _threads(cls, v: object) -> Union[int, str]:
+        if v == "auto":
+            return "auto"
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"must be a whole number >= 1 or 'auto', got {v!r}")
+        return v
+
+    def worker_threads(self) -> int:
+        """The number of workers ``threads`` asks for (``auto`` resolved here)."""
+        if self.threads == "auto":
+            return max(1, (os.cpu_count() or 2) - 1)
+        return int(self.threads)
+
+
+class MemorySettings(_Strict):
+    """Per-symbol order pools."""
+
+    #: Resting orders each book reserves room for at start.
+    order_pool_capacity: int = Field(default=100_000, ge=0)
+    #: Whether a pool may grow past its capacity. When it may not, an order that would rest
+    #: in a full pool is refused (status REJECTED, reason "order pool is full"); what it
+    #: traded first stands. Never a crash.
+    pool_growth: bool = True
+
+
+class BookSettings(_Strict):
     """Settings shared by every book."""
 
-    retain_empty_levels: int = 10_000
+    retain_empty_levels: int = Field(default=10_000, ge=0)
 
 
-@dataclass(frozen=True)
-class Config:
+class SnapshotSettings(_Strict):
+    """Reserved for periodic snapshots (a later release)."""
+
+    enabled: bool = False
+    interval_seconds: float = Field(default=60.0, gt=0)
+    directory: str = "snapshots"
+
+
+class JournalSettings(_Strict):
+    """Reserved for the command journal (a later release)."""
+
+    enabled: bool = False
+    directory: str = "journal"
+    fsync: Literal["always", "batch", "never"] = "batch"
+
+
+class StatisticsSettings(_Strict):
+    """Reserved for statistics collection (a later release)."""
+
+    enabled: bool = False
+    periods_seconds: list[float] = Field(default_factory=lambda: [1.0, 60.0])
+    directory: str = "stats"
+
+
+class Config(_Strict):
     """The whole configuration file."""
 
     symbols: tuple[SymbolConfig, ...]
-    book: BookSettings = field(default_factory=BookSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
+    book: BookSettings = Field(default_factory=BookSettings)
+    snapshots: SnapshotSettings = Field(default_factory=SnapshotSettings)
+    journal: JournalSettings = Field(default_factory=JournalSettings)
+    statistics: StatisticsSettings = Field(default_factory=StatisticsSettings)
+
+    @field_validator("symbols")
+    @classmethod
+    def _some_symbols(cls, v: tuple[SymbolConfig, ...]) -> tuple[SymbolConfig, ...]:
+        if not v:
+            raise ValueError("at least one symbol is needed")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        seen: dict[str, int] = {}
+        for i, s in enumerate(self.symbols):
+            if s.name in seen:
+                raise ValueError(f"symbols[{i}].name: {s.name!r} is already symbols[{seen[s.name]}]")
+            seen[s.name] = i
+            if (
+                s.worker is not None
+                and self.engine.threads != "auto"
+                and s.worker >= int(self.engine.threads)
+            ):
+                raise ValueError(
+                    f"symbols[{i}].worker: {s.worker} is out of range "
+                    f"for engine.threads = {self.engine.threads}"
+                )
+        return self
+
+    # ------------------------------------------------------------------ loading
 
     @classmethod
     def from_dict(cls, raw: object) -> Config:
-        top = _mapping(raw, "config", {"symbols", "book"})
-        entries = top.get("symbols")
-        if not isinstance(entries, list) or not entries:
-            raise InvalidConfig("symbols: expected a non-empty list of symbols")
-        symbols = []
-        seen: set[str] = set()
-        for i, entry in enumerate(entries):
-            where = f"symbols[{i}]"
-            item = _mapping(entry, where, {"symbol", "tick_size", "lot_size"})
-            name = item.get("symbol")
-            if not isinstance(name, str) or not name.strip():
-                raise InvalidConfig(f"{where}.symbol: expected a non-empty string, got {name!r}")
-            if name in seen:
-                raise InvalidConfig(f"{where}.symbol: {name!r} is configured twice")
-            seen.add(name)
-            symbols.append(
-                SymbolConfig(
-                    symbol=name,
-                    tick_size=_decimal(item.get("tick_size", "0.01"), f"{where}.tick_size"),
-                    lot_size=_decimal(item.get("lot_size", "1"), f"{where}.lot_size"),
-                )
-            )
-        book_raw = _mapping(top.get("book", {}) or {}, "book", {"retain_empty_levels"})
-        retain = book_raw.get("retain_empty_levels", 10_000)
-        if isinstance(retain, bool) or not isinstance(retain, int) or retain < 0:
-            raise InvalidConfig(f"book.retain_empty_levels: expected an integer >= 0, got {retain!r}")
-        return cls(symbols=tuple(symbols), book=BookSettings(retain_empty_levels=retain))
+        """Validate a parsed YAML document; raises :class:`InvalidConfig` naming the key."""
+        if not isinstance(raw, dict):
+            raise InvalidConfig(f"config: expected a mapping at the top level, got {type(raw).__name__}")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as e:
+            raise InvalidConfig(_explain(e)) from None
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> Config:
+    def from_yaml(cls, path: Union[str, Path]) -> Config:
+        """Read and validate a YAML file."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as e:
@@ -107,16 +235,88 @@ class Config:
             raise InvalidConfig(f"{path}: not valid YAML: {e}") from None
         return cls.from_dict(raw)
 
-    def make_book(self, symbol: str | None = None) -> OrderBook:
-        """A fresh book for `symbol` (default: the first configured symbol)."""
-        chosen = (
-            self.symbols[0] if symbol is None else next((s for s in self.symbols if s.symbol == symbol), None)
-        )
-        if chosen is None:
-            raise InvalidConfig(f"symbol {symbol!r} is not configured")
+    # ------------------------------------------------------------------ use
+
+    def symbol(self, name: Optional[str] = None) -> SymbolConfig:
+        """A configured symbol (default: the first)."""
+        if name is None:
+            return self.symbols[0]
+        for s in self.symbols:
+            if s.name == name:
+                return s
+        raise InvalidConfig(f"symbol {name!r} is not configured")
+
+    def make_book(self, symbol: Optional[str] = None) -> OrderBook:
+        """A fresh stand-alone book for `symbol` (default: the first configured symbol)."""
+        chosen = self.symbol(symbol)
         return OrderBook(
-            chosen.symbol,
+            chosen.name,
             tick_size=chosen.tick_size,
             lot_size=chosen.lot_size,
             retain_empty_levels=self.book.retain_empty_levels,
         )
+
+    def to_engine_dict(self) -> dict[str, Any]:
+        """The plain dict the Rust ``TradingSystem`` is built from."""
+        symbols = []
+        for s in self.symbols:
+            capacity = (
+                s.order_pool_capacity
+                if s.order_pool_capacity is not None
+                else self.memory.order_pool_capacity
+            )
+            symbols.append(
+                {
+                    "name": s.name,
+                    "tick_size": str(s.tick_size),
+                    "lot_size": str(s.lot_size),
+                    "retain_empty_levels": self.book.retain_empty_levels,
+                    "order_capacity": capacity,
+                    "max_orders": None if self.memory.pool_growth else capacity,
+                    "worker": s.worker,
+                    "weight": s.weight,
+                    "price_min": str(s.price_band.min) if s.price_band else None,
+                    "price_max": str(s.price_band.max) if s.price_band else None,
+                }
+            )
+        e = self.engine
+        return {
+            "symbols": symbols,
+            "engine": {
+                "threads": e.worker_threads(),
+                "batch_size": e.batch_size,
+                "queue_capacity": e.queue_capacity,
+                "on_full": e.on_full,
+                "pin_threads": e.pin_threads,
+                "event_capacity": e.event_capacity,
+            },
+        }
+
+
+def _where(loc: tuple[Union[int, str], ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "config"
+
+
+def _explain(e: ValidationError) -> str:
+    """One line per problem, each naming its key."""
+    lines = []
+    for err in e.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if p not in ("function-after[_ordered(), PriceBand]",))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        key = _where(loc)
+        # Cross-field checks name their key inside the message.
+        if msg.startswith("symbols[") and key == "config":
+            lines.append(msg)
+        else:
+            lines.append(f"{key}: {msg}")
+    return "; ".join(lines)

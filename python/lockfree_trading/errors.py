@@ -6,7 +6,17 @@ are exactly as before the call.
 
 from __future__ import annotations
 
-__all__ = ["DuplicateOrderId", "InvalidConfig", "InvalidOrder", "OrderNotFound", "TradingError"]
+__all__ = [
+    "DuplicateOrderId",
+    "InvalidConfig",
+    "InvalidOrder",
+    "OrderNotFound",
+    "QueueFull",
+    "SymbolHalted",
+    "SystemClosed",
+    "TradingError",
+    "UnknownSymbol",
+]
 
 
 class TradingError(Exception):
@@ -30,3 +40,24 @@ class OrderNotFound(TradingError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownSymbol(TradingError, KeyError):
+    """The trading system has no symbol of that name."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class QueueFull(TradingError):
+    """The symbol's worker queue is full and ``engine.on_full`` is ``reject``: nothing was
+    enqueued; retry later or slow down."""
+
+
+class SymbolHalted(TradingError):
+    """The symbol's worker failed on an earlier command; the symbol takes no more commands
+    (the other symbols carry on). The message says what failed."""
+
+
+class SystemClosed(TradingError):
+    """The trading system is shutting down or has shut down."""

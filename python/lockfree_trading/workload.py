@@ -45,9 +45,12 @@ _MAGIC: Final = b"LFTW"
 _HEADER: Final = struct.Struct("<4sIQ")
 
 
-def generate(scenario: str, count: int, seed: int = 42, symbols: int = 1) -> npt.NDArray[Any]:
-    """`count` commands of `scenario` (one of :data:`SCENARIOS`)."""
-    raw = generate_workload(scenario, count, seed, symbols)
+def generate(
+    scenario: str, count: int, seed: int = 42, symbols: int = 1, uniform: bool = False
+) -> npt.NDArray[Any]:
+    """`count` commands of `scenario` (one of :data:`SCENARIOS`) over `symbols` symbols,
+    whose activity follows a Pareto law (or is equal with `uniform`)."""
+    raw = generate_workload(scenario, count, seed, symbols, uniform)
     return np.frombuffer(raw, dtype=DTYPE)
 
 

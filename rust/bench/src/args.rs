@@ -13,7 +13,7 @@ pub struct Args {
 }
 
 /// Options that take no value.
-const BOOLEAN: &[&str] = &["no-pin", "quick", "help"];
+const BOOLEAN: &[&str] = &["no-pin", "pin-workers", "quick", "help"];
 
 impl Args {
     /// Parse everything after the program name. `allowed` lists the options each command

@@ -2,7 +2,7 @@
 //! Python binding: new → `submit_into` (GTC or IOC limit), cancel → `cancel`, modify →
 //! `modify` with the record's price and quantity.
 
-use lft_engine::{Decimal, EngineError, ExecutionReport, Modify, NewOrder, OrderBook, Side, TimeInForce};
+use lft_engine::{Decimal, ExecutionReport, Modify, NewOrder, OrderBook, Side, TimeInForce};
 use lft_workload::{Kind, Record};
 
 use crate::events::{OutEvent, RejectNotice, Sink};
@@ -57,12 +57,7 @@ impl EngineDriver {
         let accepted = match result {
             Ok(()) => true,
             Err(e) => {
-                let code = match e {
-                    EngineError::InvalidOrder(_) => 1,
-                    EngineError::DuplicateOrderId(_) => 2,
-                    EngineError::OrderNotFound(_) => 3,
-                    EngineError::InvalidConfig(_) => 4,
-                };
+                let code = e.code();
                 sink.event(OutEvent::Reject(RejectNotice { order_id: r.order_id, kind: r.kind, code }));
                 false
             }

@@ -7,6 +7,7 @@
 //! - [`compare`]: the same stream through `lft-engine`, the published `orderbook-rs`
 //!   crate ([`obrs`]) and a BTreeMap-of-levels baseline ([`baseline`]).
 //! - [`memory`]: bytes per resting order and RSS growth over a long replay.
+//! - [`scaling`]: the multi-symbol `TradingSystem` at 1, 2, ... workers.
 //! - [`pinning`]: engine and consumer threads on their own cores (`--no-pin` to turn off).
 //!
 //! Nothing in the product crates depends on this one.
@@ -23,6 +24,7 @@ pub mod machine;
 pub mod memory;
 pub mod obrs;
 pub mod pinning;
+pub mod scaling;
 pub mod spsc;
 pub mod stats;
 pub mod throughput;

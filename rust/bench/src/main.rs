@@ -11,6 +11,7 @@ use lft_bench::compare::{run_compare, CompareReport};
 use lft_bench::latency::{run_latency, LatencyReport};
 use lft_bench::machine::{loadavg, machine_info, MachineInfo};
 use lft_bench::memory::{replay_growth, resting_memory, BookKind};
+use lft_bench::scaling::{default_workers, run_scaling, ScalingReport};
 use lft_bench::throughput::{run_throughput, ThroughputReport, DEFAULT_QUEUE_CAPACITY};
 use lft_workload::Scenario;
 use serde::Serialize;
@@ -33,6 +34,11 @@ Commands (human summary on stderr; --json PATH writes a JSON object):
   memory     [--quick] [--orders 1000000] [--messages 10000000] [--warmup 1000000] [--seed 42]
       Bytes per resting order (engine, baseline, orderbook-rs) and RSS growth over a
       normal-scenario replay; each measurement runs in a fresh child process.
+  scaling    [--symbols 240] [--count 2000000] [--workers 1,2,...] [--repeat 3]
+             [--scenario normal] [--seed 42] [--pin-workers]
+      The TradingSystem with 1, 2, 4, ... workers (default up to the cores available) on a
+      multi-symbol stream, uniform and Pareto-skewed activity; one driver thread hands
+      each symbol's commands over in chunks of 256.
   all        --json PATH [--quick] [--seed 42]
       throughput (all scenarios), latency (normal), compare (worst scenario and normal),
       memory; --quick shrinks everything to well under 30 s.
@@ -48,6 +54,7 @@ fn allowed(cmd: &str) -> &'static [&'static str] {
         "latency" => &["scenario", "rates", "count", "seed", "queue-capacity", "json", "no-pin"],
         "compare" => &["scenario", "count", "seed", "repeat", "json"],
         "memory" => &["quick", "orders", "messages", "warmup", "seed", "json", "part", "book", "levels"],
+        "scaling" => &["symbols", "count", "workers", "repeat", "scenario", "seed", "json", "pin-workers"],
         "all" => &["json", "quick", "seed", "no-pin"],
         _ => &[],
     }
@@ -83,6 +90,7 @@ fn main() -> ExitCode {
         "latency" => cmd_latency(&args),
         "compare" => cmd_compare(&args),
         "memory" => cmd_memory(&args),
+        "scaling" => cmd_scaling(&args),
         "all" => cmd_all(&args),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
@@ -111,6 +119,8 @@ struct Output<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     memory: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    scaling: Option<&'a ScalingReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     total_seconds: Option<f64>,
 }
 
@@ -123,6 +133,7 @@ impl<'a> Output<'a> {
             latency: None,
             compare: None,
             memory: None,
+            scaling: None,
             total_seconds: None,
         }
     }
@@ -184,6 +195,36 @@ fn cmd_latency(args: &Args) -> Result<(), String> {
     let r = run_latency(scenario, count, seed, rates, cap);
     let m = machine_info();
     write_json(args, &Output { latency: Some(&r), ..Output::new(&m) })
+}
+
+fn cmd_scaling(args: &Args) -> Result<(), String> {
+    let r = scaling_section(args, false)?;
+    let m = machine_info();
+    write_json(args, &Output { scaling: Some(&r), ..Output::new(&m) })
+}
+
+fn scaling_section(args: &Args, quick: bool) -> Result<ScalingReport, String> {
+    let scenario = one_scenario(args, Scenario::Normal)?;
+    let symbols = args.count("symbols", 240)?;
+    if !(1..=u16::MAX as usize).contains(&symbols) {
+        return Err("--symbols must be in 1..=65535".into());
+    }
+    let count = args.count("count", if quick { 200_000 } else { 2_000_000 })?;
+    let seed = args.count("seed", 42)? as u64;
+    let repeat = args.count("repeat", if quick { 1 } else { 3 })?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = match args.numbers("workers")? {
+        Some(w) if w.iter().all(|&x| x >= 1.0) => w.iter().map(|&x| x as usize).collect(),
+        Some(_) => return Err("--workers must list counts >= 1".into()),
+        None => default_workers(cores),
+    };
+    let pin = args.flag("pin-workers");
+    eprintln!(
+        "scaling: {count} commands over {symbols} symbols ({}), workers {workers:?}, median of {repeat}, {cores} cores{}",
+        scenario.name(),
+        if pin { ", workers pinned" } else { "" }
+    );
+    Ok(run_scaling(scenario, symbols as u16, count, seed, &workers, repeat, pin))
 }
 
 fn cmd_compare(args: &Args) -> Result<(), String> {
@@ -348,6 +389,8 @@ fn cmd_all(args: &Args) -> Result<(), String> {
     eprintln!("memory: each measurement in a fresh process");
     let mem = memory_section(args, quick, seed)?;
 
+    let scaling = scaling_section(args, quick)?;
+
     machine.loadavg_end = loadavg();
     let total = started.elapsed().as_secs_f64();
     eprintln!("all done in {total:.1} s; load average at end {:?}", machine.loadavg_end);
@@ -370,6 +413,7 @@ fn cmd_all(args: &Args) -> Result<(), String> {
             latency: Some(&lat),
             compare: Some(&cmp),
             memory: Some(mem),
+            scaling: Some(&scaling),
             total_seconds: Some(total),
             ..Output::new(&machine)
         },

@@ -472,6 +472,15 @@ impl OrderBook {
         f(w, &guard)
     }
 
+    /// Side and price of a resting order (cheaper than [`OrderBook::order`]: no epoch pin).
+    pub fn order_price(&self, id: OrderId) -> Option<(Side, Ticks)> {
+        let _token = self.token.acquire();
+        // SAFETY: the token is held, so no writer mutates concurrently; only the order
+        // slab and id map are read, no epoch-managed node.
+        let w = unsafe { &*self.writer.get() };
+        w.order(id).map(|o| (o.side, o.price))
+    }
+
     /// A resting order by id.
     pub fn order(&self, id: OrderId) -> Option<OrderView> {
         self.read_writer(|w, _| {

@@ -79,6 +79,58 @@ fn slice<'a, T: Element>(arr: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> 
     arr.as_slice().map_err(|e| invalid(format!("array is not contiguous: {e}")))
 }
 
+/// The columns of a batch, checked and copied (for the trading system's workers).
+pub(crate) struct OwnedColumns {
+    pub side: Vec<i8>,
+    pub price: Vec<i64>,
+    pub quantity: Vec<i64>,
+    pub time_in_force: Option<Vec<u8>>,
+    pub order_id: Option<Vec<u64>>,
+}
+
+pub(crate) fn batch_columns(
+    side: &Bound<'_, PyAny>,
+    price: &Bound<'_, PyAny>,
+    quantity: &Bound<'_, PyAny>,
+    time_in_force: Option<&Bound<'_, PyAny>>,
+    order_id: Option<&Bound<'_, PyAny>>,
+) -> PyResult<OwnedColumns> {
+    let side = column::<i8>(side, "side", "int8")?;
+    let price = column::<i64>(price, "price", "int64")?;
+    let quantity = column::<i64>(quantity, "quantity", "int64")?;
+    let tif = time_in_force
+        .filter(|t| !t.is_none())
+        .map(|t| column::<u8>(t, "time_in_force", "uint8"))
+        .transpose()?;
+    let ids =
+        order_id.filter(|t| !t.is_none()).map(|t| column::<u64>(t, "order_id", "uint64")).transpose()?;
+    Ok(OwnedColumns {
+        side: slice(&side)?.to_vec(),
+        price: slice(&price)?.to_vec(),
+        quantity: slice(&quantity)?.to_vec(),
+        time_in_force: tif.as_ref().map(|t| slice(t).map(<[u8]>::to_vec)).transpose()?,
+        order_id: ids.as_ref().map(|t| slice(t).map(<[u64]>::to_vec)).transpose()?,
+    })
+}
+
+/// Numpy columns of a batch's output.
+pub(crate) fn batch_result(py: Python<'_>, out: BatchOutput) -> PyBatchResult {
+    let rows = out.order_id.len();
+    PyBatchResult {
+        order_id: PyArray1::from_vec(py, out.order_id).unbind(),
+        status: PyArray1::from_vec(py, out.status).unbind(),
+        filled: PyArray1::from_vec(py, out.filled).unbind(),
+        remaining: PyArray1::from_vec(py, out.remaining).unbind(),
+        trade_taker_index: PyArray1::from_vec(py, out.trade_taker_index).unbind(),
+        trade_maker_order_id: PyArray1::from_vec(py, out.trade_maker_order_id).unbind(),
+        trade_maker_order_id_hi: PyArray1::from_vec(py, out.trade_maker_order_id_hi).unbind(),
+        trade_price: PyArray1::from_vec(py, out.trade_price).unbind(),
+        trade_quantity: PyArray1::from_vec(py, out.trade_quantity).unbind(),
+        trade_sequence: PyArray1::from_vec(py, out.trade_sequence).unbind(),
+        rows,
+    }
+}
+
 #[pymethods]
 impl PyOrderBook {
     #[pyo3(name = "submit_batch", signature = (side, price, quantity, time_in_force = None, order_id = None, *, timestamp = None))]
@@ -122,19 +174,6 @@ impl PyOrderBook {
             let mut out = BatchOutput::default();
             book.submit_batch(&input, &mut out).map(|_| out).map_err(PyEngineError)
         })?;
-        let rows = out.order_id.len();
-        Ok(PyBatchResult {
-            order_id: PyArray1::from_vec(py, out.order_id).unbind(),
-            status: PyArray1::from_vec(py, out.status).unbind(),
-            filled: PyArray1::from_vec(py, out.filled).unbind(),
-            remaining: PyArray1::from_vec(py, out.remaining).unbind(),
-            trade_taker_index: PyArray1::from_vec(py, out.trade_taker_index).unbind(),
-            trade_maker_order_id: PyArray1::from_vec(py, out.trade_maker_order_id).unbind(),
-            trade_maker_order_id_hi: PyArray1::from_vec(py, out.trade_maker_order_id_hi).unbind(),
-            trade_price: PyArray1::from_vec(py, out.trade_price).unbind(),
-            trade_quantity: PyArray1::from_vec(py, out.trade_quantity).unbind(),
-            trade_sequence: PyArray1::from_vec(py, out.trade_sequence).unbind(),
-            rows,
-        })
+        Ok(batch_result(py, out))
     }
 }

@@ -12,6 +12,69 @@ use crate::errors::{EngineResultPy, PyEngineError};
 use crate::gil::without_gil;
 use crate::objects::{updates_of, PyDepth, PyExecutionReport, PyLevel, PyLevelStats, PyOrder, PyOrderUpdate};
 
+/// The Python arguments of a new order, as given.
+pub(crate) struct OrderArgs<'a, 'py> {
+    pub side: &'a Bound<'py, PyAny>,
+    pub quantity: &'a Bound<'py, PyAny>,
+    pub price: Option<&'a Bound<'py, PyAny>>,
+    pub order_type: Option<&'a Bound<'py, PyAny>>,
+    pub time_in_force: Option<&'a Bound<'py, PyAny>>,
+    pub order_id: Option<&'a Bound<'py, PyAny>>,
+    pub post_only: bool,
+    pub display_quantity: Option<&'a Bound<'py, PyAny>>,
+    pub expire_time: Option<&'a Bound<'py, PyAny>>,
+}
+
+/// Convert a new order's arguments at the book's scale; ids default to the book's next
+/// generated id. Shared by `OrderBook.submit` and `TradingSystem.submit`.
+pub(crate) fn parse_new_order(
+    scale: &Scale,
+    ids: &OrderBook,
+    a: OrderArgs<'_, '_>,
+    timestamp: Timestamp,
+) -> PyResult<NewOrder> {
+    let side: Side = PySide::parse(a.side)?;
+    let price = a.price.filter(|p| !p.is_none());
+    let order_type = match a.order_type.filter(|t| !t.is_none()) {
+        Some(t) => PyOrderType::parse(t)?,
+        None if price.is_some() => OrderType::Limit,
+        None => OrderType::Market,
+    };
+    let time_in_force = match a.time_in_force.filter(|t| !t.is_none()) {
+        Some(t) => PyTimeInForce::parse(t)?,
+        None if order_type == OrderType::Market => TimeInForce::Ioc,
+        None => TimeInForce::Gtc,
+    };
+    let quantity = lots(scale, a.quantity, "quantity")?;
+    let price = price.map(|p| ticks(scale, p)).transpose()?;
+    let display_quantity = a
+        .display_quantity
+        .filter(|d| !d.is_none())
+        .map(|d| lots(scale, d, "display_quantity"))
+        .transpose()?;
+    let expire_time = a
+        .expire_time
+        .filter(|e| !e.is_none())
+        .map(|e| crate::convert::timestamp(e, "expire_time"))
+        .transpose()?;
+    let id = match a.order_id.filter(|i| !i.is_none()) {
+        Some(i) => crate::convert::order_id(i)?,
+        None => ids.next_order_id(),
+    };
+    Ok(NewOrder {
+        id,
+        side,
+        order_type,
+        price,
+        quantity,
+        time_in_force,
+        expire_time,
+        post_only: a.post_only,
+        display_quantity,
+        timestamp,
+    })
+}
+
 /// One symbol's limit order book.
 #[pyclass(name = "OrderBook", module = "lockfree_trading._core", frozen)]
 pub struct PyOrderBook {
@@ -43,7 +106,10 @@ impl PyOrderBook {
         py: Python<'_>,
         r: EngineResultPy<lft_engine::ExecutionReport>,
     ) -> PyResult<Py<PyExecutionReport>> {
-        Py::new(py, PyExecutionReport { report: r?, scale: self.scale() })
+        Py::new(
+            py,
+            PyExecutionReport { report: r?, scale: self.scale(), command_sequence: None, symbol: None },
+        )
     }
 }
 
@@ -112,46 +178,23 @@ impl PyOrderBook {
         expire_time: Option<&Bound<'_, PyAny>>,
         timestamp: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyExecutionReport>> {
-        let scale = self.scale();
-        let side: Side = PySide::parse(side)?;
-        let price = price.filter(|p| !p.is_none());
-        let order_type = match order_type.filter(|t| !t.is_none()) {
-            Some(t) => PyOrderType::parse(t)?,
-            None if price.is_some() => OrderType::Limit,
-            None => OrderType::Market,
-        };
-        let time_in_force = match time_in_force.filter(|t| !t.is_none()) {
-            Some(t) => PyTimeInForce::parse(t)?,
-            None if order_type == OrderType::Market => TimeInForce::Ioc,
-            None => TimeInForce::Gtc,
-        };
-        let quantity = lots(&scale, quantity, "quantity")?;
-        let price = price.map(|p| ticks(&scale, p)).transpose()?;
-        let display_quantity = display_quantity
-            .filter(|d| !d.is_none())
-            .map(|d| lots(&scale, d, "display_quantity"))
-            .transpose()?;
-        let expire_time = expire_time
-            .filter(|e| !e.is_none())
-            .map(|e| crate::convert::timestamp(e, "expire_time"))
-            .transpose()?;
-        let id = match order_id.filter(|i| !i.is_none()) {
-            Some(i) => crate::convert::order_id(i)?,
-            None => self.book.next_order_id(),
-        };
         let timestamp = self.now(py, timestamp, "timestamp")?;
-        let order = NewOrder {
-            id,
-            side,
-            order_type,
-            price,
-            quantity,
-            time_in_force,
-            expire_time,
-            post_only,
-            display_quantity,
+        let order = parse_new_order(
+            &self.scale(),
+            &self.book,
+            OrderArgs {
+                side,
+                quantity,
+                price,
+                order_type,
+                time_in_force,
+                order_id,
+                post_only,
+                display_quantity,
+                expire_time,
+            },
             timestamp,
-        };
+        )?;
         let book = &self.book;
         let result = without_gil(py, || book.submit(&order).map_err(PyEngineError));
         self.report(py, result)

@@ -16,9 +16,17 @@ impl From<EngineError> for PyEngineError {
 }
 
 /// The Python classes, looked up once (rejects are frequent in real flow).
-static CLASSES: [PyOnceLock<Py<PyType>>; 4] =
-    [PyOnceLock::new(), PyOnceLock::new(), PyOnceLock::new(), PyOnceLock::new()];
-const NAMES: [&str; 4] = ["InvalidOrder", "DuplicateOrderId", "OrderNotFound", "InvalidConfig"];
+static CLASSES: [PyOnceLock<Py<PyType>>; 8] = [const { PyOnceLock::new() }; 8];
+const NAMES: [&str; 8] = [
+    "InvalidOrder",
+    "DuplicateOrderId",
+    "OrderNotFound",
+    "InvalidConfig",
+    "UnknownSymbol",
+    "QueueFull",
+    "SymbolHalted",
+    "SystemClosed",
+];
 
 fn class(py: Python<'_>, which: usize) -> PyResult<&Py<PyType>> {
     CLASSES[which].get_or_try_init(py, || {
@@ -33,6 +41,10 @@ impl From<PyEngineError> for PyErr {
             e @ EngineError::DuplicateOrderId(_) => (1, e.message()),
             e @ EngineError::OrderNotFound(_) => (2, e.message()),
             EngineError::InvalidConfig(m) => (3, m),
+            e @ EngineError::UnknownSymbol(_) => (4, e.to_string()),
+            e @ EngineError::QueueFull { .. } => (5, e.to_string()),
+            e @ EngineError::SymbolHalted { .. } => (6, e.to_string()),
+            e @ EngineError::SystemClosed => (7, e.to_string()),
         };
         Python::attach(|py| {
             // Built here rather than lazily: a caught reject would be normalised (the class

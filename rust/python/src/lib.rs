@@ -8,6 +8,7 @@ mod enums;
 mod errors;
 mod gil;
 mod objects;
+mod system;
 mod workload;
 
 use pyo3::prelude::*;
@@ -29,6 +30,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<batch::PyBatchResult>()?;
     m.add_class::<book::PyOrderBook>()?;
     m.add_class::<workload::PyReplayStats>()?;
+    m.add_class::<system::PyTradingSystem>()?;
+    m.add_class::<system::PyPendingReport>()?;
+    m.add_class::<system::PyBookView>()?;
+    m.add_class::<system::PyEvent>()?;
+    m.add_class::<system::PySubscription>()?;
     m.add_function(wrap_pyfunction!(workload::py_generate_workload, m)?)?;
     Ok(())
 }

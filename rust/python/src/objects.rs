@@ -104,6 +104,11 @@ macro_rules! update_getters {
             }
             #[getter]
             fn sequence(&self) -> u64 {
+                self.sequence_number()
+            }
+            /// Book sequence number of this order's update event.
+            #[getter]
+            fn event_sequence(&self) -> u64 {
                 self.$field().sequence
             }
             #[getter]
@@ -128,22 +133,46 @@ impl PyOrderUpdate {
     fn inner(&self) -> &OrderUpdate {
         &self.update
     }
+    fn sequence_number(&self) -> u64 {
+        self.update.sequence
+    }
     fn repr(&self) -> String {
         update_repr("OrderUpdate", &self.update, &self.scale)
     }
 }
 update_getters!(PyOrderUpdate, inner);
 
+/// Stands in for the order update of reports that have none (expiry sweeps).
+static NO_UPDATE: OrderUpdate = OrderUpdate {
+    sequence: 0,
+    order_id: 0,
+    side: lft_engine::Side::Buy,
+    status: lft_engine::OrderStatus::New,
+    filled_quantity: 0,
+    remaining_quantity: 0,
+    price: None,
+    reject_reason: None,
+    timestamp: 0,
+};
+
 /// The outcome of one command.
 #[pyclass(name = "ExecutionReport", module = "lockfree_trading._core", frozen)]
 pub struct PyExecutionReport {
     pub report: ExecutionReport,
     pub scale: Scale,
+    /// Set for reports from a `TradingSystem`: the worker's per-symbol command number.
+    pub command_sequence: Option<u64>,
+    /// Set for reports from a `TradingSystem`.
+    pub symbol: Option<std::sync::Arc<str>>,
 }
 
 impl PyExecutionReport {
     fn inner(&self) -> &OrderUpdate {
-        self.report.report.as_ref().expect("commands always report")
+        self.report.report.as_ref().unwrap_or(&NO_UPDATE)
+    }
+    /// A system report's command number; a book report's event sequence number.
+    fn sequence_number(&self) -> u64 {
+        self.command_sequence.unwrap_or(self.inner().sequence)
     }
     fn repr(&self) -> String {
         let mut s = update_repr("ExecutionReport", self.inner(), &self.scale);
@@ -374,5 +403,15 @@ impl PyExecutionReport {
     #[getter]
     fn updates(&self, py: Python<'_>) -> PyResult<Vec<Py<PyOrderUpdate>>> {
         updates_of(py, &self.report.updates, &self.scale)
+    }
+    /// The symbol, for reports from a `TradingSystem` (None from an `OrderBook`).
+    #[getter]
+    fn symbol(&self) -> Option<&str> {
+        self.symbol.as_deref()
+    }
+    /// The worker's per-symbol command number (None from an `OrderBook`).
+    #[getter]
+    fn command_sequence(&self) -> Option<u64> {
+        self.command_sequence
     }
 }

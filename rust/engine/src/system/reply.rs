@@ -17,6 +17,9 @@ const READY: usize = 2;
 /// The value has been taken.
 const TAKEN: usize = 3;
 
+/// How long a waiter polls before it parks.
+pub const REPLY_SPIN: Duration = Duration::from_micros(50);
+
 /// Called by the worker right after it fills a reply (for completion queues of
 /// asynchronous submitters). Must not block.
 pub type Notify = Arc<dyn Fn(u64) + Send + Sync>;
@@ -102,13 +105,24 @@ impl<T> Pending<T> {
     }
 
     /// Wait up to `timeout`; `None` if the value has not arrived by then (call again).
+    /// Polls for up to [`REPLY_SPIN`] first: most replies arrive within microseconds, and
+    /// parking costs more than that.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<T> {
         let backoff = Backoff::new();
-        while !backoff.is_completed() {
+        let start = Instant::now();
+        let spin = REPLY_SPIN.min(timeout);
+        loop {
             if let Some(v) = self.try_take() {
                 return Some(v);
             }
-            backoff.snooze();
+            if backoff.is_completed() {
+                if start.elapsed() >= spin {
+                    break;
+                }
+                std::hint::spin_loop();
+            } else {
+                backoff.snooze();
+            }
         }
         let deadline = Instant::now() + timeout;
         if self.registered.is_none() && self.cell.state.load(Ordering::Acquire) == EMPTY {

@@ -1,0 +1,266 @@
+"""`TradingSystem`: many symbols, each matched by its own worker thread.
+
+Every method is thread-safe and releases the GIL while the engine works, so Python threads
+submitting to different symbols run in parallel. Results are the same objects
+:class:`~lockfree_trading.OrderBook` returns; reports also carry ``symbol`` and
+``sequence`` (the worker's per-symbol command number).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Optional, Union
+
+from . import _core
+from .config import Config
+from .errors import TradingError
+
+__all__ = ["EventSubscription", "TradingSystem"]
+
+ConfigLike = Union[Config, str, Path, dict[str, Any]]
+
+
+def _load(config: ConfigLike) -> Config:
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, dict):
+        return Config.from_dict(config)
+    return Config.from_yaml(config)
+
+
+class EventSubscription:
+    """A callback fed from its own thread with every event of every symbol, in sequence
+    order per symbol. A callback slower than the flow misses events (counted in ``lost``)
+    rather than slowing the engine. Stop it with :meth:`close` (or use it as a context
+    manager)."""
+
+    def __init__(self, subscription: _core.Subscription, callback: Callable[[_core.Event], Any]) -> None:
+        self._sub = subscription
+        self._callback = callback
+        self._stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, name="lft-subscriber", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            first = self._sub.next(0.05)
+            if first is None:
+                continue
+            for event in [first, *self._sub.poll()]:
+                try:
+                    self._callback(event)
+                except BaseException as e:  # keep delivering; the caller can inspect errors
+                    self.errors.append(e)
+
+    @property
+    def lost(self) -> int:
+        """Events overwritten before the callback got to them."""
+        return self._sub.lost
+
+    def close(self, drain: bool = True) -> None:
+        """Stop the thread; with ``drain``, first deliver what is already published."""
+        self._stop.set()
+        self._thread.join()
+        if drain:
+            for event in self._sub.poll(1 << 30):
+                try:
+                    self._callback(event)
+                except BaseException as e:
+                    self.errors.append(e)
+
+    def __enter__(self) -> EventSubscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TradingSystem:
+    """Many order books matched in parallel, configured from :class:`Config`.
+
+    >>> from lockfree_trading import TradingSystem, Side
+    >>> with TradingSystem({"symbols": [{"name": "BTC-USD"}], "engine": {"threads": 1}}) as s:
+    ...     s.submit("BTC-USD", Side.SELL, quantity=1, price="100.00", timestamp=1).status
+    OrderStatus.NEW
+    """
+
+    def __init__(self, config: ConfigLike) -> None:
+        self.config = _load(config)
+        self._core = _core.TradingSystem(self.config.to_engine_dict())
+        self._tokens = itertools.count(1)
+        self._lock = threading.Lock()  # guards the futures table (Python side only)
+        self._futures: dict[int, tuple[Future[Any], _core.PendingReport]] = {}
+        self._early: set[int] = set()
+        self._completer: Optional[threading.Thread] = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ commands
+
+    def submit(self, symbol: str, side: Any, quantity: Any, price: Any = None, **kwargs: Any) -> Any:
+        """Submit a new order and wait for its report (same arguments as
+        :meth:`OrderBook.submit`, plus the symbol)."""
+        return self._core.submit(symbol, side, quantity, price, **kwargs)
+
+    def submit_async(
+        self, symbol: str, side: Any, quantity: Any, price: Any = None, **kwargs: Any
+    ) -> Future[Any]:
+        """Submit without waiting: a :class:`concurrent.futures.Future` of the report (or
+        of the command's error)."""
+        token = next(self._tokens)
+        future: Future[Any] = Future()
+        future.set_running_or_notify_cancel()
+        self._ensure_completer()
+        pending = self._core.submit_async(token, symbol, side, quantity, price, **kwargs)
+        with self._lock:
+            if token in self._early:
+                self._early.discard(token)
+                ready = True
+            else:
+                self._futures[token] = (future, pending)
+                ready = False
+        if ready:
+            self._resolve(future, pending)
+        return future
+
+    def cancel(self, symbol: str, order_id: Any, *, timestamp: Any = None) -> Any:
+        """Cancel a resting order."""
+        return self._core.cancel(symbol, order_id, timestamp=timestamp)
+
+    def modify(
+        self, symbol: str, order_id: Any, quantity: Any = None, price: Any = None, *, timestamp: Any = None
+    ) -> Any:
+        """Change a resting order's quantity and/or price (see :meth:`OrderBook.modify`)."""
+        return self._core.modify(symbol, order_id, quantity, price, timestamp=timestamp)
+
+    def expire(self, symbol: str, now: Any = None) -> Any:
+        """Expire the symbol's due GTD orders."""
+        return self._core.expire(symbol, now)
+
+    def end_of_day(self, symbol: str, now: Any = None) -> Any:
+        """End the trading day for the symbol: DAY orders and due GTD orders expire."""
+        return self._core.end_of_day(symbol, now)
+
+    def submit_batch(self, symbol: str, side: Any, price: Any, quantity: Any, **kwargs: Any) -> Any:
+        """Columnar new orders for one symbol (see :meth:`OrderBook.submit_batch`)."""
+        return self._core.submit_batch(symbol, side, price, quantity, **kwargs)
+
+    def replay(self, records: Any, *, chunk: int = 256) -> dict[str, dict[str, int]]:
+        """Run a workload stream (numpy records from :mod:`lockfree_trading.workload`, or
+        their bytes) through the system: record symbol ``k`` goes to the k-th configured
+        symbol. Returns per-symbol totals."""
+        raw = records if isinstance(records, (bytes, bytearray, memoryview)) else records.tobytes()
+        result: dict[str, dict[str, int]] = self._core.replay(bytes(raw), chunk=chunk)
+        return result
+
+    # ------------------------------------------------------------------ reading
+
+    def book(self, symbol: str) -> _core.BookView:
+        """Read-only view of a symbol's book; reading never waits for its worker."""
+        return self._core.book(symbol)
+
+    def events(self, timeout: Optional[float] = None) -> Iterator[_core.Event]:
+        """Iterate over every event from now on; stops after ``timeout`` seconds without
+        an event (never, if None)."""
+        sub = self._core.subscribe()
+        while True:
+            event = sub.next(timeout)
+            if event is None:
+                return
+            yield event
+            yield from sub.poll()
+
+    def subscribe(self, callback: Optional[Callable[[_core.Event], Any]] = None) -> Any:
+        """With a callback: call it from a background thread for every event (returns an
+        :class:`EventSubscription`). Without: a :class:`Subscription` to poll."""
+        sub = self._core.subscribe()
+        if callback is None:
+            return sub
+        return EventSubscription(sub, callback)
+
+    @property
+    def symbols(self) -> list[str]:
+        return self._core.symbols
+
+    @property
+    def assignment(self) -> dict[str, int]:
+        """Worker of each symbol."""
+        return dict(zip(self._core.symbols, self._core.assignment))
+
+    @property
+    def worker_count(self) -> int:
+        return self._core.worker_count
+
+    def worker_stats(self) -> list[dict[str, Any]]:
+        return self._core.worker_stats()
+
+    def halted(self) -> dict[str, str]:
+        """Symbols stopped by a worker failure, with the reason."""
+        return dict(self._core.halted())
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def shutdown(self) -> None:
+        """Stop accepting, run and answer everything already queued, join the workers.
+        Idempotent."""
+        self._core.shutdown()
+        self._closed = True
+        completer = self._completer
+        if completer is not None and completer is not threading.current_thread():
+            completer.join()
+
+    close = shutdown
+
+    def __enter__(self) -> TradingSystem:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "running"
+        return f"TradingSystem(symbols={self.symbols}, workers={self.worker_count}, {state})"
+
+    # ------------------------------------------------------------------ futures
+
+    def _ensure_completer(self) -> None:
+        if self._completer is None:
+            with self._lock:
+                if self._completer is None:
+                    t = threading.Thread(target=self._complete_loop, name="lft-futures", daemon=True)
+                    self._completer = t
+                    t.start()
+
+    def _complete_loop(self) -> None:
+        while True:
+            for token in self._core._wait_completions(0.05):
+                with self._lock:
+                    entry = self._futures.pop(token, None)
+                    if entry is None:
+                        self._early.add(token)
+                if entry is not None:
+                    self._resolve(*entry)
+            with self._lock:
+                if self._closed and not self._futures:
+                    return
+
+    @staticmethod
+    def _resolve(future: Future[Any], pending: _core.PendingReport) -> None:
+        try:
+            future.set_result(pending.result())
+        except TradingError as e:
+            future.set_exception(e)
