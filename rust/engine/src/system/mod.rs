@@ -11,6 +11,7 @@
 //! - `shutdown` waits for submitters already inside `send` to finish, then for workers to
 //!   drain their queues.
 
+pub(crate) mod admission;
 mod broadcast;
 mod config;
 mod feed;
@@ -19,7 +20,7 @@ mod reply;
 mod request;
 mod worker;
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -102,10 +103,6 @@ pub(crate) struct Shared {
     pub(crate) workers: Vec<WorkerShared>,
     pub(crate) batch_size: usize,
     on_full: OnFull,
-    /// Set when shutdown begins: `send` refuses from then on.
-    closing: AtomicBool,
-    /// Submitters currently inside `send` (shutdown waits for them).
-    in_flight: AtomicUsize,
     /// Symbols halted by a worker panic so far.
     pub(crate) failures_seen: AtomicU64,
 }
@@ -162,8 +159,6 @@ impl TradingSystem {
                 .collect(),
             batch_size: config.batch_size,
             on_full: config.on_full,
-            closing: AtomicBool::new(false),
-            in_flight: AtomicUsize::new(0),
             failures_seen: AtomicU64::new(0),
         });
         let cores = crate::affinity::allowed_cores();
@@ -280,20 +275,18 @@ impl TradingSystem {
     fn enqueue(&self, env: Envelope) -> Result<(), Refusal> {
         let shared = &*self.shared;
         let slot = &shared.symbols[env.symbol as usize];
-        // Announce ourselves before checking `closing`: shutdown waits for `in_flight` to
-        // reach zero after setting `closing`, so no command can slip in behind the drain.
-        shared.in_flight.fetch_add(1, Ordering::SeqCst);
-        let _leave = InFlight(&shared.in_flight);
-        if shared.closing.load(Ordering::SeqCst) {
+        let worker = &shared.workers[slot.worker];
+        // Held until the push is done: shutdown waits for every holder before the drain.
+        // One gate per worker, so submitters to different workers share no cache line.
+        let Some(_inside) = worker.gate.enter() else {
             return Err(Refusal::before_queue(EngineError::SystemClosed));
-        }
+        };
         if let Some(reason) = slot.halted() {
             return Err(Refusal::before_queue(EngineError::SymbolHalted {
                 symbol: slot.name.clone(),
                 reason,
             }));
         }
-        let worker = &shared.workers[slot.worker];
         let mut env = env;
         let backoff = Backoff::new();
         loop {
@@ -307,7 +300,7 @@ impl TradingSystem {
                             capacity: worker.queue.capacity(),
                         }));
                     }
-                    if shared.closing.load(Ordering::Relaxed) {
+                    if worker.gate.is_closing() {
                         return Err(Refusal::before_queue(EngineError::SystemClosed));
                     }
                     worker.wake();
@@ -358,17 +351,15 @@ impl TradingSystem {
 
     /// Whether shutdown has begun.
     pub fn is_closed(&self) -> bool {
-        self.shared.closing.load(Ordering::SeqCst)
+        self.shared.workers.first().is_some_and(|w| w.gate.is_closing())
     }
 
     /// Stop accepting, let every queued command run and be answered, join the workers.
     /// Idempotent; callable from any thread (later callers wait for the first to finish).
     pub fn shutdown(&self) {
         let shared = &*self.shared;
-        shared.closing.store(true, Ordering::SeqCst);
-        let backoff = Backoff::new();
-        while shared.in_flight.load(Ordering::SeqCst) != 0 {
-            backoff.snooze();
+        for w in &shared.workers {
+            w.gate.close();
         }
         for w in &shared.workers {
             w.stop.store(true, Ordering::Release);
@@ -397,14 +388,6 @@ impl TradingSystem {
 impl Drop for TradingSystem {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-struct InFlight<'a>(&'a AtomicUsize);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -33,6 +33,8 @@ pub(crate) struct Envelope {
 /// What a worker shares with submitters and the system.
 pub(crate) struct WorkerShared {
     pub(crate) queue: CommandQueue<Envelope>,
+    /// Submitters pass it to push; shutdown closes it before the final drain.
+    pub(crate) gate: super::admission::Admission,
     pub(crate) ring: EventRing,
     /// Set while the worker is parked (or about to park): submitters unpark it.
     pub(crate) sleeping: CachePadded<AtomicBool>,
@@ -48,6 +50,7 @@ impl WorkerShared {
     pub(crate) fn new(queue_capacity: usize, event_capacity: usize) -> Self {
         WorkerShared {
             queue: CommandQueue::new(queue_capacity),
+            gate: super::admission::Admission::new(),
             ring: EventRing::new(event_capacity),
             sleeping: CachePadded::new(AtomicBool::new(false)),
             stop: AtomicBool::new(false),
