@@ -115,6 +115,15 @@ fn open_loop(
     records: &[Record],
     rate_per_s: f64,
     queue_capacity: usize,
+    handle: impl FnMut(&Record, &mut QueueSink) + Send,
+) -> RateResult {
+    crate::pinning::on_engine_thread(|| open_loop_here(records, rate_per_s, queue_capacity, handle))
+}
+
+fn open_loop_here(
+    records: &[Record],
+    rate_per_s: f64,
+    queue_capacity: usize,
     mut handle: impl FnMut(&Record, &mut QueueSink),
 ) -> RateResult {
     assert!(rate_per_s > 0.0, "rate must be positive");
@@ -126,7 +135,6 @@ fn open_loop(
             crate::pinning::pin_consumer_thread();
             consume(consumer)
         });
-        crate::pinning::pin_engine_thread();
         let mut sink = QueueSink { producer, sent: 0 };
         let mut late_starts = 0u64;
         let (mut stalls, mut stalled_ns) = (0u64, 0u64);

@@ -40,11 +40,20 @@ pub fn plan() -> PinPlan {
     PLAN.get().cloned().unwrap_or_default()
 }
 
-/// Pin the calling thread as the engine thread, if the plan says so.
-pub fn pin_engine_thread() {
-    if let Some(core) = plan().engine_core {
-        lft_engine::affinity::pin_current_thread(core);
-    }
+/// Run `work` on a fresh thread pinned as the engine thread (if the plan says so), so the
+/// calling thread keeps its affinity for whatever runs next (the scaling bench needs every
+/// core).
+pub fn on_engine_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            if let Some(core) = plan().engine_core {
+                lft_engine::affinity::pin_current_thread(core);
+            }
+            work()
+        })
+        .join()
+        .expect("engine thread panicked")
+    })
 }
 
 /// Pin the calling thread as the consumer thread, if the plan says so.

@@ -45,6 +45,10 @@ impl ReplayOutcome {
 
 /// Replay on this thread, events tallied in place (no consumer thread).
 pub fn replay_inline(records: &[Record]) -> (ReplayOutcome, EventTally) {
+    crate::pinning::on_engine_thread(|| replay_inline_here(records))
+}
+
+fn replay_inline_here(records: &[Record]) -> (ReplayOutcome, EventTally) {
     let mut driver = EngineDriver::new();
     let mut tally = EventTally::default();
     let mut rejected = 0u64;
@@ -67,6 +71,10 @@ pub fn replay_inline(records: &[Record]) -> (ReplayOutcome, EventTally) {
 /// Replay on this thread, every event pushed to a consumer thread over the ring.
 /// Returns the outcome and what the consumer tallied.
 pub fn replay_with_consumer(records: &[Record], queue_capacity: usize) -> (ReplayOutcome, EventTally) {
+    crate::pinning::on_engine_thread(|| replay_with_consumer_here(records, queue_capacity))
+}
+
+fn replay_with_consumer_here(records: &[Record], queue_capacity: usize) -> (ReplayOutcome, EventTally) {
     let mut driver = EngineDriver::new();
     let (producer, consumer) = channel(queue_capacity);
     std::thread::scope(|s| {
@@ -74,7 +82,6 @@ pub fn replay_with_consumer(records: &[Record], queue_capacity: usize) -> (Repla
             crate::pinning::pin_consumer_thread();
             consume(consumer)
         });
-        crate::pinning::pin_engine_thread();
         let mut sink = QueueSink { producer, sent: 0 };
         let mut rejected = 0u64;
         let start = Instant::now();

@@ -79,6 +79,50 @@ fn slice<'a, T: Element>(arr: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> 
     arr.as_slice().map_err(|e| invalid(format!("array is not contiguous: {e}")))
 }
 
+/// A batch's input columns, checked (integer dtypes, one dimension, values that fit).
+struct Columns<'py> {
+    side: PyReadonlyArray1<'py, i8>,
+    price: PyReadonlyArray1<'py, i64>,
+    quantity: PyReadonlyArray1<'py, i64>,
+    time_in_force: Option<PyReadonlyArray1<'py, u8>>,
+    order_id: Option<PyReadonlyArray1<'py, u64>>,
+}
+
+impl<'py> Columns<'py> {
+    fn read(
+        side: &Bound<'py, PyAny>,
+        price: &Bound<'py, PyAny>,
+        quantity: &Bound<'py, PyAny>,
+        time_in_force: Option<&Bound<'py, PyAny>>,
+        order_id: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Self> {
+        Ok(Columns {
+            side: column::<i8>(side, "side", "int8")?,
+            price: column::<i64>(price, "price", "int64")?,
+            quantity: column::<i64>(quantity, "quantity", "int64")?,
+            time_in_force: time_in_force
+                .filter(|t| !t.is_none())
+                .map(|t| column::<u8>(t, "time_in_force", "uint8"))
+                .transpose()?,
+            order_id: order_id
+                .filter(|t| !t.is_none())
+                .map(|t| column::<u64>(t, "order_id", "uint64"))
+                .transpose()?,
+        })
+    }
+
+    fn input(&self, timestamp: i64) -> PyResult<BatchInput<'_>> {
+        Ok(BatchInput {
+            side: slice(&self.side)?,
+            price: slice(&self.price)?,
+            quantity: slice(&self.quantity)?,
+            time_in_force: self.time_in_force.as_ref().map(slice).transpose()?,
+            order_id: self.order_id.as_ref().map(slice).transpose()?,
+            timestamp,
+        })
+    }
+}
+
 /// The columns of a batch, checked and copied (for the trading system's workers).
 pub(crate) struct OwnedColumns {
     pub side: Vec<i8>,
@@ -95,21 +139,14 @@ pub(crate) fn batch_columns(
     time_in_force: Option<&Bound<'_, PyAny>>,
     order_id: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<OwnedColumns> {
-    let side = column::<i8>(side, "side", "int8")?;
-    let price = column::<i64>(price, "price", "int64")?;
-    let quantity = column::<i64>(quantity, "quantity", "int64")?;
-    let tif = time_in_force
-        .filter(|t| !t.is_none())
-        .map(|t| column::<u8>(t, "time_in_force", "uint8"))
-        .transpose()?;
-    let ids =
-        order_id.filter(|t| !t.is_none()).map(|t| column::<u64>(t, "order_id", "uint64")).transpose()?;
+    let cols = Columns::read(side, price, quantity, time_in_force, order_id)?;
+    let input = cols.input(0)?;
     Ok(OwnedColumns {
-        side: slice(&side)?.to_vec(),
-        price: slice(&price)?.to_vec(),
-        quantity: slice(&quantity)?.to_vec(),
-        time_in_force: tif.as_ref().map(|t| slice(t).map(<[u8]>::to_vec)).transpose()?,
-        order_id: ids.as_ref().map(|t| slice(t).map(<[u64]>::to_vec)).transpose()?,
+        side: input.side.to_vec(),
+        price: input.price.to_vec(),
+        quantity: input.quantity.to_vec(),
+        time_in_force: input.time_in_force.map(<[u8]>::to_vec),
+        order_id: input.order_id.map(<[u64]>::to_vec),
     })
 }
 
@@ -145,30 +182,9 @@ impl PyOrderBook {
         order_id: Option<&Bound<'_, PyAny>>,
         timestamp: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyBatchResult> {
-        let side = column::<i8>(side, "side", "int8")?;
-        let price = column::<i64>(price, "price", "int64")?;
-        let quantity = column::<i64>(quantity, "quantity", "int64")?;
-        let tif = time_in_force
-            .filter(|t| !t.is_none())
-            .map(|t| column::<u8>(t, "time_in_force", "uint8"))
-            .transpose()?;
-        let ids =
-            order_id.filter(|t| !t.is_none()).map(|t| column::<u64>(t, "order_id", "uint64")).transpose()?;
-        let ts = match timestamp.filter(|t| !t.is_none()) {
-            Some(t) => crate::convert::timestamp(t, "timestamp")?,
-            None => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as i64)
-                .unwrap_or(0),
-        };
-        let input = BatchInput {
-            side: slice(&side)?,
-            price: slice(&price)?,
-            quantity: slice(&quantity)?,
-            time_in_force: tif.as_ref().map(slice).transpose()?,
-            order_id: ids.as_ref().map(slice).transpose()?,
-            timestamp: ts,
-        };
+        let cols = Columns::read(side, price, quantity, time_in_force, order_id)?;
+        let ts = self.now(py, timestamp, "timestamp")?;
+        let input = cols.input(ts)?;
         let book = &self.book;
         let out = without_gil(py, || {
             let mut out = BatchOutput::default();

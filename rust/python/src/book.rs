@@ -91,7 +91,12 @@ impl PyOrderBook {
         *self.book.scale()
     }
 
-    fn now(&self, py: Python<'_>, given: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Timestamp> {
+    pub(crate) fn now(
+        &self,
+        py: Python<'_>,
+        given: Option<&Bound<'_, PyAny>>,
+        what: &str,
+    ) -> PyResult<Timestamp> {
         match given {
             Some(t) if !t.is_none() => timestamp(t, what),
             _ => match &self.clock {
