@@ -2,7 +2,7 @@
 //! Python binding: new → `submit_into` (GTC or IOC limit), cancel → `cancel`, modify →
 //! `modify` with the record's price and quantity.
 
-use lft_engine::{Decimal, ExecutionReport, Modify, NewOrder, OrderBook, Side, TimeInForce};
+use lft_engine::{Command, Decimal, ExecutionReport, Modify, NewOrder, OrderBook, Side, TimeInForce};
 use lft_workload::{Kind, Record};
 
 use crate::events::{OutEvent, RejectNotice, Sink};
@@ -25,6 +25,26 @@ impl Default for EngineDriver {
     }
 }
 
+/// The engine command of a workload record.
+#[inline]
+pub fn command(r: &Record) -> Command {
+    let id = r.order_id as u128;
+    match r.kind {
+        k if k == Kind::New as u8 => {
+            let side = if r.side == 0 { Side::Buy } else { Side::Sell };
+            let tif = if r.tif == 1 { TimeInForce::Ioc } else { TimeInForce::Gtc };
+            Command::New(NewOrder::limit(id, side, r.price, r.quantity, r.timestamp).with_tif(tif))
+        }
+        k if k == Kind::Cancel as u8 => Command::Cancel { id, timestamp: r.timestamp },
+        _ => Command::Modify(Modify {
+            id,
+            quantity: Some(r.quantity),
+            price: Some(r.price),
+            timestamp: r.timestamp,
+        }),
+    }
+}
+
 impl EngineDriver {
     /// A driver over a fresh book.
     pub fn new() -> Self {
@@ -36,20 +56,12 @@ impl EngineDriver {
     /// command fails; then [`Sink::end_command`]. Returns whether it was accepted.
     #[inline]
     pub fn apply<S: Sink>(&mut self, r: &Record, sink: &mut S) -> bool {
-        let id = r.order_id as u128;
         // Every kind writes into the one reused report: no allocation per command.
-        let result = match r.kind {
-            k if k == Kind::New as u8 => {
-                let side = if r.side == 0 { Side::Buy } else { Side::Sell };
-                let tif = if r.tif == 1 { TimeInForce::Ioc } else { TimeInForce::Gtc };
-                let order = NewOrder::limit(id, side, r.price, r.quantity, r.timestamp).with_tif(tif);
-                self.book.submit_into(&order, &mut self.report)
-            }
-            k if k == Kind::Cancel as u8 => self.book.cancel_into(id, r.timestamp, &mut self.report),
-            _ => self.book.modify_into(
-                &Modify { id, quantity: Some(r.quantity), price: Some(r.price), timestamp: r.timestamp },
-                &mut self.report,
-            ),
+        let result = match command(r) {
+            Command::New(order) => self.book.submit_into(&order, &mut self.report),
+            Command::Cancel { id, timestamp } => self.book.cancel_into(id, timestamp, &mut self.report),
+            Command::Modify(m) => self.book.modify_into(&m, &mut self.report),
+            other => unreachable!("streams hold new, cancel and modify only: {other:?}"),
         };
         if result.is_ok() {
             emit(&self.report, sink);

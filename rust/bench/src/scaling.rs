@@ -10,10 +10,12 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use lft_engine::system::{Outcome, Pending, Reply, Request, SymbolSpec, SystemConfig, TradingSystem};
-use lft_engine::{BookConfig, Command, Decimal, Modify, NewOrder, Side, TimeInForce};
-use lft_workload::{generate, GeneratorConfig, Kind, Record, Scenario};
+use lft_engine::{BookConfig, Command, Decimal};
+use lft_workload::{generate, GeneratorConfig, Record, Scenario};
+
 use serde::Serialize;
 
+use crate::drive::command;
 use crate::stats::{median, rate};
 
 /// Commands per hand-off.
@@ -70,24 +72,6 @@ pub struct ScalingReport {
     pub pinned: bool,
     /// Uniform, then Pareto.
     pub curves: Vec<ScalingCurve>,
-}
-
-fn command(r: &Record) -> Command {
-    let id = r.order_id as u128;
-    match r.kind {
-        k if k == Kind::New as u8 => {
-            let side = if r.side == 0 { Side::Buy } else { Side::Sell };
-            let tif = if r.tif == 1 { TimeInForce::Ioc } else { TimeInForce::Gtc };
-            Command::New(NewOrder::limit(id, side, r.price, r.quantity, r.timestamp).with_tif(tif))
-        }
-        k if k == Kind::Cancel as u8 => Command::Cancel { id, timestamp: r.timestamp },
-        _ => Command::Modify(Modify {
-            id,
-            quantity: Some(r.quantity),
-            price: Some(r.price),
-            timestamp: r.timestamp,
-        }),
-    }
 }
 
 /// Each symbol's commands, in stream order, cut into hand-off chunks.
