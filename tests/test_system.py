@@ -287,3 +287,14 @@ def test_config_file_errors_name_the_file(tmp_path: Path) -> None:
     bad.write_text("symbols: [\n")
     with pytest.raises(lft.InvalidConfig, match="not valid YAML"):
         Config.from_yaml(bad)
+
+
+def test_simulate_prints_a_summary_per_symbol(capsys: pytest.CaptureFixture[str]) -> None:
+    from lockfree_trading.cli import main
+
+    rc = main(["--config", str(ROOT / "config.yaml"), "simulate", "--count", "20000", "--probes", "20"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "20,000 commands in" in out and "round trip from Python" in out
+    for name in ("BTC-USD", "ETH-USD", "SOL-USD", "AAPL"):
+        assert name in out

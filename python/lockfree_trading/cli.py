@@ -133,6 +133,10 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
 def _progress(done: int, total: int, started: float, out: TextIO, width: int = 30) -> None:
     elapsed = max(time.perf_counter() - started, 1e-9)
     frac = done / total if total else 1.0
@@ -177,7 +181,7 @@ def run_simulate(config: Config, args: argparse.Namespace, out: TextIO = sys.std
     }
     with TradingSystem(config) as system:
         print(
-            f"  {system.worker_count} worker threads; assignment "
+            f"  {_plural(system.worker_count, 'worker thread')}; assignment "
             + ", ".join(f"{k}->{v}" for k, v in system.assignment.items()),
             file=out,
         )
@@ -247,7 +251,8 @@ def run_serve(config: Config, status_every: float, out: TextIO = sys.stdout) -> 
         signal.signal(sig, _stop)
     with TradingSystem(config) as system:
         print(
-            f"lockfree-trading {__version__}: {len(system.symbols)} symbols on {system.worker_count} workers "
+            f"lockfree-trading {__version__}: {len(system.symbols)} symbols on "
+            f"{_plural(system.worker_count, 'worker')} "
             f"({', '.join(system.symbols)}); Ctrl-C to stop",
             file=out,
             flush=True,
