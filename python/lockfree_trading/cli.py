@@ -166,8 +166,9 @@ def _percentiles(samples: list[int]) -> dict[str, float]:
     }
 
 
-def run_simulate(config: Config, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_simulate(config: Config, args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
     """`trading-system simulate`: seeded flow over every configured symbol."""
+    out = out or sys.stdout
     names = [s.name for s in config.symbols]
     stream = workload.generate(args.scenario, args.count, args.seed, len(names), uniform=args.uniform)
     print(
@@ -240,8 +241,9 @@ def run_simulate(config: Config, args: argparse.Namespace, out: TextIO = sys.std
     return 0
 
 
-def run_serve(config: Config, status_every: float, out: TextIO = sys.stdout) -> int:
+def run_serve(config: Config, status_every: float, out: Optional[TextIO] = None) -> int:
     """`trading-system --config config.yaml`: run until interrupted."""
+    out = out or sys.stdout
     stop = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:

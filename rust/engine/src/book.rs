@@ -10,6 +10,7 @@ use crate::command::{Command, Modify, NewOrder};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{ExecutionReport, OrderUpdate};
 use crate::ids::{generated_order_id, Fnv64};
+use crate::level::LevelChange;
 use crate::level::LevelSnapshot;
 use crate::matching::{all_nodes, check_new_order, Step, Writer};
 use crate::primitive::sync::atomic::Ordering;
@@ -207,8 +208,31 @@ impl OrderBook {
         let guard = unsafe { epoch::unprotected() };
         // SAFETY: the token is held, so this is the only live reference to the writer.
         let w = unsafe { &mut *self.writer.get() };
+        if let Some(log) = w.level_log.as_mut() {
+            log.clear();
+        }
         let mut step = Step { w, sh: &self.shared, guard, out, now };
         f(&mut step)
+    }
+
+    /// Record, from now on, the state of every price level each command changes (read it
+    /// with [`OrderBook::level_changes`]). Costs a few stores per change; off by default.
+    pub fn track_level_changes(&self, on: bool) {
+        let _token = self.token.acquire();
+        // SAFETY: the token is held, so this is the only live reference to the writer.
+        let w = unsafe { &mut *self.writer.get() };
+        w.level_log = on.then(Vec::new);
+    }
+
+    /// The levels the last command changed, with their visible quantity and order count
+    /// after it, in the order first touched (empty unless tracking is on). Replaces `out`'s
+    /// content.
+    pub fn level_changes(&self, out: &mut Vec<LevelChange>) {
+        let _token = self.token.acquire();
+        // SAFETY: the token is held, so no writer mutates concurrently.
+        let w = unsafe { &*self.writer.get() };
+        out.clear();
+        out.extend_from_slice(w.level_log.as_deref().unwrap_or_default());
     }
 
     /// Submit a new order.
@@ -470,15 +494,6 @@ impl OrderBook {
         // SAFETY: the token is held, so no writer mutates concurrently.
         let w = unsafe { &*self.writer.get() };
         f(w, &guard)
-    }
-
-    /// Side and price of a resting order (cheaper than [`OrderBook::order`]: no epoch pin).
-    pub fn order_price(&self, id: OrderId) -> Option<(Side, Ticks)> {
-        let _token = self.token.acquire();
-        // SAFETY: the token is held, so no writer mutates concurrently; only the order
-        // slab and id map are read, no epoch-managed node.
-        let w = unsafe { &*self.writer.get() };
-        w.order(id).map(|o| (o.side, o.price))
     }
 
     /// A resting order by id.

@@ -59,6 +59,20 @@ pub(crate) struct LevelCounters {
     last: AtomicI64,
 }
 
+/// A price level's visible state after a command, recorded by the writer as it applies
+/// its changes (no lookup afterwards).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LevelChange {
+    /// Side of the book.
+    pub side: Side,
+    /// Price in ticks.
+    pub price: Ticks,
+    /// Visible quantity after the command (0 once the level is empty).
+    pub quantity: Lots,
+    /// Orders resting there after the command.
+    pub order_count: u64,
+}
+
 /// What one writer step does to a level; applied atomically with respect to readers.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct LevelDelta {
@@ -89,6 +103,11 @@ impl LevelCounters {
             first: AtomicI64::new(NO_TIME),
             last: AtomicI64::new(NO_TIME),
         }
+    }
+
+    /// Writer only: the visible quantity and order count as the writer left them.
+    pub(crate) fn visible_and_orders(&self) -> (Lots, u64) {
+        (self.visible.load(Ordering::Relaxed), self.orders.load(Ordering::Relaxed))
     }
 
     /// Writer only. Plain load+store instead of RMW: there is exactly one writer.

@@ -32,7 +32,7 @@ pub use command::{Command, Modify, NewOrder};
 pub use error::{format_id, EngineError, EngineResult};
 pub use event::{Event, ExecutionReport, OrderUpdate, Trade};
 pub use ids::Fnv64;
-pub use level::LevelSnapshot;
+pub use level::{LevelChange, LevelSnapshot};
 pub use matching::check_new_order;
 pub use rust_decimal::Decimal;
 pub use scale::{parse_decimal, Scale};

@@ -12,7 +12,7 @@ use crate::command::{Modify, NewOrder};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{ExecutionReport, OrderUpdate, Trade};
 use crate::ids::{BuildIdHasher, Fnv64, PackedId};
-use crate::level::{LevelDelta, NIL};
+use crate::level::{LevelChange, LevelDelta, NIL};
 use crate::primitive::sync::atomic::Ordering;
 use crate::skiplist::{Node, MAX_HEIGHT};
 use crate::state::SharedState;
@@ -138,6 +138,8 @@ pub(crate) struct Writer {
     batch_ids: u64,
     /// Most orders that may rest at once (`None`: the pool grows as needed).
     max_orders: Option<usize>,
+    /// Levels changed by the current command, when tracking is on.
+    pub(crate) level_log: Option<Vec<LevelChange>>,
 }
 
 // SAFETY: the raw node pointers in `retained` and in resting orders refer to epoch-managed
@@ -173,6 +175,7 @@ impl Writer {
             retain_cap,
             batch_ids: 0,
             max_orders,
+            level_log: None,
         }
     }
 
@@ -403,6 +406,23 @@ impl<'a> Step<'a> {
         }
     }
 
+    /// Apply a change to a level's counters, and log the level's new state when the book
+    /// tracks level changes.
+    fn apply_level(&mut self, node: &Node, delta: &LevelDelta) {
+        node.level.counters.apply(delta, self.now);
+        if let Some(log) = self.w.level_log.as_mut() {
+            let (side, price) = (node.level.side, node.level.price);
+            let (quantity, order_count) = node.level.counters.visible_and_orders();
+            match log.iter_mut().find(|c| c.price == price && c.side == side) {
+                Some(c) => {
+                    c.quantity = quantity;
+                    c.order_count = order_count;
+                }
+                None => log.push(LevelChange { side, price, quantity, order_count }),
+            }
+        }
+    }
+
     /// Put an order (already in the arena) at the back of its level.
     fn enqueue(&mut self, idx: u32, counts_as_added: bool) {
         let (side, price, open, visible) = {
@@ -419,9 +439,9 @@ impl<'a> Step<'a> {
         let q = unsafe { node.level.queue() };
         self.w.arena.push_back(q, idx);
         q.total_open += open;
-        node.level.counters.apply(
+        self.apply_level(
+            node,
             &LevelDelta { visible, orders: 1, added: counts_as_added as u64, ..Default::default() },
-            self.now,
         );
     }
 
@@ -433,7 +453,7 @@ impl<'a> Step<'a> {
         let q = unsafe { node.level.queue() };
         self.w.arena.unlink(q, idx);
         q.total_open -= o.open;
-        node.level.counters.apply(&LevelDelta { visible: -o.visible, orders: -1, ..delta }, self.now);
+        self.apply_level(node, &LevelDelta { visible: -o.visible, orders: -1, ..delta });
         if q.head == NIL {
             self.retire_level(node);
         }
@@ -531,7 +551,7 @@ impl<'a> Step<'a> {
                     delta.orders = -1;
                     delta.filled = 1;
                     delta.queue_wait = self.now.saturating_sub(maker.queued_at).max(0) as u64;
-                    node.level.counters.apply(&delta, self.now);
+                    self.apply_level(node, &delta);
                     let done = self.finish(idx);
                     self.update(&done, OrderStatus::Filled, 0)
                 } else {
@@ -545,7 +565,7 @@ impl<'a> Step<'a> {
                         self.w.arena.unlink(q, idx);
                         self.w.arena.push_back(q, idx);
                     }
-                    node.level.counters.apply(&delta, self.now);
+                    self.apply_level(node, &delta);
                     let m = *self.w.arena.get(idx);
                     self.update(&m, OrderStatus::PartiallyFilled, m.open)
                 };

@@ -386,3 +386,31 @@ fn a_command_list_runs_each_command_as_if_sent_alone() {
     let rejects = std::iter::from_fn(|| feed.poll()).filter(|e| e.kind == FeedKind::CommandRejected).count();
     assert_eq!(rejects as u64, rejected);
 }
+
+#[test]
+fn level_tracking_reports_every_level_a_command_changed_with_its_final_state() {
+    let book = OrderBook::new("LV", Decimal::ONE, Decimal::ONE).unwrap();
+    let mut changes = Vec::new();
+    book.submit(&NewOrder::limit(1, Side::Sell, 101, 5, 1)).unwrap();
+    book.level_changes(&mut changes);
+    assert!(changes.is_empty(), "tracking is off by default");
+    book.track_level_changes(true);
+    book.submit(&NewOrder::limit(2, Side::Sell, 102, 5, 1)).unwrap();
+    book.level_changes(&mut changes);
+    let state = |c: &[lft_engine::LevelChange]| {
+        c.iter().map(|l| (l.side, l.price, l.quantity, l.order_count)).collect::<Vec<_>>()
+    };
+    assert_eq!(state(&changes), vec![(Side::Sell, 102, 5, 1)]);
+    // A reprice moves the order: both levels change; the old one empties.
+    book.modify(&Modify { id: 2, quantity: None, price: Some(103), timestamp: 2 }).unwrap();
+    book.level_changes(&mut changes);
+    assert_eq!(state(&changes), vec![(Side::Sell, 102, 0, 0), (Side::Sell, 103, 5, 1)]);
+    // A sweep through two levels reports each once, with its state after the command.
+    book.submit(&NewOrder::limit(3, Side::Buy, 103, 7, 3)).unwrap();
+    book.level_changes(&mut changes);
+    assert_eq!(state(&changes), vec![(Side::Sell, 101, 0, 0), (Side::Sell, 103, 3, 1)]);
+    // A refused command changes nothing and reports nothing.
+    assert!(book.cancel(99, 4).is_err());
+    book.level_changes(&mut changes);
+    assert!(changes.is_empty());
+}

@@ -17,8 +17,9 @@ use super::{Refusal, Reply, Shared};
 use crate::book::{BatchOutput, OrderBook};
 use crate::error::EngineError;
 use crate::event::ExecutionReport;
+use crate::level::LevelChange;
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
-use crate::types::{Side, Ticks, Timestamp};
+use crate::types::Timestamp;
 
 /// One queued command.
 pub(crate) struct Envelope {
@@ -91,6 +92,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, symbols: Vec<u32>) {
     let mut owned: Vec<Option<Owned>> = (0..shared.symbols.len()).map(|_| None).collect();
     for &s in &symbols {
         let book = shared.symbols[s as usize].book.get().expect("books are built before workers start");
+        book.track_level_changes(true);
         owned[s as usize] =
             Some(Owned { index: s, book: Arc::clone(book), command_sequence: 0, last_time: 0 });
     }
@@ -159,7 +161,7 @@ fn idle(worker: &WorkerShared) {
 /// Scratch buffers a worker reuses across commands.
 pub(crate) struct Scratch {
     report: ExecutionReport,
-    levels: Vec<(Side, Ticks)>,
+    levels: Vec<LevelChange>,
 }
 
 impl Scratch {
@@ -254,14 +256,6 @@ fn run_one(
     let order_id = request.order_id();
     let book = &*state.book;
     let Scratch { report, levels } = scratch;
-    levels.clear();
-    // A modify that reprices also changes the level the order rests on now; note it
-    // before (a cancel's own event already carries its price).
-    if let Request::Modify(crate::command::Modify { id, price: Some(_), .. }) = &request {
-        if let Some(at) = book.order_price(*id) {
-            levels.push(at);
-        }
-    }
     let ran = catch_unwind(AssertUnwindSafe(|| match &request {
         Request::New(o) => book.submit_into(o, report).map(|()| None),
         Request::Cancel { id, timestamp } => book.cancel_into(*id, *timestamp, report).map(|()| None),
@@ -289,18 +283,17 @@ fn run_one(
         Ok(Ok(batch)) => {
             let mut events = 0u64;
             report_events(symbol, seq, report, |e| {
-                note_level(levels, &e);
                 worker.ring.publish(&e);
                 events += 1;
             });
-            for &(side, price) in levels.iter() {
-                let (quantity, orders) =
-                    book.level(side, price).map_or((0, 0), |l| (l.quantity, l.order_count));
+            // The writer logged every level it changed, with the state it left it in.
+            book.level_changes(levels);
+            for l in levels.iter() {
                 worker.ring.publish(&FeedEvent {
-                    side,
-                    price,
-                    quantity,
-                    remaining: orders as i64,
+                    side: l.side,
+                    price: l.price,
+                    quantity: l.quantity,
+                    remaining: l.order_count as i64,
                     ..FeedEvent::notice(symbol, FeedKind::Level, seq, timestamp, 0, 0)
                 });
             }
@@ -333,17 +326,5 @@ fn run_one(
                 error: EngineError::SymbolHalted { symbol: slot.name.clone(), reason },
             })
         }
-    }
-}
-
-/// Remember each distinct level an event touched (trades: the maker's side).
-fn note_level(levels: &mut Vec<(Side, Ticks)>, e: &FeedEvent) {
-    let key = match e.kind {
-        FeedKind::Trade => (e.side.opposite(), e.price),
-        FeedKind::Order if e.price != super::feed::NO_PRICE => (e.side, e.price),
-        _ => return,
-    };
-    if !levels.contains(&key) {
-        levels.push(key);
     }
 }
