@@ -103,7 +103,9 @@ fn run_once(sys: &TradingSystem, chunks: Vec<Vec<Vec<Command>>>) -> (f64, u64, u
     let mut queues: Vec<VecDeque<Vec<Command>>> = chunks.into_iter().map(VecDeque::from).collect();
     let mut in_flight: Vec<VecDeque<Pending<Reply>>> = queues.iter().map(|_| VecDeque::new()).collect();
     let (mut rejected, mut trades) = (0u64, 0u64);
-    let mut take = |p: Pending<Reply>| match p.wait() {
+    // The driver parks at once when it must wait: on a small machine it shares the cores
+    // with the workers, and polling would take their time.
+    let mut take = |p: Pending<Reply>| match p.wait_parked() {
         Ok(r) => {
             if let Outcome::Commands(s) = r.outcome {
                 rejected += s.rejected;

@@ -108,12 +108,30 @@ impl<T> Pending<T> {
     /// Polls for up to [`REPLY_SPIN`] first: most replies arrive within microseconds, and
     /// parking costs more than that.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<T> {
+        self.wait_timeout_spinning(timeout, REPLY_SPIN)
+    }
+
+    /// Wait for the value, parking at once rather than polling: for a thread that shares
+    /// its core with the worker it waits for (a driver on a small machine).
+    pub fn wait_parked(mut self) -> T {
+        loop {
+            if let Some(v) = self.wait_timeout_spinning(Duration::from_secs(3600), Duration::ZERO) {
+                return v;
+            }
+        }
+    }
+
+    /// Wait up to `timeout`, polling for up to `spin` before parking.
+    pub fn wait_timeout_spinning(&mut self, timeout: Duration, spin: Duration) -> Option<T> {
         let backoff = Backoff::new();
         let start = Instant::now();
-        let spin = REPLY_SPIN.min(timeout);
+        let spin = spin.min(timeout);
         loop {
             if let Some(v) = self.try_take() {
                 return Some(v);
+            }
+            if spin.is_zero() {
+                break;
             }
             if backoff.is_completed() {
                 if start.elapsed() >= spin {
