@@ -199,14 +199,11 @@ class Config(_Strict):
             if s.name in seen:
                 raise ValueError(f"symbols[{i}].name: {s.name!r} is already symbols[{seen[s.name]}]")
             seen[s.name] = i
-            if (
-                s.worker is not None
-                and self.engine.threads != "auto"
-                and s.worker >= int(self.engine.threads)
-            ):
+            workers = min(self.engine.worker_threads(), len(self.symbols))
+            if s.worker is not None and s.worker >= workers:
                 raise ValueError(
-                    f"symbols[{i}].worker: {s.worker} is out of range "
-                    f"for engine.threads = {self.engine.threads}"
+                    f"symbols[{i}].worker: {s.worker} is out of range: the system runs {workers} "
+                    f"worker(s) (engine.threads = {self.engine.threads}, at most one per symbol)"
                 )
         return self
 

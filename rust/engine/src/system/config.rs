@@ -99,7 +99,7 @@ impl SystemConfig {
         if self.event_capacity < 2 {
             return bad(format!("engine.event_capacity: must be at least 2, got {}", self.event_capacity));
         }
-        let workers = if self.threads == 0 { usize::MAX } else { self.threads };
+        let workers = self.worker_count();
         let mut seen = std::collections::HashSet::new();
         for (i, s) in self.symbols.iter().enumerate() {
             let name = &s.book.symbol;
@@ -112,8 +112,8 @@ impl SystemConfig {
             if let Some(w) = s.worker {
                 if w >= workers {
                     return bad(format!(
-                        "symbols[{i}].worker: {w} is out of range for engine.threads = {}",
-                        self.threads
+                        "symbols[{i}].worker: {w} is out of range: the system runs {workers} worker(s) \
+                         (engine.threads, at most one per symbol)"
                     ));
                 }
             }
@@ -139,7 +139,6 @@ impl SystemConfig {
         let mut out = vec![usize::MAX; self.symbols.len()];
         for (i, s) in self.symbols.iter().enumerate() {
             if let Some(w) = s.worker {
-                let w = w.min(workers - 1);
                 out[i] = w;
                 load[w] += s.weight;
             }
