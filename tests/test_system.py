@@ -228,14 +228,14 @@ def test_batch_and_replay_go_through_the_workers(system: Any) -> None:
     stream = workload.generate("normal", 20_000, seed=3, symbols=3)
     totals = system.replay(stream)
     assert sum(t["commands"] for t in totals.values()) == 20_000
-    assert all(not t["halted"] for t in totals.values())
+    assert all(t["stopped"] is None for t in totals.values())
 
 
 def test_gtd_and_day_orders_expire_through_the_system(system: Any) -> None:
     system.submit("CCC", Side.BUY, 1, "1.00", time_in_force=TimeInForce.GTD, expire_time=10, timestamp=1)
     system.submit("CCC", Side.BUY, 1, "1.00", time_in_force=TimeInForce.DAY, timestamp=1)
-    assert len(system.expire("CCC", 10).updates) == 1
-    assert len(system.end_of_day("CCC", 11).updates) == 1
+    assert [u.status for u in system.expire("CCC", 10)] == [lft.OrderStatus.EXPIRED]
+    assert [u.status for u in system.end_of_day("CCC", 11)] == [lft.OrderStatus.EXPIRED]
     assert len(system.book("CCC")) == 0
 
 
@@ -298,3 +298,12 @@ def test_simulate_prints_a_summary_per_symbol(capsys: pytest.CaptureFixture[str]
     assert "20,000 commands in" in out and "round trip from Python" in out
     for name in ("BTC-USD", "ETH-USD", "SOL-USD", "AAPL"):
         assert name in out
+
+
+def test_an_order_pool_too_large_to_reserve_fails_cleanly() -> None:
+    cfg = config("BIG")
+    cfg["memory"] = {"order_pool_capacity": 2**31}  # about 400 GB: cannot be reserved here
+    with pytest.raises(lft.InvalidConfig, match="cannot be reserved"):
+        TradingSystem(cfg)
+    with pytest.raises(lft.InvalidConfig, match="memory.order_pool_capacity"):
+        Config.from_dict({"symbols": [{"name": "A"}], "memory": {"order_pool_capacity": 2**40}})

@@ -307,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("trading-system: --count must be >= 1 and --probes >= 0", file=sys.stderr)
                 return 2
             return run_simulate(config, args)
+        if not args.status_every > 0:
+            print("trading-system: --status-every must be > 0", file=sys.stderr)
+            return 2
         return run_serve(config, args.status_every)
     except TradingError as e:
         print(f"trading-system: {e}", file=sys.stderr)

@@ -77,7 +77,7 @@ class SymbolConfig(_Strict):
     #: Expected share of the flow, for automatic balancing.
     weight: float = Field(default=1.0, gt=0)
     #: Overrides ``memory.order_pool_capacity`` for this symbol.
-    order_pool_capacity: Optional[int] = Field(default=None, ge=0)
+    order_pool_capacity: Optional[int] = Field(default=None, ge=0, le=1 << 31)
 
     @model_validator(mode="before")
     @classmethod
@@ -129,7 +129,9 @@ class EngineSettings(_Strict):
     def worker_threads(self) -> int:
         """The number of workers ``threads`` asks for (``auto`` resolved here)."""
         if self.threads == "auto":
-            return max(1, (os.cpu_count() or 2) - 1)
+            # The cores this process may use (affinity), as Rust's `available_parallelism`.
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+            return max(1, (cores or 2) - 1)
         return int(self.threads)
 
 
@@ -137,10 +139,11 @@ class MemorySettings(_Strict):
     """Per-symbol order pools."""
 
     #: Resting orders each book reserves room for at start.
-    order_pool_capacity: int = Field(default=100_000, ge=0)
-    #: Whether a pool may grow past its capacity. When it may not, an order that would rest
-    #: in a full pool is refused (status REJECTED, reason "order pool is full"); what it
-    #: traded first stands. Never a crash.
+    order_pool_capacity: int = Field(default=100_000, ge=0, le=1 << 31)
+    #: Whether a pool may grow past its capacity. When it may not, the part of an order that
+    #: would rest in a full pool is refused with reason "the book's order pool is full":
+    #: status REJECTED if nothing traded, CANCELED if part of it traded first (those trades
+    #: stand). Never a crash.
     pool_growth: bool = True
 
 

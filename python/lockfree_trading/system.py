@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any, Optional, Union
 
 from . import _core
 from .config import Config
-from .errors import TradingError
 
 __all__ = ["EventSubscription", "TradingSystem"]
 
@@ -118,9 +118,12 @@ class TradingSystem:
         self._ensure_completer()
         pending = self._core.submit_async(token, symbol, side, quantity, price, **kwargs)
         with self._lock:
+            completer = self._completer
             if token in self._early:
                 self._early.discard(token)
                 ready = True
+            elif completer is None or not completer.is_alive():
+                ready = True  # the completer has already finished (shutdown): answer here
             else:
                 self._futures[token] = (future, pending)
                 ready = False
@@ -139,11 +142,12 @@ class TradingSystem:
         return self._core.modify(symbol, order_id, quantity, price, timestamp=timestamp)
 
     def expire(self, symbol: str, now: Any = None) -> Any:
-        """Expire the symbol's due GTD orders."""
+        """Expire the symbol's due GTD orders; returns their updates."""
         return self._core.expire(symbol, now)
 
     def end_of_day(self, symbol: str, now: Any = None) -> Any:
-        """End the trading day for the symbol: DAY orders and due GTD orders expire."""
+        """End the trading day for the symbol: DAY orders and due GTD orders expire; returns
+        their updates."""
         return self._core.end_of_day(symbol, now)
 
     def submit_batch(self, symbol: str, side: Any, price: Any, quantity: Any, **kwargs: Any) -> Any:
@@ -153,7 +157,8 @@ class TradingSystem:
     def replay(self, records: Any, *, chunk: int = 256) -> dict[str, dict[str, int]]:
         """Run a workload stream (numpy records from :mod:`lockfree_trading.workload`, or
         their bytes) through the system: record symbol ``k`` goes to the k-th configured
-        symbol. Returns per-symbol totals."""
+        symbol. Returns per-symbol totals; ``stopped`` says why a symbol's stream did not
+        run to the end (halted symbol, closed system), else None."""
         raw = records if isinstance(records, (bytes, bytearray, memoryview)) else records.tobytes()
         result: dict[str, dict[str, int]] = self._core.replay(bytes(raw), chunk=chunk)
         return result
@@ -240,27 +245,39 @@ class TradingSystem:
     def _ensure_completer(self) -> None:
         if self._completer is None:
             with self._lock:
-                if self._completer is None:
-                    t = threading.Thread(target=self._complete_loop, name="lft-futures", daemon=True)
+                if self._completer is None and not self._closed:
+                    # The thread holds only a weak reference, so an abandoned system can still
+                    # be collected (which shuts its workers down).
+                    t = threading.Thread(
+                        target=_complete_loop, args=(weakref.ref(self),), name="lft-futures", daemon=True
+                    )
                     self._completer = t
                     t.start()
-
-    def _complete_loop(self) -> None:
-        while True:
-            for token in self._core._wait_completions(0.05):
-                with self._lock:
-                    entry = self._futures.pop(token, None)
-                    if entry is None:
-                        self._early.add(token)
-                if entry is not None:
-                    self._resolve(*entry)
-            with self._lock:
-                if self._closed and not self._futures:
-                    return
 
     @staticmethod
     def _resolve(future: Future[Any], pending: _core.PendingReport) -> None:
         try:
             future.set_result(pending.result())
-        except TradingError as e:
+        except BaseException as e:  # the command's error, or anything unexpected: never lost
             future.set_exception(e)
+
+
+def _complete_loop(system_ref: weakref.ReferenceType[TradingSystem]) -> None:
+    """Complete `submit_async` futures as their tokens arrive; ends after shutdown once
+    every registered future is resolved, or when the system is collected."""
+    while True:
+        system = system_ref()
+        if system is None:
+            return
+        tokens = system._core._wait_completions(0.05)
+        for token in tokens:
+            with system._lock:
+                entry = system._futures.pop(token, None)
+                if entry is None:
+                    system._early.add(token)
+            if entry is not None:
+                TradingSystem._resolve(*entry)
+        with system._lock:
+            if system._closed and not system._futures and not tokens:
+                return
+        del system

@@ -111,9 +111,13 @@ pub(crate) struct Arena {
 }
 
 impl Arena {
-    /// An arena with room for `capacity` orders reserved up front.
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Arena { slots: Vec::with_capacity(capacity), free: Vec::with_capacity(capacity) }
+    /// An arena with room for `capacity` orders reserved up front (an error, not an
+    /// abort, when the memory cannot be had).
+    pub(crate) fn try_with_capacity(capacity: usize) -> Result<Self, std::collections::TryReserveError> {
+        let mut arena = Arena::default();
+        arena.slots.try_reserve_exact(capacity)?;
+        arena.free.try_reserve_exact(capacity)?;
+        Ok(arena)
     }
 
     pub(crate) fn alloc(&mut self, order: RestingOrder) -> Handle {

@@ -165,22 +165,35 @@ impl OrderBook {
     }
 
     /// A book from a full config.
+    ///
+    /// # Panics
+    /// If `config.order_capacity` cannot be reserved; [`OrderBook::try_with_config`] reports
+    /// that as an error instead.
     pub fn with_config(config: BookConfig) -> Self {
+        Self::try_with_config(config).expect("order pool reservation")
+    }
+
+    /// A book, with its order pool reserved up front; an `InvalidConfig` error (not an abort)
+    /// when the memory cannot be had.
+    pub fn try_with_config(config: BookConfig) -> EngineResult<Self> {
         let mut h = Fnv64::default();
         h.bytes(config.symbol.as_bytes());
         let id_seed = h.finish();
-        OrderBook {
-            writer: UnsafeCell::new(Writer::new(
-                id_seed,
-                config.retain_empty_levels,
-                config.order_capacity,
-                config.max_orders,
-            )),
+        let writer =
+            Writer::new(id_seed, config.retain_empty_levels, config.order_capacity, config.max_orders)
+                .map_err(|e| {
+                    EngineError::InvalidConfig(format!(
+                        "order pool of {} orders for {} cannot be reserved: {e}",
+                        config.order_capacity, config.symbol
+                    ))
+                })?;
+        Ok(OrderBook {
+            writer: UnsafeCell::new(writer),
             config,
             id_seed,
             token: WriterToken::new(),
             shared: SharedState::new(),
-        }
+        })
     }
 
     /// Instrument name.
@@ -210,6 +223,7 @@ impl OrderBook {
         let w = unsafe { &mut *self.writer.get() };
         if let Some(log) = w.level_log.as_mut() {
             log.clear();
+            w.log_stamp += 1;
         }
         let mut step = Step { w, sh: &self.shared, guard, out, now };
         f(&mut step)
@@ -325,6 +339,28 @@ impl OrderBook {
     /// same timestamp. Malformed rows fail the whole batch before anything changes; a row
     /// whose id is resting (or that would overflow a level) is reported `Rejected`.
     pub fn submit_batch(&self, input: &BatchInput<'_>, out: &mut BatchOutput) -> EngineResult<()> {
+        self.submit_batch_inner(input, out, None)
+    }
+
+    /// [`OrderBook::submit_batch`], also collecting every row's events into `events`: all
+    /// trades in `trades`, and every order update (makers, then the row's own order) in
+    /// `updates`, each in sequence order. For publishers of the event stream.
+    pub fn submit_batch_with_events(
+        &self,
+        input: &BatchInput<'_>,
+        out: &mut BatchOutput,
+        events: &mut ExecutionReport,
+    ) -> EngineResult<()> {
+        events.clear();
+        self.submit_batch_inner(input, out, Some(events))
+    }
+
+    fn submit_batch_inner(
+        &self,
+        input: &BatchInput<'_>,
+        out: &mut BatchOutput,
+        mut events: Option<&mut ExecutionReport>,
+    ) -> EngineResult<()> {
         let n = input.side.len();
         let len_ok = input.price.len() == n
             && input.quantity.len() == n
@@ -368,6 +404,11 @@ impl OrderBook {
                     out.trade_price.push(t.price);
                     out.trade_quantity.push(t.quantity);
                     out.trade_sequence.push(t.sequence);
+                }
+                if let Some(ev) = events.as_deref_mut() {
+                    ev.trades.extend_from_slice(&s.out.trades);
+                    ev.updates.extend_from_slice(&s.out.updates);
+                    ev.updates.extend(s.out.report);
                 }
             }
         });

@@ -216,6 +216,9 @@ pub(crate) struct Level {
     pub price: Ticks,
     pub counters: LevelCounters,
     queue: UnsafeCell<LevelQueue>,
+    /// Writer-only: (command stamp, index) of this level's entry in the book's level-change
+    /// log, so a command that changes the level many times updates one entry in O(1).
+    log_mark: UnsafeCell<(u64, u32)>,
 }
 
 impl Level {
@@ -231,7 +234,26 @@ impl Level {
                 linked: false,
                 empty_stamp: 0,
             }),
+            log_mark: UnsafeCell::new((0, 0)),
         }
+    }
+
+    /// This level's (command stamp, index) in the level-change log.
+    ///
+    /// # Safety
+    /// The caller must hold the book's writer token.
+    pub(crate) unsafe fn log_mark(&self) -> (u64, u32) {
+        // SAFETY: only the token holder reads or writes the mark; a plain copy, no reference kept.
+        unsafe { *self.log_mark.get() }
+    }
+
+    /// Set the mark read by [`Level::log_mark`].
+    ///
+    /// # Safety
+    /// The caller must hold the book's writer token.
+    pub(crate) unsafe fn set_log_mark(&self, mark: (u64, u32)) {
+        // SAFETY: as in `log_mark`.
+        unsafe { *self.log_mark.get() = mark }
     }
 
     /// The writer-only queue.

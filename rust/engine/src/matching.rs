@@ -140,6 +140,8 @@ pub(crate) struct Writer {
     max_orders: Option<usize>,
     /// Levels changed by the current command, when tracking is on.
     pub(crate) level_log: Option<Vec<LevelChange>>,
+    /// Identifies the current command in levels' log marks (starts at 1: 0 is "never").
+    pub(crate) log_stamp: u64,
 }
 
 // SAFETY: the raw node pointers in `retained` and in resting orders refer to epoch-managed
@@ -161,10 +163,19 @@ pub(crate) struct Step<'a> {
 }
 
 impl Writer {
-    pub(crate) fn new(seed: u64, retain_cap: usize, capacity: usize, max_orders: Option<usize>) -> Self {
-        Writer {
-            arena: Arena::with_capacity(capacity),
-            ids: HashMap::with_capacity_and_hasher(capacity, BuildIdHasher),
+    /// The writer of a new book, with room for `capacity` resting orders reserved (an error,
+    /// not an abort, if that memory cannot be had).
+    pub(crate) fn new(
+        seed: u64,
+        retain_cap: usize,
+        capacity: usize,
+        max_orders: Option<usize>,
+    ) -> Result<Self, std::collections::TryReserveError> {
+        let mut ids = HashMap::with_hasher(BuildIdHasher);
+        ids.try_reserve(capacity)?;
+        Ok(Writer {
+            arena: Arena::try_with_capacity(capacity)?,
+            ids,
             gtd: BinaryHeap::new(),
             live_gtd: 0,
             seq: 0,
@@ -176,7 +187,8 @@ impl Writer {
             batch_ids: 0,
             max_orders,
             level_log: None,
-        }
+            log_stamp: 0,
+        })
     }
 
     /// Index of a resting order, treating GTD orders already due at `now` as gone.
@@ -411,14 +423,23 @@ impl<'a> Step<'a> {
     fn apply_level(&mut self, node: &Node, delta: &LevelDelta) {
         node.level.counters.apply(delta, self.now);
         if let Some(log) = self.w.level_log.as_mut() {
-            let (side, price) = (node.level.side, node.level.price);
             let (quantity, order_count) = node.level.counters.visible_and_orders();
-            match log.iter_mut().find(|c| c.price == price && c.side == side) {
-                Some(c) => {
-                    c.quantity = quantity;
-                    c.order_count = order_count;
-                }
-                None => log.push(LevelChange { side, price, quantity, order_count }),
+            let stamp = self.w.log_stamp;
+            // SAFETY: the writer token is held for the whole step.
+            let (marked, at) = unsafe { node.level.log_mark() };
+            if marked == stamp {
+                let entry = &mut log[at as usize];
+                entry.quantity = quantity;
+                entry.order_count = order_count;
+            } else {
+                // SAFETY: as above.
+                unsafe { node.level.set_log_mark((stamp, log.len() as u32)) };
+                log.push(LevelChange {
+                    side: node.level.side,
+                    price: node.level.price,
+                    quantity,
+                    order_count,
+                });
             }
         }
     }
@@ -723,9 +744,10 @@ impl<'a> Step<'a> {
                 let new_visible = o.visible.min(new_q);
                 // SAFETY: writer token held.
                 unsafe { node.level.queue() }.total_open -= o.open - new_q;
-                node.level
-                    .counters
-                    .apply(&LevelDelta { visible: new_visible - o.visible, ..Default::default() }, self.now);
+                self.apply_level(
+                    node,
+                    &LevelDelta { visible: new_visible - o.visible, ..Default::default() },
+                );
                 let r = self.w.arena.get_mut(idx);
                 r.open = new_q;
                 r.visible = new_visible;

@@ -414,3 +414,73 @@ fn level_tracking_reports_every_level_a_command_changed_with_its_final_state() {
     book.level_changes(&mut changes);
     assert!(changes.is_empty());
 }
+
+#[test]
+fn a_book_that_cannot_be_built_fails_the_start_instead_of_hanging() {
+    let mut cfg = config(&["OK", "HUGE"], 2);
+    cfg.symbols[1].book.order_capacity = usize::MAX / 2;
+    let err = TradingSystem::start(cfg).err().expect("start must fail");
+    assert!(matches!(&err, EngineError::InvalidConfig(m) if m.contains("could not build")), "{err}");
+}
+
+#[test]
+fn batches_publish_their_trades_and_order_updates_and_reductions_their_level() {
+    let system = TradingSystem::start(config(&["F"], 1)).unwrap();
+    let mut feed = system.subscribe();
+    system.execute(0, Request::New(NewOrder::limit(1, Side::Sell, 100, 5, 1)), false).unwrap();
+    let batch = OwnedBatch {
+        side: vec![0, 0],
+        price: vec![100, 90],
+        quantity: vec![3, 4],
+        time_in_force: None,
+        order_id: Some(vec![10, 11]),
+        timestamp: 2,
+    };
+    system.execute(0, Request::Batch(batch), false).unwrap();
+    let events: Vec<_> = std::iter::from_fn(|| feed.poll()).filter(|e| e.command_sequence == 2).collect();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            FeedKind::Trade,
+            FeedKind::Order,
+            FeedKind::Order,
+            FeedKind::Order,
+            FeedKind::Level,
+            FeedKind::Level
+        ],
+        "{events:?}"
+    );
+    let book_events: Vec<u64> =
+        events.iter().filter(|e| e.kind != FeedKind::Level).map(|e| e.sequence).collect();
+    assert!(book_events.windows(2).all(|w| w[0] < w[1]), "in sequence order: {book_events:?}");
+    // Reducing a resting order in place changes its level: one level event.
+    system
+        .execute(0, Request::Modify(Modify { id: 11, quantity: Some(1), price: None, timestamp: 3 }), false)
+        .unwrap();
+    let level: Vec<_> = std::iter::from_fn(|| feed.poll()).filter(|e| e.kind == FeedKind::Level).collect();
+    assert_eq!(level.len(), 1);
+    assert_eq!((level[0].side, level[0].price, level[0].quantity, level[0].remaining), (Side::Buy, 90, 1, 1));
+}
+
+#[test]
+fn the_price_band_covers_batches_and_command_lists() {
+    let mut cfg = config(&["B"], 1);
+    cfg.symbols[0].price_band = Some((90, 110));
+    let system = TradingSystem::start(cfg).unwrap();
+    let batch = OwnedBatch {
+        side: vec![0, 0],
+        price: vec![100, 500],
+        quantity: vec![1, 1],
+        time_in_force: None,
+        order_id: None,
+        timestamp: 1,
+    };
+    let refused = system.execute(0, Request::Batch(batch), false).unwrap_err();
+    assert!(matches!(&refused.error, EngineError::InvalidOrder(m) if m.contains("price band")));
+    let list = vec![lft_engine::Command::New(NewOrder::limit(1, Side::Buy, 500, 1, 1))];
+    assert!(system.execute(0, Request::Commands(list), false).is_err());
+    let market = OwnedBatch { price: vec![0], side: vec![0], quantity: vec![1], ..OwnedBatch::default() };
+    assert!(system.execute(0, Request::Batch(market), false).is_ok(), "market rows have no price to check");
+    assert_eq!(system.book(0).unwrap().len(), 0);
+}

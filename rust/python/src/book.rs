@@ -25,11 +25,11 @@ pub(crate) struct OrderArgs<'a, 'py> {
     pub expire_time: Option<&'a Bound<'py, PyAny>>,
 }
 
-/// Convert a new order's arguments at the book's scale; ids default to the book's next
-/// generated id. Shared by `OrderBook.submit` and `TradingSystem.submit`.
+/// Convert a new order's arguments at the book's scale; ids default to `next_id()` (the
+/// book's next generated id). Shared by `OrderBook.submit` and `TradingSystem.submit`.
 pub(crate) fn parse_new_order(
     scale: &Scale,
-    ids: &OrderBook,
+    next_id: impl FnOnce() -> lft_engine::OrderId,
     a: OrderArgs<'_, '_>,
     timestamp: Timestamp,
 ) -> PyResult<NewOrder> {
@@ -59,7 +59,7 @@ pub(crate) fn parse_new_order(
         .transpose()?;
     let id = match a.order_id.filter(|i| !i.is_none()) {
         Some(i) => crate::convert::order_id(i)?,
-        None => ids.next_order_id(),
+        None => next_id(),
     };
     Ok(NewOrder {
         id,
@@ -186,7 +186,7 @@ impl PyOrderBook {
         let timestamp = self.now(py, timestamp, "timestamp")?;
         let order = parse_new_order(
             &self.scale(),
-            &self.book,
+            || self.book.next_order_id(),
             OrderArgs {
                 side,
                 quantity,

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_queue::SegQueue;
 use lft_engine::system::{
@@ -22,7 +22,10 @@ use crate::convert::{lots, opt_decimal, ticks, timestamp, to_py_decimal, to_py_u
 use crate::enums::{PyOrderStatus, PySide};
 use crate::errors::PyEngineError;
 use crate::gil::without_gil;
-use crate::objects::{PyDepth, PyExecutionReport, PyLevel, PyLevelStats};
+use crate::objects::{updates_of, PyDepth, PyExecutionReport, PyLevel, PyLevelStats};
+
+/// Longest a blocking call waits with the GIL released before it checks for Ctrl-C.
+const SIGNAL_SLICE: Duration = Duration::from_millis(100);
 
 /// Tokens of filled asynchronous replies, and the one thread that waits for them.
 struct Completions {
@@ -79,6 +82,10 @@ pub struct PyTradingSystem {
     scales: Vec<Scale>,
     names: Vec<Arc<str>>,
     completions: Arc<Completions>,
+    /// Hands a filled async reply's token to `completions` (built once, shared by all).
+    notify: Notify,
+    /// Symbol name -> index, for the per-call lookup.
+    index_of: std::collections::HashMap<Arc<str>, u32>,
 }
 
 /// A reply that has not been collected yet (`submit_async`).
@@ -197,6 +204,10 @@ fn refusal(py: Python<'_>, r: Refusal) -> PyErr {
 fn reply_object(py: Python<'_>, reply: Reply, scale: Scale, symbol: &Arc<str>) -> PyResult<Py<PyAny>> {
     let r: SystemReport = reply.map_err(|e| refusal(py, e))?;
     Ok(match r.outcome {
+        // Expiry sweeps have no order of their own: their updates, as `OrderBook.expire` gives.
+        Outcome::Report(report) if report.report.is_none() => {
+            PyList::new(py, updates_of(py, &report.updates, &scale)?)?.into_any().unbind()
+        }
         Outcome::Report(report) => Py::new(
             py,
             PyExecutionReport {
@@ -222,7 +233,10 @@ fn reply_object(py: Python<'_>, reply: Reply, scale: Scale, symbol: &Arc<str>) -
 
 impl PyTradingSystem {
     fn index(&self, symbol: &str) -> PyResult<u32> {
-        self.system.symbol_index(symbol).map_err(|e| PyEngineError(e).into())
+        match self.index_of.get(symbol) {
+            Some(&i) => Ok(i),
+            None => Err(PyEngineError(lft_engine::EngineError::UnknownSymbol(symbol.to_string())).into()),
+        }
     }
 
     /// Send and wait with the GIL released.
@@ -240,8 +254,7 @@ impl PyTradingSystem {
         worker_time: bool,
         token: u64,
     ) -> PyResult<PyPendingReport> {
-        let completions = Arc::clone(&self.completions);
-        let notify: Notify = Arc::new(move |t| completions.push(t));
+        let notify = Arc::clone(&self.notify);
         let system = &self.system;
         let pending = without_gil(py, || system.send(symbol, request, worker_time, Some((notify, token))))
             .map_err(|e| refusal(py, e))?;
@@ -273,7 +286,7 @@ impl PyTradingSystem {
         let book = self.system.book(symbol).map_err(PyEngineError)?;
         let order = parse_new_order(
             &self.scales[symbol as usize],
-            book.book(),
+            || book.next_order_id(),
             OrderArgs {
                 side,
                 quantity,
@@ -305,18 +318,18 @@ impl PyTradingSystem {
     #[new]
     fn py_new(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
         let (sc, scales) = system_config(config)?;
-        let names = sc.symbols.iter().map(|s| Arc::<str>::from(s.book.symbol.as_str())).collect();
+        let names: Vec<Arc<str>> =
+            sc.symbols.iter().map(|s| Arc::<str>::from(s.book.symbol.as_str())).collect();
+        let index_of = names.iter().enumerate().map(|(i, n)| (Arc::clone(n), i as u32)).collect();
         let system = without_gil(py, || TradingSystem::start(sc)).map_err(PyEngineError)?;
-        Ok(PyTradingSystem {
-            system,
-            scales,
-            names,
-            completions: Arc::new(Completions {
-                queue: SegQueue::new(),
-                sleeping: AtomicBool::new(false),
-                waiter: OnceLock::new(),
-            }),
-        })
+        let completions = Arc::new(Completions {
+            queue: SegQueue::new(),
+            sleeping: AtomicBool::new(false),
+            waiter: OnceLock::new(),
+        });
+        let sink = Arc::clone(&completions);
+        let notify: Notify = Arc::new(move |t| sink.push(t));
+        Ok(PyTradingSystem { system, scales, names, completions, notify, index_of })
     }
 
     /// Configured symbols, in order.
@@ -503,7 +516,7 @@ impl PyTradingSystem {
             d.set_item("rejected", t.rejected)?;
             d.set_item("trades", t.trades)?;
             d.set_item("events", t.events)?;
-            d.set_item("halted", t.halted)?;
+            d.set_item("stopped", t.stopped)?;
             out.set_item(&*self.names[i], d)?;
         }
         Ok(out.into_any().unbind())
@@ -586,7 +599,8 @@ struct ReplayTotals {
     rejected: u64,
     trades: u64,
     events: u64,
-    halted: bool,
+    /// Why the rest of this symbol's stream was not run (halted symbol, closed system).
+    stopped: Option<String>,
 }
 
 fn replay_through(
@@ -607,12 +621,12 @@ fn replay_through(
             t.events += s.events;
         }
         Ok(_) => {}
-        Err(_) => t.halted = true,
+        Err(e) => t.stopped = Some(e.to_string()),
     };
     loop {
         let mut sent_any = false;
         for (i, it) in iters.iter_mut().enumerate() {
-            if it.peek().is_none() || totals[i].halted {
+            if it.peek().is_none() || totals[i].stopped.is_some() {
                 continue;
             }
             let part: Vec<_> = it.by_ref().take(chunk).collect();
@@ -621,9 +635,20 @@ fn replay_through(
                 let p = in_flight[i].pop_front().expect("non-empty");
                 collect(&mut totals[i], p);
             }
-            match system.send(i as u32, Request::Commands(part), false, None) {
-                Ok(p) => in_flight[i].push_back(p),
-                Err(_) => totals[i].halted = true,
+            loop {
+                match system.send(i as u32, Request::Commands(part.clone()), false, None) {
+                    Ok(p) => in_flight[i].push_back(p),
+                    // A full queue (policy `reject`) is backpressure: wait for room, retry.
+                    Err(Refusal { error: lft_engine::EngineError::QueueFull { .. }, .. }) => {
+                        match in_flight[i].pop_front() {
+                            Some(p) => collect(&mut totals[i], p),
+                            None => std::thread::sleep(Duration::from_micros(50)),
+                        }
+                        continue;
+                    }
+                    Err(e) => totals[i].stopped = Some(e.to_string()),
+                }
+                break;
             }
         }
         if !sent_any {
@@ -651,22 +676,23 @@ impl PyPendingReport {
     fn result(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
         if self.done.is_none() {
             let mut pending = self.pending.take().expect("a pending report holds its slot until done");
-            let wait = timeout.map(|t| Duration::from_secs_f64(t.clamp(0.0, 1e9)));
-            let (got, back) = without_gil(py, move || {
-                let got = match wait {
-                    Some(d) => pending.wait_timeout(d),
-                    None => loop {
-                        if let Some(v) = pending.wait_timeout(Duration::from_secs(1)) {
-                            break Some(v);
-                        }
-                    },
-                };
-                (got, pending)
-            });
-            match got {
-                Some(v) => self.done = Some(v),
-                None => {
-                    self.pending = Some(back);
+            let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.clamp(0.0, 1e9)));
+            // Wait in slices with the GIL released; between slices, let Ctrl-C through.
+            loop {
+                let slice = deadline
+                    .map_or(SIGNAL_SLICE, |d| d.saturating_duration_since(Instant::now()).min(SIGNAL_SLICE));
+                let (got, back) = without_gil(py, move || (pending.wait_timeout(slice), pending));
+                pending = back;
+                if let Some(v) = got {
+                    self.done = Some(v);
+                    break;
+                }
+                if let Err(e) = py.check_signals() {
+                    self.pending = Some(pending);
+                    return Err(e);
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    self.pending = Some(pending);
                     return Err(pyo3::exceptions::PyTimeoutError::new_err("the report has not arrived yet"));
                 }
             }
@@ -747,27 +773,37 @@ impl PySubscription {
     /// The next event, waiting up to `timeout` seconds (forever if None) with the GIL
     /// released; None on timeout.
     #[pyo3(signature = (timeout = None))]
-    fn next(&mut self, py: Python<'_>, timeout: Option<f64>) -> Option<PyEvent> {
-        let deadline =
-            timeout.map(|t| std::time::Instant::now() + Duration::from_secs_f64(t.clamp(0.0, 1e9)));
-        let sub = &mut self.sub;
-        let got = without_gil(py, || {
-            let backoff = crossbeam_utils::Backoff::new();
-            loop {
-                if let Some(e) = sub.poll() {
-                    return Some(e);
+    fn next(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<PyEvent>> {
+        let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.clamp(0.0, 1e9)));
+        loop {
+            let slice_end = Instant::now() + SIGNAL_SLICE;
+            let until = deadline.map_or(slice_end, |d| d.min(slice_end));
+            let sub = &mut self.sub;
+            let got = without_gil(py, || {
+                let backoff = crossbeam_utils::Backoff::new();
+                loop {
+                    if let Some(e) = sub.poll() {
+                        return Some(e);
+                    }
+                    if Instant::now() >= until {
+                        return None;
+                    }
+                    if backoff.is_completed() {
+                        std::thread::sleep(Duration::from_micros(100));
+                    } else {
+                        backoff.snooze();
+                    }
                 }
-                if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                    return None;
-                }
-                if backoff.is_completed() {
-                    std::thread::sleep(Duration::from_micros(100));
-                } else {
-                    backoff.snooze();
-                }
+            });
+            if let Some(e) = got {
+                return Ok(Some(self.wrap(e)));
             }
-        });
-        got.map(|e| self.wrap(e))
+            // Between slices, let Ctrl-C through.
+            py.check_signals()?;
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+        }
     }
 
     /// Events this subscriber missed because it fell more than a ring behind.

@@ -20,7 +20,7 @@ mod reply;
 mod request;
 mod worker;
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -103,8 +103,6 @@ pub(crate) struct Shared {
     pub(crate) workers: Vec<WorkerShared>,
     pub(crate) batch_size: usize,
     on_full: OnFull,
-    /// Symbols halted by a worker panic so far.
-    pub(crate) failures_seen: AtomicU64,
 }
 
 /// Queue and worker statistics.
@@ -159,12 +157,12 @@ impl TradingSystem {
                 .collect(),
             batch_size: config.batch_size,
             on_full: config.on_full,
-            failures_seen: AtomicU64::new(0),
         });
         let cores = crate::affinity::allowed_cores();
         let mut handles = Vec::with_capacity(workers);
-        let mut pinned = Vec::with_capacity(workers);
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<(usize, Option<usize>)>();
+        let mut pinned = vec![None; workers];
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<(usize, Result<Option<usize>, String>)>();
+        let mut failure: Option<String> = None;
         for me in 0..workers {
             let mine: Vec<u32> =
                 (0..assignment.len()).filter(|&i| assignment[i] == me).map(|i| i as u32).collect();
@@ -172,30 +170,60 @@ impl TradingSystem {
             let core = (config.pin_threads && !cores.is_empty()).then(|| cores[me % cores.len()]);
             let shared_w = Arc::clone(&shared);
             let ready = ready_tx.clone();
-            let handle = std::thread::Builder::new()
-                .name(format!("lft-worker-{me}"))
-                .spawn(move || {
-                    let pinned_to = core.filter(|&c| crate::affinity::pin_current_thread(c));
-                    // First touch: the books' memory is allocated by the thread that uses it.
+            let spawned = std::thread::Builder::new().name(format!("lft-worker-{me}")).spawn(move || {
+                let pinned_to = core.filter(|&c| crate::affinity::pin_current_thread(c));
+                // First touch: the books' memory is allocated by the thread that uses it. A
+                // book that cannot be built (e.g. a pool too large to reserve) fails the start.
+                let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     for (&i, spec) in mine.iter().zip(specs) {
-                        let _ = shared_w.symbols[i as usize].book.set(Arc::new(OrderBook::with_config(spec)));
+                        let book = OrderBook::try_with_config(spec).map_err(|e| e.to_string())?;
+                        let _ = shared_w.symbols[i as usize].book.set(Arc::new(book));
                     }
-                    let _ = shared_w.workers[me].thread.set(std::thread::current());
-                    let _ = ready.send((me, pinned_to));
+                    Ok(())
+                }))
+                .unwrap_or_else(|p| Err(panic_text(&*p)));
+                let _ = shared_w.workers[me].thread.set(std::thread::current());
+                let ok = built.is_ok();
+                let _ = ready.send((me, built.map(|()| pinned_to)));
+                drop(ready);
+                if ok {
                     worker::run(shared_w, me, mine);
-                })
-                .map_err(|e| {
-                    EngineError::InvalidConfig(format!("engine.threads: cannot start a worker: {e}"))
-                })?;
-            handles.push(handle);
+                }
+            });
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    failure = Some(format!("engine.threads: cannot start worker {me}: {e}"));
+                    break;
+                }
+            }
         }
         drop(ready_tx);
-        pinned.resize(workers, None);
-        for _ in 0..workers {
-            let (me, core) = ready_rx
-                .recv()
-                .map_err(|_| EngineError::InvalidConfig("a worker failed while building its books".into()))?;
-            pinned[me] = core;
+        for _ in 0..handles.len() {
+            match ready_rx.recv() {
+                Ok((me, Ok(core))) => pinned[me] = core,
+                Ok((me, Err(why))) => {
+                    failure.get_or_insert(format!("worker {me} could not build its books: {why}"));
+                }
+                Err(_) => {
+                    failure.get_or_insert("a worker exited while building its books".into());
+                    break;
+                }
+            }
+        }
+        if let Some(why) = failure {
+            // Stop the workers that did start (their queues are empty) and report.
+            for w in &shared.workers {
+                w.gate.close();
+                w.stop.store(true, Ordering::Release);
+                if let Some(t) = w.thread.get() {
+                    t.unpark();
+                }
+            }
+            for h in handles {
+                let _ = h.join();
+            }
+            return Err(EngineError::InvalidConfig(why));
         }
         Ok(TradingSystem {
             shared,
@@ -255,7 +283,7 @@ impl TradingSystem {
     ) -> Result<Pending<Reply>, Refusal> {
         let slot = self.slot(symbol).map_err(Refusal::before_queue)?;
         check_band(slot, &request).map_err(Refusal::before_queue)?;
-        let (replier, pending) = reply_slot(notify);
+        let (replier, pending) = reply_slot(notify, || Err(Refusal::before_queue(EngineError::SystemClosed)));
         self.enqueue(Envelope { symbol, request, worker_time, reply: Some(replier) })?;
         Ok(pending)
     }
@@ -391,39 +419,83 @@ impl Drop for TradingSystem {
     }
 }
 
+/// Refuse a request with any limit price outside the symbol's band: single orders and
+/// modifies, every row of a batch (0 is a market row) and every command of a list.
 fn check_band(slot: &SymbolSlot, request: &Request) -> EngineResult<()> {
     let Some((lo, hi)) = slot.price_band else { return Ok(()) };
-    let price = match request {
-        Request::New(o) => o.price,
-        Request::Modify(m) => m.price,
-        _ => None,
-    };
-    match price {
+    let check = |p: Option<crate::Ticks>| match p {
         Some(p) if p < lo || p > hi => Err(EngineError::InvalidOrder(format!(
             "price {p} ticks is outside {}'s price band {lo}..={hi} ticks",
             slot.name
         ))),
         _ => Ok(()),
+    };
+    match request {
+        Request::New(o) => check(o.price),
+        Request::Modify(m) => check(m.price),
+        Request::Batch(b) => b.price.iter().try_for_each(|&p| check((p != 0).then_some(p))),
+        Request::Commands(list) => list.iter().try_for_each(|c| match c {
+            crate::Command::New(o) => check(o.price),
+            crate::Command::Modify(m) => check(m.price),
+            _ => Ok(()),
+        }),
+        _ => Ok(()),
     }
 }
 
-/// Read-only handle on one symbol's book.
+/// The message of a caught panic.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_string())
+}
+
+/// Read-only handle on one symbol's book: only the readers, so nothing but the worker can
+/// change the book (or the level-change log it publishes from).
 #[derive(Clone)]
 pub struct BookReader(Arc<OrderBook>);
 
-impl BookReader {
-    /// The book, for its reading methods. Writing through it bypasses the worker's
-    /// sequence and breaks determinism: don't.
-    pub fn book(&self) -> &OrderBook {
-        &self.0
-    }
+macro_rules! read_through {
+    ($($(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)+) => {
+        impl BookReader {
+            $($(#[$doc])* pub fn $name(&self $(, $arg: $ty)*) -> $ret { self.0.$name($($arg),*) })+
+        }
+    };
 }
 
-impl std::ops::Deref for BookReader {
-    type Target = OrderBook;
-    fn deref(&self) -> &OrderBook {
-        &self.0
-    }
+read_through! {
+    /// See [`OrderBook::symbol`].
+    fn symbol(&self) -> &str;
+    /// See [`OrderBook::scale`].
+    fn scale(&self) -> &crate::Scale;
+    /// See [`OrderBook::next_order_id`] (draws an id; changes no order).
+    fn next_order_id(&self) -> crate::OrderId;
+    /// See [`OrderBook::best_bid`].
+    fn best_bid(&self) -> Option<crate::Ticks>;
+    /// See [`OrderBook::best_ask`].
+    fn best_ask(&self) -> Option<crate::Ticks>;
+    /// See [`OrderBook::top_of_book`].
+    fn top_of_book(&self) -> (Option<crate::Ticks>, Option<crate::Ticks>);
+    /// See [`OrderBook::depth`].
+    fn depth(&self, n: usize) -> crate::Depth;
+    /// See [`OrderBook::depth_at`].
+    fn depth_at(&self, side: crate::Side, price: crate::Ticks) -> crate::Lots;
+    /// See [`OrderBook::level`].
+    fn level(&self, side: crate::Side, price: crate::Ticks) -> Option<crate::LevelSnapshot>;
+    /// See [`OrderBook::len`].
+    fn len(&self) -> usize;
+    /// See [`OrderBook::is_empty`].
+    fn is_empty(&self) -> bool;
+    /// See [`OrderBook::sequence`].
+    fn sequence(&self) -> u64;
+    /// See [`OrderBook::order`].
+    fn order(&self, id: crate::OrderId) -> Option<crate::OrderView>;
+    /// See [`OrderBook::contains`].
+    fn contains(&self, id: crate::OrderId) -> bool;
+    /// See [`OrderBook::state_hash`].
+    fn state_hash(&self) -> u64;
 }
 
 /// A subscriber's view of every worker's event ring. Events of one symbol come in

@@ -110,7 +110,17 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, symbols: Vec<u32>) {
                 }
                 continue;
             };
-            handle(&shared, worker, state, env, &mut scratch);
+            // `run_one` already contains panics from the book; this guards the worker's own
+            // code, so a bug there halts one symbol instead of silencing the whole worker.
+            let symbol = env.symbol as usize;
+            let handled =
+                catch_unwind(AssertUnwindSafe(|| handle(&shared, worker, state, env, &mut scratch)));
+            if let Err(panic) = handled {
+                let why = format!("worker failed outside the book: {}", super::panic_text(&*panic));
+                eprintln!("lockfree-trading: symbol {} halted: {why}", shared.symbols[symbol].name);
+                shared.symbols[symbol].halt(why);
+                scratch = Scratch::new();
+            }
         }
         if taken > 0 {
             worker.processed.fetch_add(taken as u64, Ordering::Relaxed);
@@ -271,9 +281,8 @@ fn run_one(
             Ok(None)
         }
         Request::Batch(b) => {
-            report.clear();
             let mut out = BatchOutput::default();
-            book.submit_batch(&b.as_input(), &mut out).map(|()| Some(out))
+            book.submit_batch_with_events(&b.as_input(), &mut out, report).map(|()| Some(out))
         }
         Request::Commands(_) => Err(EngineError::invalid("nested command lists are not supported")),
         Request::InjectPanic => panic!("injected panic (test of the halting path)"),
@@ -311,14 +320,9 @@ fn run_one(
             Err(Refusal { command_sequence: seq, error })
         }
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "worker panicked".to_string());
+            let what = super::panic_text(&*panic);
             let reason = format!("worker panicked on command {seq}: {what}");
             slot.halt(reason.clone());
-            shared.failures_seen.fetch_add(1, Ordering::Release);
             eprintln!("lockfree-trading: symbol {} halted: {reason}", slot.name);
             worker.ring.publish(&FeedEvent::notice(symbol, FeedKind::Halted, seq, timestamp, order_id, 0));
             Err(Refusal {
