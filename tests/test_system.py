@@ -305,5 +305,5 @@ def test_an_order_pool_too_large_to_reserve_fails_cleanly() -> None:
     cfg["memory"] = {"order_pool_capacity": 2**31}  # about 400 GB: cannot be reserved here
     with pytest.raises(lft.InvalidConfig, match="cannot be reserved"):
         TradingSystem(cfg)
-    with pytest.raises(lft.InvalidConfig, match="memory.order_pool_capacity"):
+    with pytest.raises(lft.InvalidConfig, match=r"memory\.order_pool_capacity"):
         Config.from_dict({"symbols": [{"name": "A"}], "memory": {"order_pool_capacity": 2**40}})
