@@ -30,6 +30,7 @@ from ._core import (
 )
 from .config import Config
 from .errors import (
+    BookPoisoned,
     DuplicateOrderId,
     InvalidConfig,
     InvalidOrder,
@@ -44,6 +45,7 @@ from .system import EventSubscription, TradingSystem
 
 __all__ = [
     "BatchResult",
+    "BookPoisoned",
     "BookView",
     "Config",
     "Depth",

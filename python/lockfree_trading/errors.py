@@ -7,6 +7,7 @@ are exactly as before the call.
 from __future__ import annotations
 
 __all__ = [
+    "BookPoisoned",
     "DuplicateOrderId",
     "InvalidConfig",
     "InvalidOrder",
@@ -61,3 +62,9 @@ class SymbolHalted(TradingError):
 
 class SystemClosed(TradingError):
     """The trading system is shutting down or has shut down."""
+
+
+class BookPoisoned(TradingError):
+    """A command failed inside the book's writer (an internal error, reported with its
+    message); the book refuses every further write and stays readable. Build a new book
+    (or restart the system) to go on."""

@@ -166,8 +166,15 @@ class TradingSystem:
     # ------------------------------------------------------------------ reading
 
     def book(self, symbol: str) -> _core.BookView:
-        """Read-only view of a symbol's book; reading never waits for its worker."""
+        """Read-only view of a symbol's book: best prices and sizes (wait-free), depth and
+        level statistics (lock-free); no read waits for the worker or delays it."""
         return self._core.book(symbol)
+
+    def state_hash(self, symbol: str) -> int:
+        """Digest of a symbol's book (orders, priorities, sequence), computed by its worker
+        after every command queued before this call; blocks until then. Equal to
+        ``OrderBook.state_hash()`` of a book that ran the same commands."""
+        return self._core.state_hash(symbol)
 
     def events(self, timeout: Optional[float] = None) -> Iterator[_core.Event]:
         """Iterate over every event from now on; stops after ``timeout`` seconds without

@@ -190,7 +190,7 @@ pub fn run_compare(scenarios: &[Scenario], count: usize, seed: u64, repeat: usiz
             .to_string(),
     );
     notes.push(
-        "engine: driven exactly like OrderBook.replay (submit_into with a reused report; cancel/modify return a fresh report per call); events tallied in place, no consumer thread."
+        "engine: driven exactly like BookWriter.replay (submit_into with a reused report; cancel/modify return a fresh report per call); events tallied in place, no consumer thread."
             .to_string(),
     );
     CompareReport { seed, repeat, runs, notes }

@@ -1,21 +1,21 @@
-//! Replaying workload records through `lft-engine`, exactly like `OrderBook.replay` in the
+//! Replaying workload records through `lft-engine`, exactly like `BookWriter.replay` in the
 //! Python binding: new → `submit_into` (GTC or IOC limit), cancel → `cancel`, modify →
 //! `modify` with the record's price and quantity.
 
-use lft_engine::{Command, Decimal, ExecutionReport, Modify, NewOrder, OrderBook, Side, TimeInForce};
+use lft_engine::{BookWriter, Command, Decimal, ExecutionReport, Modify, NewOrder, Side, TimeInForce};
 use lft_workload::{Kind, Record};
 
 use crate::events::{OutEvent, RejectNotice, Sink};
 
 /// A fresh engine book with tick and lot of 1 (records are already in ticks and lots).
-pub fn new_engine_book() -> OrderBook {
-    OrderBook::new("BENCH", Decimal::ONE, Decimal::ONE).expect("tick and lot of 1 are valid")
+pub fn new_engine_book() -> BookWriter {
+    BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).expect("tick and lot of 1 are valid")
 }
 
 /// One engine book plus the reused report buffer of its hot loop.
 pub struct EngineDriver {
     /// The book.
-    pub book: OrderBook,
+    pub book: BookWriter,
     report: ExecutionReport,
 }
 

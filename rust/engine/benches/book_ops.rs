@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use lft_engine::{Decimal, ExecutionReport, Modify, NewOrder, OrderBook, Side, TimeInForce};
+use lft_engine::{BookWriter, Decimal, ExecutionReport, Modify, NewOrder, Side, TimeInForce};
 
 const SIZES: [usize; 3] = [100, 10_000, 1_000_000];
 const ORDERS_PER_LEVEL: usize = 100;
@@ -26,7 +26,7 @@ trait Book {
 }
 
 /// The engine, driven the way a hot loop would: one reused report buffer.
-struct Engine(OrderBook, ExecutionReport);
+struct Engine(BookWriter, ExecutionReport);
 
 impl Book for Engine {
     fn add(&mut self, id: u128, side: Side, price: i64, qty: i64) {
@@ -244,7 +244,7 @@ fn bench_impl<B: Book>(c: &mut Criterion, name: &str, make: impl Fn() -> B) {
 
 fn engine(c: &mut Criterion) {
     bench_impl(c, "skiplist_engine", || {
-        Engine(OrderBook::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
+        Engine(BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
     });
 }
 

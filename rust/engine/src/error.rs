@@ -40,6 +40,15 @@ pub enum EngineError {
     /// The system is shutting down or has shut down.
     #[error("the trading system is closed")]
     SystemClosed,
+    /// A command panicked inside the book's writer earlier; the book refuses every further
+    /// write (its writer-only structures may be half-updated) and stays readable.
+    #[error("book {symbol} is poisoned and takes no more commands: {reason}")]
+    BookPoisoned {
+        /// The book's symbol.
+        symbol: String,
+        /// What the failed command panicked with.
+        reason: String,
+    },
 }
 
 impl EngineError {
@@ -59,6 +68,7 @@ impl EngineError {
             EngineError::QueueFull { .. } => 6,
             EngineError::SymbolHalted { .. } => 7,
             EngineError::SystemClosed => 8,
+            EngineError::BookPoisoned { .. } => 9,
         }
     }
 

@@ -1,9 +1,10 @@
-//! One price level: reader-visible counters behind a per-level sequence lock, plus the
+//! One price level: reader-visible counters behind a double-buffered latch, plus the
 //! writer-only FIFO of orders.
 
 use core::cell::UnsafeCell;
 
-use crate::primitive::sync::atomic::{fence, AtomicI64, AtomicU64, Ordering};
+use crate::latch::Latch;
+use crate::primitive::sync::atomic::{AtomicI64, Ordering};
 use crate::types::{Lots, Side, Ticks, Timestamp};
 
 /// Index sentinel for "no order" in the intrusive FIFO.
@@ -42,21 +43,29 @@ pub struct LevelSnapshot {
     pub last_activity: Option<Timestamp>,
 }
 
-/// Counters readers may copy at any time. The writer is the only one that stores; each
-/// change is bracketed by `seq` going odd then even, so readers detect a torn copy and retry.
+/// Positions of the counters in the level's latch.
+mod word {
+    pub(super) const VISIBLE: usize = 0;
+    pub(super) const ORDERS: usize = 1;
+    pub(super) const ADDED: usize = 2;
+    pub(super) const CANCELLED: usize = 3;
+    pub(super) const EXPIRED: usize = 4;
+    pub(super) const FILLED: usize = 5;
+    pub(super) const EXECUTED: usize = 6;
+    pub(super) const TRADES: usize = 7;
+    pub(super) const QUEUE_WAIT: usize = 8;
+    pub(super) const FIRST: usize = 9;
+    pub(super) const LAST: usize = 10;
+    pub(super) const COUNT: usize = 11;
+}
+
+/// Counters readers may copy at any time. The writer is the only one that stores; it
+/// publishes every change whole through a double-buffered [`Latch`], so a reader always has a
+/// stable copy to read and never waits for the writer (see `latch.rs` for the guarantees).
 pub(crate) struct LevelCounters {
-    seq: AtomicU64,
+    words: Latch<{ word::COUNT }>,
+    /// The visible quantity alone, for wait-free, monotonic single reads (`depth_at`).
     visible: AtomicI64,
-    orders: AtomicU64,
-    added: AtomicU64,
-    cancelled: AtomicU64,
-    expired: AtomicU64,
-    filled: AtomicU64,
-    executed: AtomicI64,
-    trades: AtomicU64,
-    queue_wait: AtomicU64,
-    first: AtomicI64,
-    last: AtomicI64,
 }
 
 /// A price level's visible state after a command, recorded by the writer as it applies
@@ -89,109 +98,73 @@ pub(crate) struct LevelDelta {
 
 impl LevelCounters {
     fn new() -> Self {
-        LevelCounters {
-            seq: AtomicU64::new(0),
-            visible: AtomicI64::new(0),
-            orders: AtomicU64::new(0),
-            added: AtomicU64::new(0),
-            cancelled: AtomicU64::new(0),
-            expired: AtomicU64::new(0),
-            filled: AtomicU64::new(0),
-            executed: AtomicI64::new(0),
-            trades: AtomicU64::new(0),
-            queue_wait: AtomicU64::new(0),
-            first: AtomicI64::new(NO_TIME),
-            last: AtomicI64::new(NO_TIME),
-        }
+        let mut initial = [0u64; word::COUNT];
+        initial[word::FIRST] = NO_TIME as u64;
+        initial[word::LAST] = NO_TIME as u64;
+        LevelCounters { words: Latch::new(initial), visible: AtomicI64::new(0) }
     }
 
     /// Writer only: the visible quantity and order count as the writer left them.
     pub(crate) fn visible_and_orders(&self) -> (Lots, u64) {
-        (self.visible.load(Ordering::Relaxed), self.orders.load(Ordering::Relaxed))
+        let w = self.words.current();
+        (w[word::VISIBLE] as Lots, w[word::ORDERS])
     }
 
-    /// Writer only. Plain load+store instead of RMW: there is exactly one writer.
+    /// Writer only: apply one step's change and publish the result whole. Counts saturate;
+    /// the visible quantity and order count cannot leave their range (the book checks a
+    /// level's total before it accepts an order).
     pub(crate) fn apply(&self, d: &LevelDelta, now: Timestamp) {
-        let s = self.seq.load(Ordering::Relaxed);
-        self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
-        fence(Ordering::Release);
-        let bump_u = |a: &AtomicU64, by: u64| {
-            if by != 0 {
-                a.store(a.load(Ordering::Relaxed).saturating_add(by), Ordering::Relaxed)
-            }
-        };
+        let mut w = self.words.current();
+        let add_u = |v: &mut u64, by: u64| *v = v.saturating_add(by);
+        w[word::VISIBLE] = (w[word::VISIBLE] as Lots + d.visible) as u64;
+        w[word::ORDERS] = (w[word::ORDERS] as i64 + d.orders) as u64;
+        add_u(&mut w[word::ADDED], d.added);
+        add_u(&mut w[word::CANCELLED], d.cancelled);
+        add_u(&mut w[word::EXPIRED], d.expired);
+        add_u(&mut w[word::FILLED], d.filled);
+        w[word::EXECUTED] = (w[word::EXECUTED] as Lots).saturating_add(d.executed) as u64;
+        add_u(&mut w[word::TRADES], d.trades);
+        add_u(&mut w[word::QUEUE_WAIT], d.queue_wait);
+        if w[word::FIRST] as i64 == NO_TIME {
+            w[word::FIRST] = now as u64;
+        }
+        w[word::LAST] = now as u64;
+        self.words.publish(&w);
         if d.visible != 0 {
-            self.visible.store(self.visible.load(Ordering::Relaxed) + d.visible, Ordering::Relaxed);
+            crate::stop_point::hit();
+            self.visible.store(w[word::VISIBLE] as Lots, Ordering::Release);
         }
-        if d.orders != 0 {
-            let o = self.orders.load(Ordering::Relaxed) as i64 + d.orders;
-            self.orders.store(o as u64, Ordering::Relaxed);
-        }
-        bump_u(&self.added, d.added);
-        bump_u(&self.cancelled, d.cancelled);
-        bump_u(&self.expired, d.expired);
-        bump_u(&self.filled, d.filled);
-        if d.executed != 0 {
-            let e = self.executed.load(Ordering::Relaxed).saturating_add(d.executed);
-            self.executed.store(e, Ordering::Relaxed);
-        }
-        bump_u(&self.trades, d.trades);
-        bump_u(&self.queue_wait, d.queue_wait);
-        if self.first.load(Ordering::Relaxed) == NO_TIME {
-            self.first.store(now, Ordering::Relaxed);
-        }
-        self.last.store(now, Ordering::Relaxed);
-        self.seq.store(s.wrapping_add(2), Ordering::Release);
     }
 
-    /// Any thread: visible quantity (a single word, never torn).
+    /// Any thread: visible quantity. Wait-free: one load.
     pub(crate) fn visible(&self) -> Lots {
         self.visible.load(Ordering::Acquire)
     }
 
-    /// Any thread: (visible quantity, order count) from the same writer step.
+    /// Any thread: (visible quantity, order count) from the same writer step. Lock-free.
     pub(crate) fn read_pair(&self) -> (Lots, u64) {
-        loop {
-            let s1 = self.seq.load(Ordering::Acquire);
-            if s1 & 1 == 0 {
-                let q = self.visible.load(Ordering::Relaxed);
-                let c = self.orders.load(Ordering::Relaxed);
-                fence(Ordering::Acquire);
-                if self.seq.load(Ordering::Relaxed) == s1 {
-                    return (q, c);
-                }
-            }
-            crate::primitive::hint::spin_loop();
-        }
+        let w = self.words.read();
+        (w[word::VISIBLE] as Lots, w[word::ORDERS])
     }
 
-    /// Any thread: full consistent copy.
+    /// Any thread: full consistent copy. Lock-free.
     pub(crate) fn snapshot(&self, side: Side, price: Ticks) -> LevelSnapshot {
-        let opt = |t: i64| if t == NO_TIME { None } else { Some(t) };
-        loop {
-            let s1 = self.seq.load(Ordering::Acquire);
-            if s1 & 1 == 0 {
-                let snap = LevelSnapshot {
-                    side,
-                    price,
-                    quantity: self.visible.load(Ordering::Relaxed),
-                    order_count: self.orders.load(Ordering::Relaxed),
-                    orders_added: self.added.load(Ordering::Relaxed),
-                    orders_cancelled: self.cancelled.load(Ordering::Relaxed),
-                    orders_expired: self.expired.load(Ordering::Relaxed),
-                    orders_filled: self.filled.load(Ordering::Relaxed),
-                    quantity_executed: self.executed.load(Ordering::Relaxed),
-                    trade_count: self.trades.load(Ordering::Relaxed),
-                    queue_wait_ns: self.queue_wait.load(Ordering::Relaxed),
-                    first_activity: opt(self.first.load(Ordering::Relaxed)),
-                    last_activity: opt(self.last.load(Ordering::Relaxed)),
-                };
-                fence(Ordering::Acquire);
-                if self.seq.load(Ordering::Relaxed) == s1 {
-                    return snap;
-                }
-            }
-            crate::primitive::hint::spin_loop();
+        let opt = |t: u64| if t as i64 == NO_TIME { None } else { Some(t as i64) };
+        let w = self.words.read();
+        LevelSnapshot {
+            side,
+            price,
+            quantity: w[word::VISIBLE] as Lots,
+            order_count: w[word::ORDERS],
+            orders_added: w[word::ADDED],
+            orders_cancelled: w[word::CANCELLED],
+            orders_expired: w[word::EXPIRED],
+            orders_filled: w[word::FILLED],
+            quantity_executed: w[word::EXECUTED] as Lots,
+            trade_count: w[word::TRADES],
+            queue_wait_ns: w[word::QUEUE_WAIT],
+            first_activity: opt(w[word::FIRST]),
+            last_activity: opt(w[word::LAST]),
         }
     }
 }
@@ -206,7 +179,7 @@ pub(crate) struct LevelQueue {
     pub total_open: Lots,
     /// Whether the node is currently linked into its side's skiplist.
     pub linked: bool,
-    /// Identifies the latest time the level became empty (see retention in `ladder`).
+    /// Identifies the latest time the level became empty (see `Step::retire_level`).
     pub empty_stamp: u64,
 }
 
@@ -241,16 +214,16 @@ impl Level {
     /// This level's (command stamp, index) in the level-change log.
     ///
     /// # Safety
-    /// The caller must hold the book's writer token.
+    /// The caller must be the book's writer (the `BookWriter` that owns the level's book).
     pub(crate) unsafe fn log_mark(&self) -> (u64, u32) {
-        // SAFETY: only the token holder reads or writes the mark; a plain copy, no reference kept.
+        // SAFETY: only the writer reads or writes the mark; a plain copy, no reference kept.
         unsafe { *self.log_mark.get() }
     }
 
     /// Set the mark read by [`Level::log_mark`].
     ///
     /// # Safety
-    /// The caller must hold the book's writer token.
+    /// The caller must be the book's writer (the `BookWriter` that owns the level's book).
     pub(crate) unsafe fn set_log_mark(&self, mark: (u64, u32)) {
         // SAFETY: as in `log_mark`.
         unsafe { *self.log_mark.get() = mark }
@@ -259,12 +232,12 @@ impl Level {
     /// The writer-only queue.
     ///
     /// # Safety
-    /// The caller must hold the book's writer token, and must not keep two returned
+    /// The caller must be the book's writer, and must not keep two returned
     /// references to the same level alive at once.
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn queue(&self) -> &mut LevelQueue {
-        // SAFETY: the caller holds the writer token, so no other thread touches the queue,
-        // and promises not to alias the returned reference.
+        // SAFETY: the caller is the writer, so no other thread touches the queue, and it
+        // promises not to alias the returned reference.
         unsafe { &mut *self.queue.get() }
     }
 }

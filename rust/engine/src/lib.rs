@@ -1,9 +1,11 @@
 //! Matching core of lockfree-trading: one symbol's limit order book with strict
 //! price-time priority, integer ticks and lots, and deterministic events.
 //!
-//! Concurrency model: one writer at a time per book (serialised by a CAS token, never a
-//! mutex); any number of readers walk the epoch-protected price ladders without locks and
-//! without ever blocking the writer. See `README.md` for exactly what is lock-free.
+//! Concurrency model: each book has exactly one [`BookWriter`] (`Send`, not `Sync`, not
+//! `Clone`: ownership is the serialisation, no token or lock), and any number of
+//! [`BookReader`]s that read the epoch-protected price ladders without waiting for the writer
+//! and without delaying it. Each method's doc says its progress guarantee; `README.md` has
+//! the table.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -14,19 +16,22 @@ mod command;
 mod error;
 mod event;
 mod ids;
+mod latch;
 mod level;
 mod matching;
 mod price_index;
 mod primitive;
+mod reclaim;
 mod scale;
 mod skiplist;
 mod state;
+mod stop_point;
 pub mod system;
 mod types;
-mod writer_token;
 
 pub use book::{
-    BatchInput, BatchOutput, BookConfig, Depth, DepthLevel, OrderBook, OrderView, DEFAULT_RETAIN_EMPTY_LEVELS,
+    BatchInput, BatchOutput, BookConfig, BookReader, BookWriter, Depth, DepthLevel, OrderView,
+    DEFAULT_RETAIN_EMPTY_LEVELS,
 };
 pub use command::{Command, Modify, NewOrder};
 pub use error::{format_id, EngineError, EngineResult};

@@ -1,11 +1,11 @@
-//! The writer: everything that mutates a book. Runs only while the writer token is held,
-//! so it may use plain (non-atomic) state freely; what readers see is published through
-//! the ladders' atomics.
+//! The writer: everything that mutates a book. Runs only inside the one `BookWriter`'s
+//! `&mut self` methods, so it may use plain (non-atomic) state freely; what readers see is
+//! published through the ladders' atomics.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-use crossbeam_epoch::{Guard, Shared};
+use crossbeam_epoch::Shared;
 
 use crate::arena::{Arena, Handle, RestingOrder};
 use crate::command::{Modify, NewOrder};
@@ -14,6 +14,7 @@ use crate::event::{ExecutionReport, OrderUpdate, Trade};
 use crate::ids::{BuildIdHasher, Fnv64, PackedId};
 use crate::level::{LevelChange, LevelDelta, NIL};
 use crate::primitive::sync::atomic::Ordering;
+use crate::reclaim::{retire, LoadGuard, Protect};
 use crate::skiplist::{Node, MAX_HEIGHT};
 use crate::state::SharedState;
 use crate::types::{
@@ -145,19 +146,19 @@ pub(crate) struct Writer {
 }
 
 // SAFETY: the raw node pointers in `retained` and in resting orders refer to epoch-managed
-// nodes owned by the book; the writer state only moves between threads together with the
-// writer token (acquire/release), never concurrently.
+// nodes owned by the book; the writer state moves between threads only inside its
+// `BookWriter`, which is not `Sync`, so never concurrently.
 unsafe impl Send for Writer {}
 
-/// One command in flight: the writer, the shared structures, the epoch guard and the output.
+/// One command in flight: the writer, the shared structures, the load guard and the output.
 ///
-/// `guard` is only used for loads. The writer may use `epoch::unprotected()` there because
-/// it is the only thread that ever retires nodes or index tables, so nothing it can reach
-/// is freed under it; every retirement pins for real (`epoch::pin().defer_destroy`).
+/// `guard` is the writer's [`LoadGuard`]: it loads without pinning, which is sound because
+/// this writer is the only thread that ever retires nodes or index tables, and it cannot
+/// retire through it: every retirement goes through [`retire`], a real pin.
 pub(crate) struct Step<'a> {
     pub w: &'a mut Writer,
     pub sh: &'a SharedState,
-    pub guard: &'a Guard,
+    pub guard: &'a LoadGuard,
     pub out: &'a mut ExecutionReport,
     pub now: Timestamp,
 }
@@ -235,7 +236,7 @@ impl Writer {
     }
 
     /// Deterministic digest of everything that defines the book's future behaviour.
-    pub(crate) fn state_hash(&self, sh: &SharedState, guard: &Guard) -> u64 {
+    pub(crate) fn state_hash(&self, sh: &SharedState, guard: &impl Protect) -> u64 {
         let mut h = Fnv64::default();
         h.int(self.seq as i128);
         for ladder in &sh.ladders {
@@ -243,7 +244,7 @@ impl Writer {
             // SAFETY: nodes reachable from the head are protected by `guard`.
             while let Some(n) = unsafe { node.as_ref() } {
                 h.int(n.level.price as i128);
-                // SAFETY: the caller holds the writer token.
+                // SAFETY: the caller is the book's writer.
                 let q = unsafe { n.level.queue() };
                 let mut idx = q.head;
                 while idx != NIL {
@@ -310,9 +311,12 @@ impl<'a> Step<'a> {
         });
     }
 
+    /// End of a command: publish what readers see whole (best prices, order count, sequence).
     fn publish(&self) {
-        self.sh.sequence.store(self.w.seq, Ordering::Release);
+        let best = |side| self.best(side).map(|n| n.level.price);
+        self.sh.publish_top(best(Side::Buy), best(Side::Sell));
         self.sh.resting.store(self.w.ids.len(), Ordering::Release);
+        self.sh.sequence.store(self.w.seq, Ordering::Release);
     }
 
     fn node_of(&self, o: &RestingOrder) -> &'a Node {
@@ -342,7 +346,7 @@ impl<'a> Step<'a> {
             if limit.is_some_and(|l| !crosses(side, l, n.level.price)) {
                 break;
             }
-            // SAFETY: writer token held.
+            // SAFETY: we are the book's writer.
             sum = sum.saturating_add(unsafe { n.level.queue() }.total_open);
             if sum >= need {
                 return true;
@@ -359,7 +363,7 @@ impl<'a> Step<'a> {
         let s = ladder.index.get(price, self.guard);
         // SAFETY: indexed nodes are retired only by the writer (us), after leaving the index.
         if let Some(n) = unsafe { s.as_ref() } {
-            // SAFETY: writer token held.
+            // SAFETY: we are the book's writer.
             let q = unsafe { n.level.queue() };
             if !q.linked {
                 ladder.list.link(s, self.guard);
@@ -374,7 +378,7 @@ impl<'a> Step<'a> {
         ladder.index.insert(price, s, self.guard);
         // SAFETY: just inserted; alive until retired through the epoch.
         let n = unsafe { &*s.as_raw() };
-        // SAFETY: writer token held.
+        // SAFETY: we are the book's writer.
         unsafe { n.level.queue() }.linked = true;
         n
     }
@@ -385,7 +389,7 @@ impl<'a> Step<'a> {
         let shared = Shared::from(node as *const Node);
         ladder.list.unlink(shared, self.guard);
         self.w.stamp += 1;
-        // SAFETY: writer token held.
+        // SAFETY: we are the book's writer.
         let q = unsafe { node.level.queue() };
         q.linked = false;
         q.empty_stamp = self.w.stamp;
@@ -394,7 +398,7 @@ impl<'a> Step<'a> {
         // An entry is current while its level is still unlinked and emptied at that stamp.
         let current = |&(p, stamp): &(*const Node, u64)| {
             // SAFETY: a node is freed only via its current entry, which sits behind any older
-            // entry for it, so every node named in the queue is still alive; token held.
+            // entry for it, so every node named in the queue is still alive.
             let q = unsafe { (*p).level.queue() };
             !q.linked && q.empty_stamp == stamp
         };
@@ -407,9 +411,9 @@ impl<'a> Step<'a> {
                 let n = unsafe { &*entry.0 };
                 self.sh.ladder(n.level.side).index.remove(n.level.price, self.guard);
                 self.w.retained_live -= 1;
-                // SAFETY: now unreachable from the ladder and the index; readers pinned
-                // earlier keep it alive until they unpin (a real pin, see `Step::guard`).
-                unsafe { crossbeam_epoch::pin().defer_destroy(Shared::from(entry.0)) };
+                // SAFETY: now unreachable from the ladder and the index, and retired once (its
+                // current entry is gone); readers pinned earlier keep it alive.
+                unsafe { retire(Shared::from(entry.0)) };
             }
         }
         // Levels that empty and refill over and over leave stale entries; drop them in bulk.
@@ -425,7 +429,7 @@ impl<'a> Step<'a> {
         if let Some(log) = self.w.level_log.as_mut() {
             let (quantity, order_count) = node.level.counters.visible_and_orders();
             let stamp = self.w.log_stamp;
-            // SAFETY: the writer token is held for the whole step.
+            // SAFETY: we are the book's writer for the whole step.
             let (marked, at) = unsafe { node.level.log_mark() };
             if marked == stamp {
                 let entry = &mut log[at as usize];
@@ -456,7 +460,7 @@ impl<'a> Step<'a> {
             o.node = node as *const Node;
             o.queued_at = self.now;
         }
-        // SAFETY: writer token held.
+        // SAFETY: we are the book's writer.
         let q = unsafe { node.level.queue() };
         self.w.arena.push_back(q, idx);
         q.total_open += open;
@@ -470,7 +474,7 @@ impl<'a> Step<'a> {
     fn dequeue(&mut self, idx: u32, delta: LevelDelta) {
         let o = *self.w.arena.get(idx);
         let node = self.node_of(&o);
-        // SAFETY: writer token held.
+        // SAFETY: we are the book's writer.
         let q = unsafe { node.level.queue() };
         self.w.arena.unlink(q, idx);
         q.total_open -= o.open;
@@ -542,7 +546,7 @@ impl<'a> Step<'a> {
             if limit.is_some_and(|l| !crosses(side, l, price)) {
                 break;
             }
-            // SAFETY: writer token held.
+            // SAFETY: we are the book's writer.
             let q = unsafe { node.level.queue() };
             while *open > 0 && q.head != NIL {
                 let idx = q.head;
@@ -601,7 +605,7 @@ impl<'a> Step<'a> {
     /// Is there room at a level for `add` more lots (after removing `minus`)?
     fn check_room(&self, side: Side, price: Ticks, add: Lots, minus: Lots) -> EngineResult<()> {
         let s = self.sh.ladder(side).index.get(price, self.guard);
-        // SAFETY: indexed nodes are retired only by the writer (us); writer token held.
+        // SAFETY: indexed nodes are retired only by the writer (us).
         let total = unsafe { s.as_ref() }.map_or(0, |n| unsafe { n.level.queue() }.total_open);
         (total - minus)
             .checked_add(add)
@@ -721,6 +725,15 @@ impl<'a> Step<'a> {
         let o = self.w.arena.get(idx);
         let new_q = m.quantity.unwrap_or(o.open);
         let new_p = m.price.unwrap_or(o.price);
+        // The order's lifetime total (filled so far + open) must stay a 64-bit count: every
+        // later fill adds to `filled` what it takes from `open`.
+        if o.filled.checked_add(new_q).is_none() {
+            return Err(EngineError::invalid(format!(
+                "quantity {new_q} lots would take the order's lifetime total ({} filled + open) \
+                 past the 64-bit range",
+                o.filled
+            )));
+        }
         let minus = if new_p == o.price { o.open } else { 0 };
         self.check_room(o.side, new_p, new_q, minus)?;
         Ok(idx)
@@ -742,7 +755,7 @@ impl<'a> Step<'a> {
             if new_q < o.open {
                 let node = self.node_of(&o);
                 let new_visible = o.visible.min(new_q);
-                // SAFETY: writer token held.
+                // SAFETY: we are the book's writer.
                 unsafe { node.level.queue() }.total_open -= o.open - new_q;
                 self.apply_level(
                     node,
@@ -821,6 +834,6 @@ impl<'a> Step<'a> {
 }
 
 /// Drop support: every node a ladder still references (linked or retained).
-pub(crate) fn all_nodes<'g>(sh: &SharedState, guard: &'g Guard) -> Vec<Shared<'g, Node>> {
+pub(crate) fn all_nodes<'g>(sh: &SharedState, guard: &'g impl Protect) -> Vec<Shared<'g, Node>> {
     sh.ladders.iter().flat_map(|l| l.index.nodes(guard)).collect()
 }

@@ -6,9 +6,10 @@
 //! being reused for another price. Tables fill with dead keys over time; the writer then
 //! builds a fresh table holding the live entries and retires the old one through the epoch.
 
-use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
+use crossbeam_epoch::{Atomic, Owned, Shared};
 
 use crate::primitive::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use crate::reclaim::{retire, LoadGuard, Protect};
 use crate::skiplist::Node;
 use crate::types::Ticks;
 
@@ -38,7 +39,9 @@ impl Table {
         ((price as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20) as usize & self.mask
     }
 
-    /// Slot holding `price`, or the empty slot where it would go.
+    /// Slot holding `price`, or the empty slot where it would go. Wait-free: keys are
+    /// written once, and the writer keeps the table at most half full, so the probe ends
+    /// within the table's length.
     #[inline]
     fn probe(&self, price: Ticks) -> (&Slot, bool) {
         let mut i = self.home(price);
@@ -78,27 +81,28 @@ impl Default for PriceIndex {
 impl PriceIndex {
     /// Any thread: the node for `price`, if any. O(1) expected.
     #[inline]
-    pub(crate) fn get<'g>(&self, price: Ticks, guard: &'g Guard) -> Shared<'g, Node> {
-        let table = self.table.load(Ordering::Acquire, guard);
+    pub(crate) fn get<'g>(&self, price: Ticks, guard: &'g impl Protect) -> Shared<'g, Node> {
+        let table = guard.load(&self.table, Ordering::Acquire);
         // SAFETY: the table is retired only through the epoch, so it lives while `guard` does.
         let table = unsafe { table.deref() };
         match table.probe(price) {
-            (slot, true) => slot.node.load(Ordering::Acquire, guard),
+            (slot, true) => guard.load(&slot.node, Ordering::Acquire),
             _ => Shared::null(),
         }
     }
 
     /// Writer only: map `price` to `node` (the price must currently map to nothing).
-    pub(crate) fn insert(&self, price: Ticks, node: Shared<'_, Node>, guard: &Guard) {
+    pub(crate) fn insert(&self, price: Ticks, node: Shared<'_, Node>, guard: &LoadGuard) {
         let used = self.used.load(Ordering::Relaxed);
         // SAFETY: as in `get`.
-        let mut table = unsafe { self.table.load(Ordering::Acquire, guard).deref() };
+        let mut table = unsafe { guard.load(&self.table, Ordering::Acquire).deref() };
         if (used + 1) * 2 > table.slots.len() {
             table = self.rebuild(guard);
         }
         let (slot, found) = table.probe(price);
         if !found {
             slot.node.store(node, Ordering::Relaxed);
+            crate::stop_point::hit();
             slot.key.store(price, Ordering::Release);
             self.used.store(self.used.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         } else {
@@ -108,11 +112,12 @@ impl PriceIndex {
     }
 
     /// Writer only: unmap `price`.
-    pub(crate) fn remove(&self, price: Ticks, guard: &Guard) {
+    pub(crate) fn remove(&self, price: Ticks, guard: &LoadGuard) {
         // SAFETY: as in `get`.
-        let table = unsafe { self.table.load(Ordering::Acquire, guard).deref() };
+        let table = unsafe { guard.load(&self.table, Ordering::Acquire).deref() };
         if let (slot, true) = table.probe(price) {
-            if !slot.node.load(Ordering::Relaxed, guard).is_null() {
+            if !guard.load(&slot.node, Ordering::Relaxed).is_null() {
+                crate::stop_point::hit();
                 slot.node.store(Shared::null(), Ordering::Release);
                 self.live.store(self.live.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
             }
@@ -120,15 +125,15 @@ impl PriceIndex {
     }
 
     /// Writer only: copy live entries into a fresh table sized for them and publish it.
-    fn rebuild<'g>(&self, guard: &'g Guard) -> &'g Table {
-        let old_shared = self.table.load(Ordering::Acquire, guard);
+    fn rebuild<'g>(&self, guard: &'g LoadGuard) -> &'g Table {
+        let old_shared = guard.load(&self.table, Ordering::Acquire);
         // SAFETY: as in `get`.
         let old = unsafe { old_shared.deref() };
         let live = self.live.load(Ordering::Relaxed);
         let fresh = Table::with_capacity((live + 1) * 4);
         let mut used = 0;
         for slot in old.slots.iter() {
-            let node = slot.node.load(Ordering::Relaxed, guard);
+            let node = guard.load(&slot.node, Ordering::Relaxed);
             let key = slot.key.load(Ordering::Relaxed);
             if key != EMPTY && !node.is_null() {
                 let (dst, _) = fresh.probe(key);
@@ -138,27 +143,29 @@ impl PriceIndex {
             }
         }
         self.used.store(used, Ordering::Relaxed);
-        let fresh = Owned::new(fresh).into_shared(guard);
+        let fresh = guard.adopt(Owned::new(fresh));
+        crate::stop_point::hit();
         self.table.store(fresh, Ordering::Release);
         // SAFETY: the old table is unreachable for new readers; pinned readers keep it alive.
-        // A real pin: the caller's guard may be the writer's `unprotected()` one.
-        unsafe { crossbeam_epoch::pin().defer_destroy(old_shared) };
+        unsafe { retire(old_shared) };
         // SAFETY: just published; retired only by a later rebuild through the epoch.
         unsafe { fresh.deref() }
     }
 
     /// Writer only (or at drop): every node currently mapped.
-    pub(crate) fn nodes<'g>(&self, guard: &'g Guard) -> Vec<Shared<'g, Node>> {
+    pub(crate) fn nodes<'g>(&self, guard: &'g impl Protect) -> Vec<Shared<'g, Node>> {
         // SAFETY: as in `get`.
-        let table = unsafe { self.table.load(Ordering::Acquire, guard).deref() };
-        table.slots.iter().map(|s| s.node.load(Ordering::Relaxed, guard)).filter(|n| !n.is_null()).collect()
+        let table = unsafe { guard.load(&self.table, Ordering::Acquire).deref() };
+        table.slots.iter().map(|s| guard.load(&s.node, Ordering::Relaxed)).filter(|n| !n.is_null()).collect()
     }
 
     /// Free the table itself. Nodes are freed by the caller.
     ///
     /// # Safety
     /// No other thread may access the index any more (called from `Drop`).
-    pub(crate) unsafe fn destroy_table(&self, guard: &Guard) {
+    pub(crate) unsafe fn destroy_table(&self) {
+        // SAFETY: exclusive access per the contract above, so nothing is retired concurrently.
+        let guard = unsafe { crossbeam_epoch::unprotected() };
         let t = self.table.swap(Shared::null(), Ordering::Relaxed, guard);
         if !t.is_null() {
             // SAFETY: exclusive access per the contract above.
@@ -175,15 +182,15 @@ mod tests {
     use crate::types::Side;
 
     fn node(price: Ticks) -> Shared<'static, Node> {
-        // SAFETY: the node is owned by the test and freed explicitly at its end.
-        let guard = unsafe { epoch::unprotected() };
-        Owned::new(Node::new(Side::Sell, price, 1)).into_shared(guard)
+        Shared::from(Box::into_raw(Box::new(Node::new(Side::Sell, price, 1))) as *const Node)
     }
 
     #[test]
     fn lookups_survive_removals_reinserts_and_rebuilds() {
         let index = PriceIndex::default();
-        let guard = &epoch::pin();
+        // SAFETY: this test is the index's only writer and retires only through `retire`.
+        let guard = &unsafe { LoadGuard::new() };
+        let reader = &epoch::pin();
         let nodes: Vec<_> = (1..=1_000).map(node).collect();
         for (i, n) in nodes.iter().enumerate() {
             index.insert(i as Ticks + 1, *n, guard);
@@ -194,20 +201,20 @@ mod tests {
         // Re-insert one removed price: it must reuse its dead slot, not duplicate the key.
         index.insert(1, nodes[0], guard);
         for p in 1..=1_000 {
-            let found = index.get(p, guard);
+            let found = index.get(p, reader);
             let expect_present = p == 1 || p % 2 == 0;
             assert_eq!(!found.is_null(), expect_present, "price {p}");
             if expect_present {
                 assert_eq!(found, nodes[p as usize - 1]);
             }
         }
-        assert!(index.get(5_000, guard).is_null());
+        assert!(index.get(5_000, reader).is_null());
         assert_eq!(index.live.load(Ordering::Relaxed), 501);
         for n in nodes {
             // SAFETY: test-owned nodes, freed once.
             drop(unsafe { n.into_owned() });
         }
         // SAFETY: no other thread uses the index.
-        unsafe { index.destroy_table(guard) };
+        unsafe { index.destroy_table() };
     }
 }

@@ -3,6 +3,8 @@
 
 #[cfg(not(loom))]
 pub(crate) mod sync {
+    pub(crate) use std::sync::Arc;
+
     pub(crate) mod atomic {
         pub(crate) use core::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
     }
@@ -10,6 +12,8 @@ pub(crate) mod sync {
 
 #[cfg(loom)]
 pub(crate) mod sync {
+    pub(crate) use loom::sync::Arc;
+
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
     }
@@ -37,16 +41,5 @@ pub(crate) mod cell {
         pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
             f(self.0.get())
         }
-    }
-}
-
-/// Spin-loop hint; under loom a yield, so the model checker can schedule the writer.
-pub(crate) mod hint {
-    #[cfg(not(loom))]
-    pub(crate) use core::hint::spin_loop;
-
-    #[cfg(loom)]
-    pub(crate) fn spin_loop() {
-        loom::thread::yield_now();
     }
 }

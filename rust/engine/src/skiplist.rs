@@ -1,20 +1,22 @@
 //! Single-writer, multi-reader skiplist of price levels on crossbeam-epoch.
 //!
-//! Protocol (checked by the loom model in `tests/loom_skiplist.rs`):
-//! - Only the writer (holder of the book's writer token) links and unlinks nodes.
+//! Protocol (checked by the loom models at the end of this file):
+//! - Only the book's writer (the one `BookWriter`) links and unlinks nodes, loading through
+//!   its [`LoadGuard`]; readers load through a pinned `Guard`.
 //! - Publish: a new node's tower is filled first, then predecessors point to it bottom-up
 //!   with `Release`, so a reader that sees the node sees its initialised contents.
 //! - Unlink: predecessors skip the node top-down; the node keeps its own `next` pointers,
 //!   so a reader standing on it can still walk on.
-//! - Reclaim: a node is destroyed through `Guard::defer_destroy` only once it is out of the
-//!   list *and* out of the price index; readers pinned earlier keep it alive.
+//! - Reclaim: a node is retired (through [`crate::reclaim::retire`], a real pin) only once it
+//!   is out of the list *and* out of the price index; readers pinned earlier keep it alive.
 //! - Readers walk level 0 only, starting from the head. A node obtained from the price index
 //!   is read, never walked from (its `next` may be stale once it has been unlinked).
 
-use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
+use crossbeam_epoch::{Atomic, Owned, Shared};
 
 use crate::level::Level;
 use crate::primitive::sync::atomic::Ordering;
+use crate::reclaim::{LoadGuard, Protect};
 use crate::types::{Side, Ticks};
 
 /// Tower height cap: with p = 1/4 this serves ~4^12 levels at full speed.
@@ -42,8 +44,8 @@ impl Node {
 
     /// Next node on level 0 (readers and writer).
     #[inline]
-    pub(crate) fn next<'g>(&self, guard: &'g Guard) -> Shared<'g, Node> {
-        self.next[0].load(Ordering::Acquire, guard)
+    pub(crate) fn next<'g>(&self, guard: &'g impl Protect) -> Shared<'g, Node> {
+        guard.load(&self.next[0], Ordering::Acquire)
     }
 }
 
@@ -65,17 +67,17 @@ pub(crate) struct SkipList {
 impl SkipList {
     /// First (best) node. O(1).
     #[inline]
-    pub(crate) fn first<'g>(&self, guard: &'g Guard) -> Shared<'g, Node> {
-        self.head[0].load(Ordering::Acquire, guard)
+    pub(crate) fn first<'g>(&self, guard: &'g impl Protect) -> Shared<'g, Node> {
+        guard.load(&self.head[0], Ordering::Acquire)
     }
 
     /// For each height, the slot that points at the first node with key >= `key`.
-    fn predecessors<'g>(&'g self, key: i64, guard: &'g Guard) -> [&'g Atomic<Node>; MAX_HEIGHT] {
+    fn predecessors<'g>(&'g self, key: i64, guard: &'g LoadGuard) -> [&'g Atomic<Node>; MAX_HEIGHT] {
         let mut preds: [&Atomic<Node>; MAX_HEIGHT] = core::array::from_fn(|i| &self.head[i]);
         let mut tower: &'g [Atomic<Node>; MAX_HEIGHT] = &self.head;
         for h in (0..MAX_HEIGHT).rev() {
             loop {
-                let next = tower[h].load(Ordering::Acquire, guard);
+                let next = guard.load(&tower[h], Ordering::Acquire);
                 // SAFETY: nodes reachable from the head are protected by `guard`.
                 match unsafe { next.as_ref() } {
                     Some(n) if n.key < key => tower = &n.next,
@@ -88,34 +90,36 @@ impl SkipList {
     }
 
     /// Writer only: allocate and link a new node.
-    pub(crate) fn insert<'g>(&self, node: Node, guard: &'g Guard) -> Shared<'g, Node> {
-        let shared = Owned::new(node).into_shared(guard);
+    pub(crate) fn insert<'g>(&self, node: Node, guard: &'g LoadGuard) -> Shared<'g, Node> {
+        let shared = guard.adopt(Owned::new(node));
         self.link(shared, guard);
         shared
     }
 
     /// Writer only: link a node that is not currently in the list (new or retained).
-    pub(crate) fn link(&self, node: Shared<'_, Node>, guard: &Guard) {
+    pub(crate) fn link(&self, node: Shared<'_, Node>, guard: &LoadGuard) {
         // SAFETY: the caller owns `node` (just allocated or retained, not yet reclaimed).
         let n = unsafe { node.deref() };
         let preds = self.predecessors(n.key, guard);
         for (h, pred) in preds.iter().enumerate().take(n.height) {
             // Release: a reader still standing on a relinked node may follow this pointer.
-            n.next[h].store(pred.load(Ordering::Relaxed, guard), Ordering::Release);
+            n.next[h].store(guard.load(pred, Ordering::Relaxed), Ordering::Release);
         }
         for pred in preds.iter().take(n.height) {
+            crate::stop_point::hit();
             pred.store(node, Ordering::Release);
         }
     }
 
     /// Writer only: unlink a node that is in the list. Its memory is not touched.
-    pub(crate) fn unlink(&self, node: Shared<'_, Node>, guard: &Guard) {
+    pub(crate) fn unlink(&self, node: Shared<'_, Node>, guard: &LoadGuard) {
         // SAFETY: the node is in the list, hence alive under `guard`.
         let n = unsafe { node.deref() };
         let preds = self.predecessors(n.key, guard);
         for h in (0..n.height).rev() {
-            debug_assert!(preds[h].load(Ordering::Relaxed, guard) == node);
-            preds[h].store(n.next[h].load(Ordering::Relaxed, guard), Ordering::Release);
+            debug_assert!(guard.load(preds[h], Ordering::Relaxed) == node);
+            crate::stop_point::hit();
+            preds[h].store(guard.load(&n.next[h], Ordering::Relaxed), Ordering::Release);
         }
     }
 }

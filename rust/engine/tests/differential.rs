@@ -4,8 +4,8 @@
 mod reference;
 
 use lft_engine::{
-    BatchInput, BatchOutput, BookConfig, Command, Depth, EngineError, Event, ExecutionReport, Modify,
-    NewOrder, OrderBook, OrderId, OrderStatus, OrderType, OrderView, Side, TimeInForce, Timestamp,
+    BatchInput, BatchOutput, BookConfig, BookWriter, Command, Depth, EngineError, Event, ExecutionReport,
+    Modify, NewOrder, OrderId, OrderStatus, OrderType, OrderView, Side, TimeInForce, Timestamp,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -277,8 +277,8 @@ fn build(ops: &[Op]) -> Vec<Command> {
         .collect()
 }
 
-fn new_book() -> OrderBook {
-    OrderBook::new("TEST", Decimal::new(1, 2), Decimal::ONE).expect("book")
+fn new_book() -> BookWriter {
+    BookWriter::new("TEST", Decimal::new(1, 2), Decimal::ONE).expect("book")
 }
 
 // ----- comparison -----------------------------------------------------------------------
@@ -307,7 +307,7 @@ fn compare(
     cmd: &Command,
     eng: &Result<ExecutionReport, EngineError>,
     refr: &Result<ExecutionReport, EngineError>,
-    book: &OrderBook,
+    book: &BookWriter,
     rb: &RefBook,
     seq_before: u64,
     stats: bool,
@@ -377,11 +377,11 @@ fn compare(
 }
 
 fn run_stream(ops: &[Op]) -> Result<(), TestCaseError> {
-    run_stream_on(&new_book(), ops, true)
+    run_stream_on(&mut new_book(), ops, true)
 }
 
 /// `stats`: compare level statistics too (only valid while the book retains every level).
-fn run_stream_on(book: &OrderBook, ops: &[Op], stats: bool) -> Result<(), TestCaseError> {
+fn run_stream_on(book: &mut BookWriter, ops: &[Op], stats: bool) -> Result<(), TestCaseError> {
     let mut rb = RefBook::new();
     let mut now = START;
     for (step, op) in ops.iter().enumerate() {
@@ -416,7 +416,7 @@ proptest! {
     #[test]
     fn engine_without_level_retention_matches_reference(ops in prop::collection::vec(op(), 60)) {
         let cfg = BookConfig { retain_empty_levels: 0, ..BookConfig::new("TEST", Decimal::new(1, 2), Decimal::ONE).unwrap() };
-        run_stream_on(&OrderBook::with_config(cfg), &ops, false)?;
+        run_stream_on(&mut BookWriter::with_config(cfg), &ops, false)?;
     }
 }
 
@@ -441,8 +441,8 @@ proptest! {
     #[test]
     fn same_commands_same_events_and_state_hash(ops in prop::collection::vec(op(), 80)) {
         let cmds = build(&ops);
-        let a = new_book();
-        let b = new_book();
+        let mut a = new_book();
+        let mut b = new_book();
         for cmd in &cmds {
             let ra = a.apply(cmd);
             let rb = b.apply(cmd);
@@ -460,7 +460,7 @@ proptest! {
 fn generated_order_ids_are_deterministic_per_symbol() {
     let a = new_book();
     let b = new_book();
-    let c = OrderBook::new("OTHER", Decimal::new(1, 2), Decimal::ONE).unwrap();
+    let c = BookWriter::new("OTHER", Decimal::new(1, 2), Decimal::ONE).unwrap();
     let ia: Vec<OrderId> = (0..100).map(|_| a.next_order_id()).collect();
     let ib: Vec<OrderId> = (0..100).map(|_| b.next_order_id()).collect();
     let ic: Vec<OrderId> = (0..100).map(|_| c.next_order_id()).collect();
@@ -479,8 +479,8 @@ fn generated_order_ids_are_deterministic_per_symbol() {
 
 #[test]
 fn state_hash_reflects_state() {
-    let a = new_book();
-    let b = new_book();
+    let mut a = new_book();
+    let mut b = new_book();
     assert_eq!(a.state_hash(), b.state_hash());
     a.submit(&NewOrder::limit(1, Side::Buy, 100, 5, 1)).unwrap();
     assert_ne!(a.state_hash(), b.state_hash());
@@ -531,7 +531,7 @@ fn row_order(r: &Row, id: OrderId, ts: Timestamp) -> NewOrder {
 }
 
 /// What `submit_batch` reports, computed with one `submit` per row.
-fn one_by_one(book: &OrderBook, rows: &[Row], ids: &[u64], ts: Timestamp) -> BatchOutput {
+fn one_by_one(book: &mut BookWriter, rows: &[Row], ids: &[u64], ts: Timestamp) -> BatchOutput {
     let mut out = BatchOutput::default();
     for (i, (r, id)) in rows.iter().zip(ids).enumerate() {
         let (status, filled, remaining, trades) = match book.submit(&row_order(r, *id as OrderId, ts)) {
@@ -567,8 +567,8 @@ proptest! {
         batches in prop::collection::vec(prop::collection::vec(row(), 1..40), 1..5),
         explicit_ids in any::<bool>(),
     ) {
-        let a = new_book();
-        let b = new_book();
+        let mut a = new_book();
+        let mut b = new_book();
         let mut ts = START;
         for rows in &batches {
             ts += 10;
@@ -589,7 +589,7 @@ proptest! {
             a.submit_batch(&input, &mut out).unwrap();
             prop_assert_eq!(out.order_id.len(), rows.len());
             // generated ids: replay with the ids the batch chose
-            let want = one_by_one(&b, rows, &out.order_id, ts);
+            let want = one_by_one(&mut b, rows, &out.order_id, ts);
             prop_assert_eq!(&out, &want);
             prop_assert_eq!(a.state_hash(), b.state_hash());
             prop_assert_eq!(a.sequence(), b.sequence());
@@ -601,8 +601,8 @@ proptest! {
 
 #[test]
 fn batch_default_tif_is_gtc_for_limit_and_ioc_for_market() {
-    let a = new_book();
-    let b = new_book();
+    let mut a = new_book();
+    let mut b = new_book();
     let side = [1i8, 1, 0, 0];
     let price = [101i64, 102, 0, 99];
     let qty = [5i64, 5, 7, 4];
@@ -626,7 +626,7 @@ fn batch_default_tif_is_gtc_for_limit_and_ioc_for_market() {
             id: ids[i],
         })
         .collect();
-    let want = one_by_one(&b, &rows, &ids, 10);
+    let want = one_by_one(&mut b, &rows, &ids, 10);
     assert_eq!(out, want);
     assert_eq!(
         out.status,
@@ -644,7 +644,7 @@ fn batch_default_tif_is_gtc_for_limit_and_ioc_for_market() {
 /// compacts its expiry heap), expired in (expire_time, acceptance) order like the reference.
 #[test]
 fn gtd_expiry_order_survives_heap_compaction() {
-    let book = new_book();
+    let mut book = new_book();
     let mut rb = RefBook::new();
     let mut rng = TestRunner::deterministic();
     let mut live: Vec<OrderId> = Vec::new();

@@ -1,8 +1,8 @@
 //! One small test per line of the contract in `docs/semantics.md`.
 
 use lft_engine::{
-    check_new_order, BatchInput, BatchOutput, BookConfig, Command, DepthLevel, EngineError, Event,
-    ExecutionReport, LevelSnapshot, Lots, Modify, NewOrder, OrderBook, OrderId, OrderStatus, OrderType,
+    check_new_order, BatchInput, BatchOutput, BookConfig, BookWriter, Command, DepthLevel, EngineError,
+    Event, ExecutionReport, LevelSnapshot, Lots, Modify, NewOrder, OrderId, OrderStatus, OrderType,
     OrderUpdate, RejectReason, Side, Ticks, TimeInForce, Timestamp, Trade,
 };
 use rust_decimal::Decimal;
@@ -12,8 +12,8 @@ use Side::{Buy, Sell};
 
 // ----- helpers --------------------------------------------------------------------------
 
-fn book() -> OrderBook {
-    OrderBook::new("SEM", Decimal::new(1, 2), Decimal::ONE).expect("book")
+fn book() -> BookWriter {
+    BookWriter::new("SEM", Decimal::new(1, 2), Decimal::ONE).expect("book")
 }
 
 fn gtc(id: OrderId, side: Side, price: Ticks, qty: Lots, ts: Timestamp) -> NewOrder {
@@ -40,12 +40,12 @@ fn post_only(id: OrderId, side: Side, price: Ticks, qty: Lots, ts: Timestamp) ->
     NewOrder { post_only: true, ..gtc(id, side, price, qty, ts) }
 }
 
-fn submit(b: &OrderBook, o: NewOrder) -> ExecutionReport {
+fn submit(b: &mut BookWriter, o: NewOrder) -> ExecutionReport {
     b.submit(&o).unwrap_or_else(|e| panic!("submit {o:?}: {e}"))
 }
 
 fn modify(
-    b: &OrderBook,
+    b: &mut BookWriter,
     id: OrderId,
     quantity: Option<Lots>,
     price: Option<Ticks>,
@@ -64,7 +64,7 @@ fn fills(r: &ExecutionReport) -> Vec<(OrderId, OrderId, Ticks, Lots)> {
 }
 
 /// (price, visible, count) per level, best first.
-fn side_depth(b: &OrderBook, side: Side) -> Vec<(Ticks, Lots, u64)> {
+fn side_depth(b: &BookWriter, side: Side) -> Vec<(Ticks, Lots, u64)> {
     let d = b.depth(usize::MAX);
     let v = if side == Buy { d.bids } else { d.asks };
     v.into_iter().map(|l| (l.price, l.quantity, l.order_count)).collect()
@@ -79,7 +79,7 @@ struct Snap {
     depth: (Vec<DepthLevel>, Vec<DepthLevel>),
 }
 
-fn snap(b: &OrderBook) -> Snap {
+fn snap(b: &BookWriter) -> Snap {
     let d = b.depth(usize::MAX);
     Snap { seq: b.sequence(), hash: b.state_hash(), len: b.len(), depth: (d.bids, d.asks) }
 }
@@ -136,11 +136,11 @@ fn is_invalid<T: std::fmt::Debug>(r: Result<T, EngineError>) -> bool {
 
 #[test]
 fn sequence_numbers_start_at_one_and_every_event_takes_the_next() {
-    let b = book();
+    let mut b = book();
     assert_eq!(b.sequence(), 0);
-    assert_eq!(rep(&submit(&b, gtc(1, Sell, 100, 5, 1))).sequence, 1);
-    assert_eq!(rep(&submit(&b, gtc(2, Sell, 100, 5, 2))).sequence, 2);
-    let r = submit(&b, gtc(3, Buy, 100, 7, 3));
+    assert_eq!(rep(&submit(&mut b, gtc(1, Sell, 100, 5, 1))).sequence, 1);
+    assert_eq!(rep(&submit(&mut b, gtc(2, Sell, 100, 5, 2))).sequence, 2);
+    let r = submit(&mut b, gtc(3, Buy, 100, 7, 3));
     let seqs: Vec<u64> = r.events().iter().map(Event::sequence).collect();
     assert_eq!(seqs, vec![3, 4, 5, 6, 7]);
     assert_eq!(b.sequence(), 7);
@@ -152,11 +152,11 @@ fn sequence_numbers_start_at_one_and_every_event_takes_the_next() {
 
 #[test]
 fn event_order_is_sweep_then_trade_and_maker_update_pairs_then_own_report() {
-    let b = book();
-    submit(&b, gtd(1, Sell, 99, 4, 1, 10)); // seq 1, due at 10
-    submit(&b, gtc(2, Sell, 100, 3, 2)); // seq 2
-    submit(&b, gtc(3, Sell, 101, 3, 3)); // seq 3
-    let r = submit(&b, gtc(4, Buy, 101, 5, 10));
+    let mut b = book();
+    submit(&mut b, gtd(1, Sell, 99, 4, 1, 10)); // seq 1, due at 10
+    submit(&mut b, gtc(2, Sell, 100, 3, 2)); // seq 2
+    submit(&mut b, gtc(3, Sell, 101, 3, 3)); // seq 3
+    let r = submit(&mut b, gtc(4, Buy, 101, 5, 10));
     let ev = r.events();
     assert_eq!(
         ev,
@@ -177,11 +177,11 @@ fn event_order_is_sweep_then_trade_and_maker_update_pairs_then_own_report() {
 
 #[test]
 fn price_time_priority_best_price_first_then_fifo_within_level() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 101, 5, 1));
-    submit(&b, gtc(2, Sell, 100, 5, 2));
-    submit(&b, gtc(3, Sell, 100, 5, 3));
-    let r = submit(&b, gtc(4, Buy, 101, 12, 4));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 101, 5, 1));
+    submit(&mut b, gtc(2, Sell, 100, 5, 2));
+    submit(&mut b, gtc(3, Sell, 100, 5, 3));
+    let r = submit(&mut b, gtc(4, Buy, 101, 12, 4));
     assert_eq!(
         r.trades,
         vec![trade(4, 100, 5, 2, 4, Buy, 4), trade(6, 100, 5, 3, 4, Buy, 4), trade(8, 101, 2, 1, 4, Buy, 4)]
@@ -199,31 +199,31 @@ fn price_time_priority_best_price_first_then_fifo_within_level() {
     assert!(side_depth(&b, Buy).is_empty());
 
     // sells: highest bid first, FIFO inside
-    let b = book();
-    submit(&b, gtc(1, Buy, 99, 2, 1));
-    submit(&b, gtc(2, Buy, 100, 2, 2));
-    submit(&b, gtc(3, Buy, 100, 2, 3));
-    let r = submit(&b, gtc(4, Sell, 99, 5, 4));
+    let mut b = book();
+    submit(&mut b, gtc(1, Buy, 99, 2, 1));
+    submit(&mut b, gtc(2, Buy, 100, 2, 2));
+    submit(&mut b, gtc(3, Buy, 100, 2, 3));
+    let r = submit(&mut b, gtc(4, Sell, 99, 5, 4));
     assert_eq!(fills(&r), vec![(2, 4, 100, 2), (3, 4, 100, 2), (1, 4, 99, 1)]);
 }
 
 #[test]
 fn trade_prints_at_the_maker_price() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 5, 1));
-    let r = submit(&b, gtc(2, Buy, 105, 2, 2));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 5, 1));
+    let r = submit(&mut b, gtc(2, Buy, 105, 2, 2));
     assert_eq!(fills(&r), vec![(1, 2, 100, 2)]);
     assert_eq!(rep(&r).price, Some(105), "the report keeps the taker's limit");
-    submit(&b, gtc(3, Buy, 103, 5, 3));
-    let r = submit(&b, gtc(4, Sell, 90, 1, 4));
+    submit(&mut b, gtc(3, Buy, 103, 5, 3));
+    let r = submit(&mut b, gtc(4, Sell, 90, 1, 4));
     assert_eq!(fills(&r), vec![(3, 4, 103, 1)]);
 }
 
 #[test]
 fn limit_order_does_not_trade_through_its_limit() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 101, 5, 1));
-    let r = submit(&b, gtc(2, Buy, 100, 5, 2));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 101, 5, 1));
+    let r = submit(&mut b, gtc(2, Buy, 100, 5, 2));
     assert!(r.trades.is_empty());
     assert_eq!(rep(&r).status, New);
     assert_eq!(b.top_of_book(), (Some(100), Some(101)));
@@ -231,37 +231,37 @@ fn limit_order_does_not_trade_through_its_limit() {
 
 #[test]
 fn market_ioc_takes_any_price_and_cancels_the_remainder() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 5, 1));
-    submit(&b, gtc(2, Sell, 1_000, 3, 2));
-    let r = submit(&b, NewOrder::market(3, Buy, 10, 3));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 5, 1));
+    submit(&mut b, gtc(2, Sell, 1_000, 3, 2));
+    let r = submit(&mut b, NewOrder::market(3, Buy, 10, 3));
     assert_eq!(fills(&r), vec![(1, 3, 100, 5), (2, 3, 1_000, 3)]);
     assert_eq!(r.report, Some(upd(7, 3, Buy, Canceled, 8, 0, None, 3)));
     assert!(b.is_empty());
     // a market order into an empty book
-    let r = submit(&b, NewOrder::market(4, Sell, 1, 4));
+    let r = submit(&mut b, NewOrder::market(4, Sell, 1, 4));
     assert_eq!(r.report, Some(upd(8, 4, Sell, Canceled, 0, 0, None, 4)));
     // exactly filled
-    submit(&b, gtc(5, Buy, 50, 4, 5));
-    let r = submit(&b, NewOrder::market(6, Sell, 4, 6));
+    submit(&mut b, gtc(5, Buy, 50, 4, 5));
+    let r = submit(&mut b, NewOrder::market(6, Sell, 4, 6));
     assert_eq!(rep(&r).status, Filled);
     assert_eq!(rep(&r).filled_quantity, 4);
 }
 
 #[test]
 fn market_fok_fills_completely_or_trades_nothing() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 5, 1));
-    submit(&b, gtc(2, Sell, 500, 5, 2));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 5, 1));
+    submit(&mut b, gtc(2, Sell, 500, 5, 2));
     let before = snap(&b);
-    let r = submit(&b, with_tif(NewOrder::market(3, Buy, 11, 3), TimeInForce::Fok));
+    let r = submit(&mut b, with_tif(NewOrder::market(3, Buy, 11, 3), TimeInForce::Fok));
     assert!(r.trades.is_empty() && r.updates.is_empty());
     assert_eq!(r.report, Some(upd(3, 3, Buy, Canceled, 0, 0, None, 3)));
     assert_eq!(
         side_depth(&b, Sell),
         before.depth.1.iter().map(|l| (l.price, l.quantity, l.order_count)).collect::<Vec<_>>()
     );
-    let r = submit(&b, with_tif(NewOrder::market(4, Buy, 10, 4), TimeInForce::Fok));
+    let r = submit(&mut b, with_tif(NewOrder::market(4, Buy, 10, 4), TimeInForce::Fok));
     assert_eq!(fills(&r), vec![(1, 4, 100, 5), (2, 4, 500, 5)]);
     assert_eq!(rep(&r).status, Filled);
     assert!(b.is_empty());
@@ -269,34 +269,34 @@ fn market_fok_fills_completely_or_trades_nothing() {
 
 #[test]
 fn ioc_limit_remainder_is_cancelled_never_rests() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 4, 1));
-    submit(&b, gtc(2, Sell, 101, 4, 2));
-    let r = submit(&b, with_tif(gtc(3, Buy, 100, 10, 3), TimeInForce::Ioc));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 4, 1));
+    submit(&mut b, gtc(2, Sell, 101, 4, 2));
+    let r = submit(&mut b, with_tif(gtc(3, Buy, 100, 10, 3), TimeInForce::Ioc));
     assert_eq!(fills(&r), vec![(1, 3, 100, 4)]);
     assert_eq!(r.report, Some(upd(5, 3, Buy, Canceled, 4, 0, Some(100), 3)));
     assert_eq!(side_depth(&b, Buy), vec![]);
     assert_eq!(side_depth(&b, Sell), vec![(101, 4, 1)]);
     assert!(!b.contains(3));
     // IOC that fills completely
-    let r = submit(&b, with_tif(gtc(4, Buy, 101, 4, 4), TimeInForce::Ioc));
+    let r = submit(&mut b, with_tif(gtc(4, Buy, 101, 4, 4), TimeInForce::Ioc));
     assert_eq!(rep(&r).status, Filled);
 }
 
 #[test]
 fn fok_counts_hidden_iceberg_quantity() {
-    let b = book();
-    submit(&b, iceberg(1, Sell, 100, 10, 2, 1));
+    let mut b = book();
+    submit(&mut b, iceberg(1, Sell, 100, 10, 2, 1));
     assert_eq!(b.depth_at(Sell, 100), 2, "only the slice is visible");
     // 11 > 10 open: killed, nothing happens but the report
     let before = snap(&b);
-    let r = submit(&b, with_tif(gtc(2, Buy, 100, 11, 2), TimeInForce::Fok));
+    let r = submit(&mut b, with_tif(gtc(2, Buy, 100, 11, 2), TimeInForce::Fok));
     assert_eq!(r.report, Some(upd(2, 2, Buy, Canceled, 0, 0, Some(100), 2)));
     assert!(r.trades.is_empty());
     assert_eq!(b.sequence(), before.seq + 1);
     assert_eq!(b.depth(usize::MAX).asks, before.depth.1);
     // 9 <= 10 open (visible 2): fills by re-reaching the re-queued slices
-    let r = submit(&b, with_tif(gtc(3, Buy, 100, 9, 3), TimeInForce::Fok));
+    let r = submit(&mut b, with_tif(gtc(3, Buy, 100, 9, 3), TimeInForce::Fok));
     assert_eq!(
         fills(&r),
         vec![(1, 3, 100, 2), (1, 3, 100, 2), (1, 3, 100, 2), (1, 3, 100, 2), (1, 3, 100, 1)]
@@ -308,26 +308,26 @@ fn fok_counts_hidden_iceberg_quantity() {
 
 #[test]
 fn fok_only_counts_levels_within_its_limit() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 5, 1));
-    submit(&b, gtc(2, Sell, 101, 5, 2));
-    let r = submit(&b, with_tif(gtc(3, Buy, 100, 6, 3), TimeInForce::Fok));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 5, 1));
+    submit(&mut b, gtc(2, Sell, 101, 5, 2));
+    let r = submit(&mut b, with_tif(gtc(3, Buy, 100, 6, 3), TimeInForce::Fok));
     assert_eq!(rep(&r).status, Canceled);
     assert!(r.trades.is_empty());
-    let r = submit(&b, with_tif(gtc(4, Buy, 101, 6, 4), TimeInForce::Fok));
+    let r = submit(&mut b, with_tif(gtc(4, Buy, 101, 6, 4), TimeInForce::Fok));
     assert_eq!(rep(&r).status, Filled);
     assert_eq!(fills(&r), vec![(1, 4, 100, 5), (2, 4, 101, 1)]);
     // sell side mirrors it
-    submit(&b, gtc(5, Buy, 99, 3, 5));
-    let r = submit(&b, with_tif(gtc(6, Sell, 100, 1, 6), TimeInForce::Fok));
+    submit(&mut b, gtc(5, Buy, 99, 3, 5));
+    let r = submit(&mut b, with_tif(gtc(6, Sell, 100, 1, 6), TimeInForce::Fok));
     assert_eq!(rep(&r).status, Canceled);
 }
 
 #[test]
 fn gtc_remainder_rests_with_partially_filled_report() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 3, 1));
-    let r = submit(&b, gtc(2, Buy, 100, 10, 2));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 3, 1));
+    let r = submit(&mut b, gtc(2, Buy, 100, 10, 2));
     assert_eq!(r.report, Some(upd(4, 2, Buy, PartiallyFilled, 3, 7, Some(100), 2)));
     assert_eq!(side_depth(&b, Buy), vec![(100, 7, 1)]);
     let v = b.order(2).unwrap();
@@ -338,16 +338,16 @@ fn gtc_remainder_rests_with_partially_filled_report() {
 
 #[test]
 fn post_only_that_would_cross_is_rejected_and_leaves_the_book_unchanged() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 101, 5, 1));
-    submit(&b, gtc(2, Buy, 99, 5, 2));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 101, 5, 1));
+    submit(&mut b, gtc(2, Buy, 99, 5, 2));
     for (o, side) in [
         (post_only(3, Buy, 101, 5, 3), Buy),
         (post_only(3, Buy, 150, 5, 3), Buy),
         (post_only(3, Sell, 99, 5, 3), Sell),
     ] {
         let before = snap(&b);
-        let r = submit(&b, o);
+        let r = submit(&mut b, o);
         assert!(r.trades.is_empty() && r.updates.is_empty());
         let mut want = upd(before.seq + 1, 3, side, Rejected, 0, 0, o.price, 3);
         want.reject_reason = Some(RejectReason::PostOnlyWouldCross);
@@ -359,16 +359,16 @@ fn post_only_that_would_cross_is_rejected_and_leaves_the_book_unchanged() {
         assert_eq!(b.sequence(), before.seq + 1, "only the report's sequence number is used");
     }
     // a post-only that does not cross rests normally
-    let r = submit(&b, post_only(4, Buy, 100, 5, 4));
+    let r = submit(&mut b, post_only(4, Buy, 100, 5, 4));
     assert_eq!(rep(&r).status, New);
     assert!(b.order(4).unwrap().post_only);
 }
 
 #[test]
 fn post_only_is_checked_after_the_expiry_sweep() {
-    let b = book();
-    submit(&b, gtd(1, Sell, 100, 5, 1, 10));
-    let r = submit(&b, post_only(2, Buy, 100, 5, 10));
+    let mut b = book();
+    submit(&mut b, gtd(1, Sell, 100, 5, 1, 10));
+    let r = submit(&mut b, post_only(2, Buy, 100, 5, 10));
     assert_eq!(r.updates, vec![upd(2, 1, Sell, Expired, 0, 0, Some(100), 10)]);
     assert_eq!(rep(&r).status, New);
     assert_eq!(b.best_bid(), Some(100));
@@ -378,9 +378,9 @@ fn post_only_is_checked_after_the_expiry_sweep() {
 
 #[test]
 fn iceberg_shows_only_its_slice_in_depth_and_depth_at() {
-    let b = book();
-    submit(&b, iceberg(1, Buy, 100, 50, 5, 1));
-    submit(&b, gtc(2, Buy, 100, 3, 2));
+    let mut b = book();
+    submit(&mut b, iceberg(1, Buy, 100, 50, 5, 1));
+    submit(&mut b, gtc(2, Buy, 100, 3, 2));
     assert_eq!(side_depth(&b, Buy), vec![(100, 8, 2)]);
     assert_eq!(b.depth_at(Buy, 100), 8);
     assert_eq!(b.level(Buy, 100).unwrap().quantity, 8);
@@ -390,11 +390,11 @@ fn iceberg_shows_only_its_slice_in_depth_and_depth_at() {
 
 #[test]
 fn iceberg_refills_at_the_back_of_its_level_and_a_taker_can_reach_it_again() {
-    let b = book();
-    submit(&b, iceberg(1, Sell, 100, 6, 2, 1));
-    submit(&b, gtc(2, Sell, 100, 2, 2));
+    let mut b = book();
+    submit(&mut b, iceberg(1, Sell, 100, 6, 2, 1));
+    submit(&mut b, gtc(2, Sell, 100, 2, 2));
     // 3 lots: the 2-lot slice of #1, then 1 of #2 (the fresh slice of #1 queued behind #2)
-    let r = submit(&b, gtc(3, Buy, 100, 3, 3));
+    let r = submit(&mut b, gtc(3, Buy, 100, 3, 3));
     assert_eq!(fills(&r), vec![(1, 3, 100, 2), (2, 3, 100, 1)]);
     assert_eq!(
         r.updates,
@@ -405,7 +405,7 @@ fn iceberg_refills_at_the_back_of_its_level_and_a_taker_can_reach_it_again() {
     );
     assert_eq!(side_depth(&b, Sell), vec![(100, 3, 2)]);
     // 5 lots: #2's last lot, then #1's slice, then #1's next slice again
-    let r = submit(&b, gtc(4, Buy, 100, 5, 4));
+    let r = submit(&mut b, gtc(4, Buy, 100, 5, 4));
     assert_eq!(fills(&r), vec![(2, 4, 100, 1), (1, 4, 100, 2), (1, 4, 100, 2)]);
     assert_eq!(r.updates.last().unwrap().status, Filled);
     assert_eq!(r.updates.last().unwrap().filled_quantity, 6);
@@ -414,23 +414,23 @@ fn iceberg_refills_at_the_back_of_its_level_and_a_taker_can_reach_it_again() {
 
 #[test]
 fn iceberg_partial_slice_keeps_its_place() {
-    let b = book();
-    submit(&b, iceberg(1, Sell, 100, 10, 4, 1));
-    submit(&b, gtc(2, Sell, 100, 5, 2));
-    let r = submit(&b, gtc(3, Buy, 100, 1, 3));
+    let mut b = book();
+    submit(&mut b, iceberg(1, Sell, 100, 10, 4, 1));
+    submit(&mut b, gtc(2, Sell, 100, 5, 2));
+    let r = submit(&mut b, gtc(3, Buy, 100, 1, 3));
     assert_eq!(fills(&r), vec![(1, 3, 100, 1)]);
-    let r = submit(&b, gtc(4, Buy, 100, 3, 4));
+    let r = submit(&mut b, gtc(4, Buy, 100, 3, 4));
     assert_eq!(fills(&r), vec![(1, 4, 100, 3)], "still at the front with 3 visible");
     assert_eq!(b.order(1).unwrap().visible_quantity, 4, "fresh slice");
-    let r = submit(&b, gtc(5, Buy, 100, 1, 5));
+    let r = submit(&mut b, gtc(5, Buy, 100, 1, 5));
     assert_eq!(fills(&r), vec![(2, 5, 100, 1)], "the fresh slice went to the back");
 }
 
 #[test]
 fn iceberg_last_slice_is_the_smaller_remainder() {
-    let b = book();
-    submit(&b, iceberg(1, Sell, 100, 5, 2, 1));
-    submit(&b, gtc(2, Buy, 100, 4, 2));
+    let mut b = book();
+    submit(&mut b, iceberg(1, Sell, 100, 5, 2, 1));
+    submit(&mut b, gtc(2, Buy, 100, 4, 2));
     let v = b.order(1).unwrap();
     assert_eq!((v.remaining_quantity, v.visible_quantity), (1, 1));
     assert_eq!(b.depth_at(Sell, 100), 1);
@@ -440,13 +440,13 @@ fn iceberg_last_slice_is_the_smaller_remainder() {
 
 #[test]
 fn gtd_order_never_trades_at_or_after_its_expire_time_even_without_a_sweep() {
-    let b = book();
-    submit(&b, gtd(1, Sell, 100, 5, 1, 50));
+    let mut b = book();
+    submit(&mut b, gtd(1, Sell, 100, 5, 1, 50));
     // still tradable just before
-    let r = submit(&b, with_tif(gtc(2, Buy, 100, 1, 49), TimeInForce::Ioc));
+    let r = submit(&mut b, with_tif(gtc(2, Buy, 100, 1, 49), TimeInForce::Ioc));
     assert_eq!(fills(&r), vec![(1, 2, 100, 1)]);
     // at expire_time: the command sweeps it first, then finds nothing
-    let r = submit(&b, NewOrder::market(3, Buy, 5, 50));
+    let r = submit(&mut b, NewOrder::market(3, Buy, 5, 50));
     assert!(r.trades.is_empty());
     assert_eq!(r.updates, vec![upd(5, 1, Sell, Expired, 1, 0, Some(100), 50)]);
     assert_eq!(r.report, Some(upd(6, 3, Buy, Canceled, 0, 0, None, 50)));
@@ -455,8 +455,8 @@ fn gtd_order_never_trades_at_or_after_its_expire_time_even_without_a_sweep() {
 
 #[test]
 fn due_gtd_order_is_not_resting_for_cancel_or_modify_but_its_id_is_free() {
-    let b = book();
-    submit(&b, gtd(1, Sell, 100, 5, 1, 50));
+    let mut b = book();
+    submit(&mut b, gtd(1, Sell, 100, 5, 1, 50));
     let before = snap(&b);
     assert_eq!(b.cancel(1, 50).unwrap_err(), EngineError::OrderNotFound(1));
     assert_eq!(
@@ -465,7 +465,7 @@ fn due_gtd_order_is_not_resting_for_cancel_or_modify_but_its_id_is_free() {
     );
     assert_eq!(snap(&b), before, "a failed command changes nothing, not even a sweep");
     // the id can be reused at/after the expire time: the sweep removes the old order first
-    let r = submit(&b, gtc(1, Buy, 90, 2, 50));
+    let r = submit(&mut b, gtc(1, Buy, 90, 2, 50));
     assert_eq!(r.updates, vec![upd(2, 1, Sell, Expired, 0, 0, Some(100), 50)]);
     assert_eq!(rep(&r).status, New);
     assert_eq!(side_depth(&b, Sell), vec![]);
@@ -474,16 +474,16 @@ fn due_gtd_order_is_not_resting_for_cancel_or_modify_but_its_id_is_free() {
 
 #[test]
 fn expire_sweeps_due_gtd_orders_by_expire_time_then_acceptance() {
-    let b = book();
-    submit(&b, gtd(1, Sell, 105, 1, 1, 30)); // seq 1
-    submit(&b, gtd(2, Buy, 95, 1, 2, 20)); // seq 2
-    submit(&b, gtd(3, Sell, 104, 1, 3, 20)); // seq 3
-    submit(&b, gtd(4, Buy, 96, 1, 4, 40)); // seq 4
-    submit(&b, gtc(5, Buy, 97, 1, 5)); // seq 5
-    assert_eq!(b.expire(19), vec![]);
+    let mut b = book();
+    submit(&mut b, gtd(1, Sell, 105, 1, 1, 30)); // seq 1
+    submit(&mut b, gtd(2, Buy, 95, 1, 2, 20)); // seq 2
+    submit(&mut b, gtd(3, Sell, 104, 1, 3, 20)); // seq 3
+    submit(&mut b, gtd(4, Buy, 96, 1, 4, 40)); // seq 4
+    submit(&mut b, gtc(5, Buy, 97, 1, 5)); // seq 5
+    assert_eq!(b.expire(19).unwrap(), vec![]);
     assert_eq!(b.sequence(), 5, "an empty sweep uses no sequence number");
     assert_eq!(
-        b.expire(30),
+        b.expire(30).unwrap(),
         vec![
             upd(6, 2, Buy, Expired, 0, 0, Some(95), 30),
             upd(7, 3, Sell, Expired, 0, 0, Some(104), 30),
@@ -500,25 +500,25 @@ fn expire_sweeps_due_gtd_orders_by_expire_time_then_acceptance() {
 
 #[test]
 fn equal_expire_times_expire_in_acceptance_order_even_after_modify() {
-    let b = book();
-    submit(&b, gtd(1, Buy, 95, 1, 1, 20)); // seq 1
-    submit(&b, gtd(2, Buy, 96, 1, 2, 20)); // seq 2
-    modify(&b, 1, None, Some(94), 3); // seq 3: acceptance stays 1
-    let ids: Vec<OrderId> = b.expire(20).iter().map(|u| u.order_id).collect();
+    let mut b = book();
+    submit(&mut b, gtd(1, Buy, 95, 1, 1, 20)); // seq 1
+    submit(&mut b, gtd(2, Buy, 96, 1, 2, 20)); // seq 2
+    modify(&mut b, 1, None, Some(94), 3); // seq 3: acceptance stays 1
+    let ids: Vec<OrderId> = b.expire(20).unwrap().iter().map(|u| u.order_id).collect();
     assert_eq!(ids, vec![1, 2]);
 }
 
 #[test]
 fn end_of_day_sweeps_gtd_then_expires_every_day_order_in_acceptance_order() {
-    let b = book();
-    submit(&b, day(1, Buy, 95, 1, 1)); // seq 1
-    submit(&b, gtd(2, Sell, 105, 1, 2, 100)); // seq 2
-    submit(&b, gtc(3, Buy, 96, 1, 3)); // seq 3
-    submit(&b, day(4, Sell, 104, 1, 4)); // seq 4
-    submit(&b, gtd(5, Sell, 106, 1, 5, 500)); // seq 5, not due
-    submit(&b, day(6, Buy, 94, 1, 6)); // seq 6
-    modify(&b, 1, Some(3), None, 7); // seq 7: loses priority, keeps acceptance
-    let ups = b.end_of_day(200);
+    let mut b = book();
+    submit(&mut b, day(1, Buy, 95, 1, 1)); // seq 1
+    submit(&mut b, gtd(2, Sell, 105, 1, 2, 100)); // seq 2
+    submit(&mut b, gtc(3, Buy, 96, 1, 3)); // seq 3
+    submit(&mut b, day(4, Sell, 104, 1, 4)); // seq 4
+    submit(&mut b, gtd(5, Sell, 106, 1, 5, 500)); // seq 5, not due
+    submit(&mut b, day(6, Buy, 94, 1, 6)); // seq 6
+    modify(&mut b, 1, Some(3), None, 7); // seq 7: loses priority, keeps acceptance
+    let ups = b.end_of_day(200).unwrap();
     assert_eq!(
         ups,
         vec![
@@ -536,10 +536,10 @@ fn end_of_day_sweeps_gtd_then_expires_every_day_order_in_acceptance_order() {
 
 #[test]
 fn expired_order_reports_its_cumulative_fill() {
-    let b = book();
-    submit(&b, day(1, Sell, 100, 5, 1));
-    submit(&b, gtc(2, Buy, 100, 2, 2));
-    let ups = b.end_of_day(3);
+    let mut b = book();
+    submit(&mut b, day(1, Sell, 100, 5, 1));
+    submit(&mut b, gtc(2, Buy, 100, 2, 2));
+    let ups = b.end_of_day(3).unwrap();
     assert_eq!(ups, vec![upd(5, 1, Sell, Expired, 2, 0, Some(100), 3)]);
 }
 
@@ -547,9 +547,9 @@ fn expired_order_reports_its_cumulative_fill() {
 
 #[test]
 fn cancel_removes_a_resting_order_and_reports_its_cumulative_fill() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 5, 1));
-    submit(&b, gtc(2, Buy, 100, 2, 2));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 5, 1));
+    submit(&mut b, gtc(2, Buy, 100, 2, 2));
     let r = b.cancel(1, 3).unwrap();
     assert_eq!(
         r,
@@ -562,14 +562,14 @@ fn cancel_removes_a_resting_order_and_reports_its_cumulative_fill() {
 
 #[test]
 fn cancel_of_filled_cancelled_expired_or_unknown_order_is_order_not_found_and_changes_nothing() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 5, 1));
-    submit(&b, gtc(2, Buy, 100, 5, 2)); // fills 1 completely
-    submit(&b, gtc(3, Sell, 110, 5, 3));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 5, 1));
+    submit(&mut b, gtc(2, Buy, 100, 5, 2)); // fills 1 completely
+    submit(&mut b, gtc(3, Sell, 110, 5, 3));
     b.cancel(3, 4).unwrap();
-    submit(&b, gtd(4, Sell, 120, 5, 5, 6));
-    b.expire(6);
-    submit(&b, gtc(9, Buy, 90, 5, 7));
+    submit(&mut b, gtd(4, Sell, 120, 5, 5, 6));
+    b.expire(6).unwrap();
+    submit(&mut b, gtc(9, Buy, 90, 5, 7));
     let before = snap(&b);
     for id in [1u128, 2, 3, 4, 77, u128::MAX] {
         assert_eq!(b.cancel(id, 8).unwrap_err(), EngineError::OrderNotFound(id));
@@ -580,22 +580,26 @@ fn cancel_of_filled_cancelled_expired_or_unknown_order_is_order_not_found_and_ch
 
 #[test]
 fn finished_order_id_can_be_reused() {
-    let b = book();
-    submit(&b, gtc(7, Sell, 100, 5, 1));
+    let mut b = book();
+    submit(&mut b, gtc(7, Sell, 100, 5, 1));
     b.cancel(7, 2).unwrap();
-    let r = submit(&b, gtc(7, Buy, 90, 3, 3));
+    let r = submit(&mut b, gtc(7, Buy, 90, 3, 3));
     assert_eq!(rep(&r).status, New);
-    submit(&b, gtc(8, Sell, 90, 3, 4)); // fills 7
-    assert_eq!(rep(&submit(&b, NewOrder::market(7, Sell, 1, 5))).status, Canceled, "IOC with a finished id");
-    assert_eq!(rep(&submit(&b, gtc(7, Sell, 99, 1, 6))).status, New);
+    submit(&mut b, gtc(8, Sell, 90, 3, 4)); // fills 7
+    assert_eq!(
+        rep(&submit(&mut b, NewOrder::market(7, Sell, 1, 5))).status,
+        Canceled,
+        "IOC with a finished id"
+    );
+    assert_eq!(rep(&submit(&mut b, gtc(7, Sell, 99, 1, 6))).status, New);
     assert_eq!(b.order(7).unwrap().side, Sell);
 }
 
 #[test]
 fn duplicate_order_id_while_resting_is_rejected_for_every_order_kind() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 5, 1));
-    submit(&b, gtc(2, Buy, 90, 5, 2));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 5, 1));
+    submit(&mut b, gtc(2, Buy, 90, 5, 2));
     let before = snap(&b);
     for o in [
         gtc(1, Sell, 100, 5, 3),
@@ -615,7 +619,7 @@ fn duplicate_order_id_while_resting_is_rejected_for_every_order_kind() {
 
 /// Order ids in the queue at `price`, front first, read by trading the level away on a copy
 /// of the command stream is impossible; instead we probe with 1-lot IOC takers.
-fn first_in_queue(b: &OrderBook, side: Side, price: Ticks, probe_id: OrderId, ts: Timestamp) -> OrderId {
+fn first_in_queue(b: &mut BookWriter, side: Side, price: Ticks, probe_id: OrderId, ts: Timestamp) -> OrderId {
     let taker = with_tif(gtc(probe_id, side.opposite(), price, 1, ts), TimeInForce::Ioc);
     let r = submit(b, taker);
     r.trades[0].maker_order_id
@@ -623,91 +627,91 @@ fn first_in_queue(b: &OrderBook, side: Side, price: Ticks, probe_id: OrderId, ts
 
 #[test]
 fn modify_same_price_smaller_quantity_keeps_priority() {
-    let b = book();
-    submit(&b, gtc(1, Buy, 100, 10, 1));
-    submit(&b, gtc(2, Buy, 100, 10, 2));
-    let r = modify(&b, 1, Some(4), None, 3);
+    let mut b = book();
+    submit(&mut b, gtc(1, Buy, 100, 10, 1));
+    submit(&mut b, gtc(2, Buy, 100, 10, 2));
+    let r = modify(&mut b, 1, Some(4), None, 3);
     assert_eq!(
         r,
         ExecutionReport { report: Some(upd(3, 1, Buy, New, 0, 4, Some(100), 3)), ..Default::default() }
     );
     assert_eq!(side_depth(&b, Buy), vec![(100, 14, 2)]);
-    assert_eq!(first_in_queue(&b, Buy, 100, 50, 4), 1);
+    assert_eq!(first_in_queue(&mut b, Buy, 100, 50, 4), 1);
     // the partially filled order keeps priority too, and the report is PARTIALLY_FILLED
-    let r = modify(&b, 1, Some(2), Some(100), 5);
+    let r = modify(&mut b, 1, Some(2), Some(100), 5);
     assert_eq!(rep(&r), upd(7, 1, Buy, PartiallyFilled, 1, 2, Some(100), 5));
-    assert_eq!(first_in_queue(&b, Buy, 100, 51, 6), 1);
+    assert_eq!(first_in_queue(&mut b, Buy, 100, 51, 6), 1);
 }
 
 #[test]
 fn modify_quantity_is_the_new_open_quantity_and_fill_stays_cumulative() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 10, 1));
-    submit(&b, gtc(2, Buy, 100, 3, 2)); // 1 has 7 open, 3 filled
-    let r = modify(&b, 1, Some(5), None, 3);
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 10, 1));
+    submit(&mut b, gtc(2, Buy, 100, 3, 2)); // 1 has 7 open, 3 filled
+    let r = modify(&mut b, 1, Some(5), None, 3);
     assert_eq!(rep(&r), upd(5, 1, Sell, PartiallyFilled, 3, 5, Some(100), 3));
     let v = b.order(1).unwrap();
     assert_eq!((v.quantity, v.remaining_quantity, v.filled_quantity), (10, 5, 3));
-    let r = modify(&b, 1, Some(9), None, 4);
+    let r = modify(&mut b, 1, Some(9), None, 4);
     assert_eq!(rep(&r), upd(6, 1, Sell, PartiallyFilled, 3, 9, Some(100), 4));
     assert_eq!(b.depth_at(Sell, 100), 9);
 }
 
 #[test]
 fn modify_without_change_reports_current_state_and_changes_nothing_else() {
-    let b = book();
-    submit(&b, gtc(1, Buy, 100, 10, 1));
-    submit(&b, gtc(2, Buy, 100, 10, 2));
+    let mut b = book();
+    submit(&mut b, gtc(1, Buy, 100, 10, 1));
+    submit(&mut b, gtc(2, Buy, 100, 10, 2));
     let h = b.state_hash();
-    let r = modify(&b, 1, Some(10), Some(100), 3);
+    let r = modify(&mut b, 1, Some(10), Some(100), 3);
     assert_eq!(
         r,
         ExecutionReport { report: Some(upd(3, 1, Buy, New, 0, 10, Some(100), 3)), ..Default::default() }
     );
-    let r = modify(&b, 1, None, Some(100), 4);
+    let r = modify(&mut b, 1, None, Some(100), 4);
     assert_eq!(rep(&r).remaining_quantity, 10);
     assert_ne!(b.state_hash(), h, "the sequence moved on");
-    assert_eq!(first_in_queue(&b, Buy, 100, 50, 5), 1);
+    assert_eq!(first_in_queue(&mut b, Buy, 100, 50, 5), 1);
 }
 
 #[test]
 fn modify_larger_quantity_loses_priority() {
-    let b = book();
-    submit(&b, gtc(1, Buy, 100, 10, 1));
-    submit(&b, gtc(2, Buy, 100, 10, 2));
-    let r = modify(&b, 1, Some(11), None, 3);
+    let mut b = book();
+    submit(&mut b, gtc(1, Buy, 100, 10, 1));
+    submit(&mut b, gtc(2, Buy, 100, 10, 2));
+    let r = modify(&mut b, 1, Some(11), None, 3);
     assert_eq!(rep(&r), upd(3, 1, Buy, New, 0, 11, Some(100), 3));
     assert_eq!(side_depth(&b, Buy), vec![(100, 21, 2)]);
-    assert_eq!(first_in_queue(&b, Buy, 100, 50, 4), 2);
+    assert_eq!(first_in_queue(&mut b, Buy, 100, 50, 4), 2);
 }
 
 #[test]
 fn modify_price_change_loses_priority_and_moves_level() {
-    let b = book();
-    submit(&b, gtc(1, Buy, 100, 10, 1));
-    submit(&b, gtc(2, Buy, 101, 10, 2));
-    let r = modify(&b, 1, None, Some(101), 3);
+    let mut b = book();
+    submit(&mut b, gtc(1, Buy, 100, 10, 1));
+    submit(&mut b, gtc(2, Buy, 101, 10, 2));
+    let r = modify(&mut b, 1, None, Some(101), 3);
     assert_eq!(rep(&r), upd(3, 1, Buy, New, 0, 10, Some(101), 3));
     assert_eq!(side_depth(&b, Buy), vec![(101, 20, 2)]);
-    assert_eq!(first_in_queue(&b, Buy, 101, 50, 4), 2);
+    assert_eq!(first_in_queue(&mut b, Buy, 101, 50, 4), 2);
     // price there and back: still at the back
-    let b = book();
-    submit(&b, gtc(1, Buy, 100, 10, 1));
-    submit(&b, gtc(2, Buy, 100, 10, 2));
-    modify(&b, 1, None, Some(99), 3);
-    modify(&b, 1, None, Some(100), 4);
-    assert_eq!(first_in_queue(&b, Buy, 100, 50, 5), 2);
+    let mut b = book();
+    submit(&mut b, gtc(1, Buy, 100, 10, 1));
+    submit(&mut b, gtc(2, Buy, 100, 10, 2));
+    modify(&mut b, 1, None, Some(99), 3);
+    modify(&mut b, 1, None, Some(100), 4);
+    assert_eq!(first_in_queue(&mut b, Buy, 100, 50, 5), 2);
 }
 
 #[test]
 fn crossing_modify_trades_as_taker_at_maker_prices_and_rests_the_remainder() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 3, 1)); // seq 1
-    submit(&b, gtc(2, Sell, 101, 3, 2)); // seq 2
-    submit(&b, gtc(3, Sell, 103, 3, 3)); // seq 3
-    submit(&b, gtc(4, Buy, 99, 2, 4)); // seq 4
-    submit(&b, gtc(5, Sell, 99, 1, 5)); // seq 5-7: #4 filled 1, open 1
-    let r = modify(&b, 4, Some(8), Some(102), 6);
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 3, 1)); // seq 1
+    submit(&mut b, gtc(2, Sell, 101, 3, 2)); // seq 2
+    submit(&mut b, gtc(3, Sell, 103, 3, 3)); // seq 3
+    submit(&mut b, gtc(4, Buy, 99, 2, 4)); // seq 4
+    submit(&mut b, gtc(5, Sell, 99, 1, 5)); // seq 5-7: #4 filled 1, open 1
+    let r = modify(&mut b, 4, Some(8), Some(102), 6);
     assert_eq!(
         r.trades,
         vec![trade(8, 100, 3, 1, 4, Buy, 6), trade(10, 101, 3, 2, 4, Buy, 6)],
@@ -717,7 +721,7 @@ fn crossing_modify_trades_as_taker_at_maker_prices_and_rests_the_remainder() {
     assert_eq!(side_depth(&b, Buy), vec![(102, 2, 1)]);
     assert_eq!(side_depth(&b, Sell), vec![(103, 3, 1)]);
     // fully filled by a crossing modify
-    let r = modify(&b, 4, None, Some(103), 7);
+    let r = modify(&mut b, 4, None, Some(103), 7);
     assert_eq!(fills(&r), vec![(3, 4, 103, 2)]);
     assert_eq!(r.report, Some(upd(15, 4, Buy, Filled, 9, 0, Some(103), 7)));
     assert!(!b.contains(4));
@@ -726,23 +730,23 @@ fn crossing_modify_trades_as_taker_at_maker_prices_and_rests_the_remainder() {
 
 #[test]
 fn modify_of_iceberg_reduces_slice_in_place_or_starts_a_fresh_slice() {
-    let b = book();
-    submit(&b, iceberg(1, Sell, 100, 20, 5, 1));
-    submit(&b, gtc(2, Sell, 100, 1, 2));
-    submit(&b, gtc(3, Buy, 100, 2, 3)); // slice 3 left, open 18
-    modify(&b, 1, Some(2), None, 4); // keeps priority; slice min(3, 2)
+    let mut b = book();
+    submit(&mut b, iceberg(1, Sell, 100, 20, 5, 1));
+    submit(&mut b, gtc(2, Sell, 100, 1, 2));
+    submit(&mut b, gtc(3, Buy, 100, 2, 3)); // slice 3 left, open 18
+    modify(&mut b, 1, Some(2), None, 4); // keeps priority; slice min(3, 2)
     let v = b.order(1).unwrap();
     assert_eq!((v.remaining_quantity, v.visible_quantity), (2, 2));
     assert_eq!(b.depth_at(Sell, 100), 3);
-    assert_eq!(first_in_queue(&b, Sell, 100, 50, 5), 1);
+    assert_eq!(first_in_queue(&mut b, Sell, 100, 50, 5), 1);
     // same price, larger: fresh slice of min(display, open) at the back
-    modify(&b, 1, Some(12), None, 6);
+    modify(&mut b, 1, Some(12), None, 6);
     let v = b.order(1).unwrap();
     assert_eq!((v.remaining_quantity, v.visible_quantity), (12, 5));
-    assert_eq!(first_in_queue(&b, Sell, 100, 51, 7), 2);
+    assert_eq!(first_in_queue(&mut b, Sell, 100, 51, 7), 2);
     // reprice: fresh slice
-    submit(&b, gtc(4, Buy, 100, 1, 8)); // slice 4 left
-    modify(&b, 1, None, Some(101), 9);
+    submit(&mut b, gtc(4, Buy, 100, 1, 8)); // slice 4 left
+    modify(&mut b, 1, None, Some(101), 9);
     let v = b.order(1).unwrap();
     assert_eq!((v.price, v.remaining_quantity, v.visible_quantity), (101, 11, 5));
     assert_eq!(b.depth_at(Sell, 101), 5);
@@ -750,33 +754,33 @@ fn modify_of_iceberg_reduces_slice_in_place_or_starts_a_fresh_slice() {
 
 #[test]
 fn post_only_modify_that_would_cross_is_rejected_and_the_order_stays_as_it_was() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 102, 5, 1));
-    submit(&b, post_only(2, Buy, 100, 6, 2));
-    submit(&b, gtc(3, Buy, 100, 6, 3));
-    submit(&b, gtc(4, Sell, 100, 1, 4)); // 2 filled 1, open 5
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 102, 5, 1));
+    submit(&mut b, post_only(2, Buy, 100, 6, 2));
+    submit(&mut b, gtc(3, Buy, 100, 6, 3));
+    submit(&mut b, gtc(4, Sell, 100, 1, 4)); // 2 filled 1, open 5
     let view = b.order(2).unwrap();
     let depth = b.depth(usize::MAX);
     let seq = b.sequence();
-    let r = modify(&b, 2, Some(3), Some(102), 5);
+    let r = modify(&mut b, 2, Some(3), Some(102), 5);
     let mut want = upd(seq + 1, 2, Buy, Rejected, 1, 5, Some(100), 5);
     want.reject_reason = Some(RejectReason::PostOnlyWouldCross);
     assert_eq!(r, ExecutionReport { report: Some(want), ..Default::default() });
     assert_eq!(b.order(2), Some(view));
     assert_eq!(b.depth(usize::MAX), depth);
-    assert_eq!(first_in_queue(&b, Buy, 100, 50, 6), 2, "priority kept");
+    assert_eq!(first_in_queue(&mut b, Buy, 100, 50, 6), 2, "priority kept");
     // a post-only reprice that does not cross is fine
-    let r = modify(&b, 2, None, Some(101), 7);
+    let r = modify(&mut b, 2, None, Some(101), 7);
     assert_eq!(rep(&r).status, PartiallyFilled);
     assert_eq!(b.best_bid(), Some(101));
 }
 
 #[test]
 fn modify_of_unknown_filled_or_cancelled_order_is_order_not_found() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 5, 1));
-    submit(&b, gtc(2, Buy, 100, 5, 2));
-    submit(&b, gtc(3, Buy, 90, 5, 3));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 5, 1));
+    submit(&mut b, gtc(2, Buy, 100, 5, 2));
+    submit(&mut b, gtc(3, Buy, 90, 5, 3));
     b.cancel(3, 4).unwrap();
     let before = snap(&b);
     for id in [1u128, 2, 3, 99] {
@@ -788,21 +792,21 @@ fn modify_of_unknown_filled_or_cancelled_order_is_order_not_found() {
 
 #[test]
 fn modify_keeps_time_in_force_and_options() {
-    let b = book();
-    submit(&b, gtd(1, Buy, 100, 5, 1, 100));
-    modify(&b, 1, Some(8), Some(99), 2);
+    let mut b = book();
+    submit(&mut b, gtd(1, Buy, 100, 5, 1, 100));
+    modify(&mut b, 1, Some(8), Some(99), 2);
     let v = b.order(1).unwrap();
     assert_eq!(
         (v.time_in_force, v.expire_time, v.price, v.remaining_quantity),
         (TimeInForce::Gtd, Some(100), 99, 8)
     );
-    assert_eq!(b.expire(100).len(), 1);
+    assert_eq!(b.expire(100).unwrap().len(), 1);
 }
 
 #[test]
 fn modify_invalid_requests_are_invalid_order_and_change_nothing() {
-    let b = book();
-    submit(&b, gtc(1, Buy, 100, 5, 1));
+    let mut b = book();
+    submit(&mut b, gtc(1, Buy, 100, 5, 1));
     let before = snap(&b);
     for (q, p) in [
         (None, None),
@@ -823,17 +827,17 @@ fn modify_invalid_requests_are_invalid_order_and_change_nothing() {
 
 #[test]
 fn every_status_is_reported_and_finality_is_right() {
-    let b = book();
+    let mut b = book();
     let mut seen = vec![];
-    seen.push(rep(&submit(&b, gtc(1, Sell, 100, 5, 1))).status); // NEW
-    let r = submit(&b, gtc(2, Buy, 100, 2, 2));
+    seen.push(rep(&submit(&mut b, gtc(1, Sell, 100, 5, 1))).status); // NEW
+    let r = submit(&mut b, gtc(2, Buy, 100, 2, 2));
     seen.push(r.updates[0].status); // PARTIALLY_FILLED (maker)
     seen.push(rep(&r).status); // FILLED
     seen.push(rep(&b.cancel(1, 3).unwrap()).status); // CANCELED
-    submit(&b, gtc(3, Sell, 100, 5, 4));
-    seen.push(rep(&submit(&b, post_only(4, Buy, 100, 1, 5))).status); // REJECTED
-    submit(&b, gtd(5, Buy, 90, 1, 6, 7));
-    seen.push(b.expire(7)[0].status); // EXPIRED
+    submit(&mut b, gtc(3, Sell, 100, 5, 4));
+    seen.push(rep(&submit(&mut b, post_only(4, Buy, 100, 1, 5))).status); // REJECTED
+    submit(&mut b, gtd(5, Buy, 90, 1, 6, 7));
+    seen.push(b.expire(7).unwrap()[0].status); // EXPIRED
     assert_eq!(seen, vec![New, PartiallyFilled, Filled, Canceled, Rejected, Expired]);
     for s in seen {
         assert_eq!(s.is_final(), !matches!(s, New | PartiallyFilled));
@@ -842,15 +846,15 @@ fn every_status_is_reported_and_finality_is_right() {
 
 // ----- level statistics -----------------------------------------------------------------
 
-fn stats(b: &OrderBook, side: Side, price: Ticks) -> LevelSnapshot {
+fn stats(b: &BookWriter, side: Side, price: Ticks) -> LevelSnapshot {
     b.level(side, price).unwrap_or_else(|| panic!("no level {side:?} {price}"))
 }
 
 #[test]
 fn level_statistics_count_adds_fills_cancels_expiries_and_queue_wait() {
-    let b = book();
+    let mut b = book();
     assert_eq!(b.level(Buy, 100), None);
-    submit(&b, gtc(1, Buy, 100, 5, 10));
+    submit(&mut b, gtc(1, Buy, 100, 5, 10));
     let s = stats(&b, Buy, 100);
     assert_eq!(
         s,
@@ -870,11 +874,11 @@ fn level_statistics_count_adds_fills_cancels_expiries_and_queue_wait() {
             last_activity: Some(10),
         }
     );
-    submit(&b, gtc(2, Buy, 100, 3, 20));
-    submit(&b, gtd(3, Buy, 100, 4, 30, 40));
-    submit(&b, day(4, Buy, 100, 2, 35));
+    submit(&mut b, gtc(2, Buy, 100, 3, 20));
+    submit(&mut b, gtd(3, Buy, 100, 4, 30, 40));
+    submit(&mut b, day(4, Buy, 100, 2, 35));
     // the sweep expires #3, then the sell fills #1 (waited 40 ns) and 1 lot of #2
-    submit(&b, with_tif(gtc(5, Sell, 100, 6, 50), TimeInForce::Ioc));
+    submit(&mut b, with_tif(gtc(5, Sell, 100, 6, 50), TimeInForce::Ioc));
     let s = stats(&b, Buy, 100);
     assert_eq!((s.quantity, s.order_count), (4, 2));
     assert_eq!((s.orders_added, s.orders_expired, s.orders_filled), (4, 1, 1));
@@ -882,7 +886,7 @@ fn level_statistics_count_adds_fills_cancels_expiries_and_queue_wait() {
     assert_eq!((s.first_activity, s.last_activity), (Some(10), Some(50)));
     b.cancel(2, 60).unwrap();
     assert_eq!(stats(&b, Buy, 100).orders_cancelled, 1);
-    b.end_of_day(70);
+    b.end_of_day(70).unwrap();
     // the level is empty and off the ladder, its statistics still readable
     let s = stats(&b, Buy, 100);
     assert_eq!(
@@ -908,7 +912,7 @@ fn level_statistics_count_adds_fills_cancels_expiries_and_queue_wait() {
     assert_eq!(b.depth_at(Buy, 100), 0);
     assert_eq!(b.level(Sell, 100), None, "the taker never rested: no ask level");
     // the level comes back with its history
-    submit(&b, gtc(6, Buy, 100, 1, 80));
+    submit(&mut b, gtc(6, Buy, 100, 1, 80));
     let s = stats(&b, Buy, 100);
     assert_eq!(
         (s.orders_added, s.order_count, s.quantity, s.first_activity, s.last_activity),
@@ -918,11 +922,11 @@ fn level_statistics_count_adds_fills_cancels_expiries_and_queue_wait() {
 
 #[test]
 fn level_statistics_orders_added_counts_moves_by_modify_but_not_requeues() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 101, 5, 1));
-    modify(&b, 1, None, Some(102), 2);
-    modify(&b, 1, Some(9), None, 3); // same price, larger: re-queued, not "added"
-    modify(&b, 1, Some(4), None, 4); // reduced in place
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 101, 5, 1));
+    modify(&mut b, 1, None, Some(102), 2);
+    modify(&mut b, 1, Some(9), None, 3); // same price, larger: re-queued, not "added"
+    modify(&mut b, 1, Some(4), None, 4); // reduced in place
     let s101 = stats(&b, Sell, 101);
     assert_eq!(
         (s101.orders_added, s101.order_count, s101.orders_cancelled, s101.last_activity),
@@ -937,21 +941,21 @@ fn level_statistics_orders_added_counts_moves_by_modify_but_not_requeues() {
 
 #[test]
 fn level_statistics_queue_wait_runs_from_when_the_order_last_joined_the_queue() {
-    let b = book();
-    submit(&b, iceberg(1, Sell, 100, 4, 2, 100));
-    submit(&b, gtc(2, Buy, 100, 2, 110)); // slice consumed at 110: re-joins the queue
-    submit(&b, gtc(3, Buy, 100, 2, 125)); // filled at 125
+    let mut b = book();
+    submit(&mut b, iceberg(1, Sell, 100, 4, 2, 100));
+    submit(&mut b, gtc(2, Buy, 100, 2, 110)); // slice consumed at 110: re-joins the queue
+    submit(&mut b, gtc(3, Buy, 100, 2, 125)); // filled at 125
     let s = stats(&b, Sell, 100);
     assert_eq!((s.orders_filled, s.queue_wait_ns, s.trade_count, s.quantity_executed), (1, 15, 2, 4));
     // a modify that loses priority restarts the wait
-    submit(&b, gtc(4, Sell, 100, 2, 200));
-    modify(&b, 4, Some(3), None, 230);
-    submit(&b, gtc(5, Buy, 100, 3, 240));
+    submit(&mut b, gtc(4, Sell, 100, 2, 200));
+    modify(&mut b, 4, Some(3), None, 230);
+    submit(&mut b, gtc(5, Buy, 100, 3, 240));
     assert_eq!(stats(&b, Sell, 100).queue_wait_ns, 15 + 10);
     // a taker fully filled by its own modify does not count at its new price
-    submit(&b, gtc(6, Buy, 90, 1, 250));
-    submit(&b, gtc(7, Sell, 91, 1, 251));
-    modify(&b, 6, None, Some(91), 260);
+    submit(&mut b, gtc(6, Buy, 90, 1, 250));
+    submit(&mut b, gtc(7, Sell, 91, 1, 251));
+    modify(&mut b, 6, None, Some(91), 260);
     assert_eq!(stats(&b, Buy, 90).orders_filled, 0);
     assert_eq!(b.level(Buy, 91), None);
     assert_eq!((stats(&b, Sell, 91).orders_filled, stats(&b, Sell, 91).queue_wait_ns), (1, 9));
@@ -961,9 +965,9 @@ fn level_statistics_queue_wait_runs_from_when_the_order_last_joined_the_queue() 
 fn level_statistics_of_many_emptied_levels_stay_readable_up_to_the_retention_bound() {
     let cfg =
         BookConfig { retain_empty_levels: 3, ..BookConfig::new("RET", Decimal::ONE, Decimal::ONE).unwrap() };
-    let b = OrderBook::with_config(cfg);
+    let mut b = BookWriter::with_config(cfg);
     for (i, p) in [10i64, 20, 30, 40].into_iter().enumerate() {
-        submit(&b, gtc(i as u128 + 1, Buy, p, 1, i as i64));
+        submit(&mut b, gtc(i as u128 + 1, Buy, p, 1, i as i64));
         b.cancel(i as u128 + 1, i as i64).unwrap();
     }
     assert_eq!(b.level(Buy, 10), None, "the oldest emptied level is evicted");
@@ -980,11 +984,11 @@ fn level_statistics_of_many_emptied_levels_stay_readable_up_to_the_retention_bou
 /// busy level that empties 10,000 times evicts the statistics of every other empty level.
 #[test]
 fn retention_bound_counts_empty_levels_not_emptying_events() {
-    let b = book(); // default retention: 10,000
-    submit(&b, gtc(1, Buy, 50, 1, 1));
+    let mut b = book(); // default retention: 10,000
+    submit(&mut b, gtc(1, Buy, 50, 1, 1));
     b.cancel(1, 2).unwrap(); // level 50 is empty: the only empty level
     for i in 0..10_000u128 {
-        submit(&b, gtc(10 + i, Buy, 60, 1, 3));
+        submit(&mut b, gtc(10 + i, Buy, 60, 1, 3));
         b.cancel(10 + i, 4).unwrap(); // level 60 empties again: still just two empty levels
     }
     assert!(b.level(Buy, 60).is_some());
@@ -999,8 +1003,8 @@ fn retention_bound_counts_empty_levels_not_emptying_events() {
 #[test]
 fn every_invalid_new_order_is_invalid_order_and_changes_nothing() {
     use TimeInForce::*;
-    let b = book();
-    submit(&b, gtc(100, Sell, 100, 5, 1));
+    let mut b = book();
+    submit(&mut b, gtc(100, Sell, 100, 5, 1));
     let before = snap(&b);
     let l = gtc(1, Buy, 100, 5, 10);
     let m = NewOrder::market(1, Buy, 5, 10);
@@ -1067,8 +1071,8 @@ fn boundary_new_orders_are_valid() {
 
 #[test]
 fn level_total_overflow_with_i64_max_quantities_is_invalid_order_and_changes_nothing() {
-    let b = book();
-    submit(&b, gtc(1, Buy, 100, i64::MAX, 1));
+    let mut b = book();
+    submit(&mut b, gtc(1, Buy, 100, i64::MAX, 1));
     assert_eq!(side_depth(&b, Buy), vec![(100, i64::MAX, 1)]);
     let before = snap(&b);
     assert!(is_invalid(b.submit(&gtc(2, Buy, 100, 1, 2))));
@@ -1076,23 +1080,26 @@ fn level_total_overflow_with_i64_max_quantities_is_invalid_order_and_changes_not
     assert!(is_invalid(b.submit(&gtd(2, Buy, 100, 1, 2, 9))));
     assert_eq!(snap(&b), before);
     // other levels and non-resting orders are fine
-    submit(&b, gtc(3, Buy, 99, i64::MAX, 3));
-    assert_eq!(rep(&submit(&b, with_tif(gtc(4, Buy, 100, i64::MAX, 4), TimeInForce::Ioc))).status, Canceled);
+    submit(&mut b, gtc(3, Buy, 99, i64::MAX, 3));
+    assert_eq!(
+        rep(&submit(&mut b, with_tif(gtc(4, Buy, 100, i64::MAX, 4), TimeInForce::Ioc))).status,
+        Canceled
+    );
     // modify: moving or growing into a full level overflows
     let before = snap(&b);
     assert!(is_invalid(b.modify(&Modify { id: 3, quantity: None, price: Some(100), timestamp: 5 })));
     assert_eq!(snap(&b), before);
     // same quantity at the same price is fine (the order's own quantity is replaced)
-    assert_eq!(rep(&modify(&b, 1, Some(i64::MAX), Some(100), 6)).remaining_quantity, i64::MAX);
-    modify(&b, 1, Some(i64::MAX - 10), None, 7);
-    submit(&b, gtc(5, Buy, 100, 10, 8));
+    assert_eq!(rep(&modify(&mut b, 1, Some(i64::MAX), Some(100), 6)).remaining_quantity, i64::MAX);
+    modify(&mut b, 1, Some(i64::MAX - 10), None, 7);
+    submit(&mut b, gtc(5, Buy, 100, 10, 8));
     assert_eq!(side_depth(&b, Buy), vec![(100, i64::MAX, 2), (99, i64::MAX, 1)]);
     // FOK over levels whose sum exceeds i64::MAX
-    let r = submit(&b, with_tif(NewOrder::market(6, Sell, i64::MAX, 9), TimeInForce::Fok));
+    let r = submit(&mut b, with_tif(NewOrder::market(6, Sell, i64::MAX, 9), TimeInForce::Fok));
     assert_eq!(rep(&r).status, Filled);
     assert_eq!(fills(&r), vec![(1, 6, 100, i64::MAX - 10), (5, 6, 100, 10)]);
     assert_eq!(side_depth(&b, Buy), vec![(99, i64::MAX, 1)]);
-    let r = submit(&b, NewOrder::market(7, Sell, i64::MAX, 10));
+    let r = submit(&mut b, NewOrder::market(7, Sell, i64::MAX, 10));
     assert_eq!(rep(&r).status, Filled);
     assert!(b.is_empty());
     let s = stats(&b, Buy, 99);
@@ -1100,27 +1107,51 @@ fn level_total_overflow_with_i64_max_quantities_is_invalid_order_and_changes_not
 }
 
 #[test]
+fn an_upward_modify_that_would_overflow_the_orders_lifetime_total_is_refused_and_changes_nothing() {
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 10, 1));
+    submit(&mut b, with_tif(gtc(2, Buy, 100, 1, 2), TimeInForce::Ioc)); // order 1: filled 1, open 9
+    let before = snap(&b);
+    // filled 1 + open i64::MAX does not fit: the next fills would wrap the filled count
+    assert!(is_invalid(b.modify(&Modify { id: 1, quantity: Some(i64::MAX), price: None, timestamp: 3 })));
+    assert!(is_invalid(b.modify(&Modify {
+        id: 1,
+        quantity: Some(i64::MAX),
+        price: Some(101),
+        timestamp: 3
+    })));
+    assert_eq!(snap(&b), before);
+    // the largest quantity that fits is accepted, and filling all of it counts exactly
+    let r = modify(&mut b, 1, Some(i64::MAX - 1), None, 4);
+    assert_eq!((rep(&r).filled_quantity, rep(&r).remaining_quantity), (1, i64::MAX - 1));
+    let r = submit(&mut b, with_tif(NewOrder::market(3, Buy, i64::MAX - 1, 5), TimeInForce::Ioc));
+    let maker = r.updates.iter().find(|u| u.order_id == 1).expect("maker update");
+    assert_eq!((maker.status, maker.filled_quantity, maker.remaining_quantity), (Filled, i64::MAX, 0));
+    assert!(b.is_empty());
+}
+
+#[test]
 fn huge_prices_up_to_i64_max_ticks_work() {
-    let b = book();
+    let mut b = book();
     let max = i64::MAX;
-    submit(&b, gtc(1, Sell, max, 3, 1));
-    submit(&b, gtc(2, Buy, max - 1, 3, 2));
-    submit(&b, gtc(3, Buy, 1, 3, 3));
+    submit(&mut b, gtc(1, Sell, max, 3, 1));
+    submit(&mut b, gtc(2, Buy, max - 1, 3, 2));
+    submit(&mut b, gtc(3, Buy, 1, 3, 3));
     assert_eq!(b.top_of_book(), (Some(max - 1), Some(max)));
     assert_eq!(side_depth(&b, Buy), vec![(max - 1, 3, 1), (1, 3, 1)]);
     assert_eq!(side_depth(&b, Sell), vec![(max, 3, 1)]);
     assert_eq!(b.depth_at(Sell, max), 3);
-    let r = submit(&b, gtc(4, Buy, max, 1, 4));
+    let r = submit(&mut b, gtc(4, Buy, max, 1, 4));
     assert_eq!(fills(&r), vec![(1, 4, max, 1)]);
-    let r = submit(&b, NewOrder::market(5, Buy, 2, 5));
+    let r = submit(&mut b, NewOrder::market(5, Buy, 2, 5));
     assert_eq!(fills(&r), vec![(1, 5, max, 2)]);
     assert_eq!(stats(&b, Sell, max).quantity_executed, 3);
     assert_eq!(stats(&b, Sell, max).order_count, 0);
-    let r = submit(&b, NewOrder::market(6, Sell, 6, 6));
+    let r = submit(&mut b, NewOrder::market(6, Sell, 6, 6));
     assert_eq!(fills(&r), vec![(2, 6, max - 1, 3), (3, 6, 1, 3)]);
     // post-only and modify at the extremes
-    submit(&b, post_only(7, Sell, max, 1, 7));
-    modify(&b, 7, None, Some(1), 8);
+    submit(&mut b, post_only(7, Sell, max, 1, 7));
+    modify(&mut b, 7, None, Some(1), 8);
     assert_eq!(b.best_ask(), Some(1));
     assert_eq!(b.level(Sell, max).unwrap().orders_added, 2);
 }
@@ -1129,8 +1160,8 @@ fn huge_prices_up_to_i64_max_ticks_work() {
 
 #[test]
 fn batch_rows_with_a_resting_id_are_rejected_and_the_rest_proceed() {
-    let b = book();
-    submit(&b, gtc(5, Sell, 100, 5, 1));
+    let mut b = book();
+    submit(&mut b, gtc(5, Sell, 100, 5, 1));
     let side = [0i8, 1, 0];
     let price = [90i64, 101, 100];
     let qty = [1i64, 1, 2];
@@ -1158,10 +1189,10 @@ fn batch_rows_with_a_resting_id_are_rejected_and_the_rest_proceed() {
 
 #[test]
 fn malformed_batch_fails_whole_and_changes_nothing() {
-    let b = book();
-    submit(&b, gtc(1, Sell, 100, 5, 1));
+    let mut b = book();
+    submit(&mut b, gtc(1, Sell, 100, 5, 1));
     let before = snap(&b);
-    let run = |side: &[i8], price: &[i64], qty: &[i64], tif: Option<&[u8]>| {
+    let mut run = |side: &[i8], price: &[i64], qty: &[i64], tif: Option<&[u8]>| {
         let mut out = BatchOutput::default();
         b.submit_batch(
             &BatchInput { side, price, quantity: qty, time_in_force: tif, order_id: None, timestamp: 2 },

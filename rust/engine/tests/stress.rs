@@ -8,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use lft_engine::{
-    Depth, EngineError, Event, ExecutionReport, LevelSnapshot, Modify, NewOrder, OrderBook, OrderId,
+    BookWriter, Depth, EngineError, Event, ExecutionReport, LevelSnapshot, Modify, NewOrder, OrderId,
     OrderStatus, Side, Ticks, TimeInForce,
 };
 use rust_decimal::Decimal;
@@ -42,8 +42,8 @@ impl Rng {
     }
 }
 
-fn new_book(symbol: &str) -> OrderBook {
-    OrderBook::new(symbol, Decimal::new(1, 2), Decimal::ONE).expect("book")
+fn new_book(symbol: &str) -> BookWriter {
+    BookWriter::new(symbol, Decimal::new(1, 2), Decimal::ONE).expect("book")
 }
 
 fn check_depth(d: &Depth) {
@@ -122,13 +122,13 @@ fn readers_never_see_a_crossed_or_torn_book_while_one_writer_runs() {
     let _serial = serial();
     const COMMANDS: u64 = 200_000;
     const TARGET: usize = 3_000;
-    let book = Arc::new(new_book("STRESS"));
+    let mut book = new_book("STRESS");
     let done = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
 
     let mut readers = Vec::new();
     for r in 0..3u64 {
-        let book = Arc::clone(&book);
+        let book = book.reader().clone();
         let done = Arc::clone(&done);
         readers.push(thread::spawn(move || {
             let mut rng = Rng(0x1234_5678 + r);
@@ -238,7 +238,7 @@ fn readers_never_see_a_crossed_or_torn_book_while_one_writer_runs() {
             Err(e) => panic!("command {i}: {e}"),
         }
         if i % 10_000 == 0 {
-            book.expire(ts);
+            book.expire(ts).unwrap();
             if std::env::var_os("STRESS_VERBOSE").is_some() {
                 eprintln!("{i}: len {} live {} trades {trades}", book.len(), live.ids.len());
             }
@@ -260,13 +260,13 @@ fn readers_never_see_a_crossed_or_torn_book_while_one_writer_runs() {
     );
 }
 
-// ----- two writers on one book -----------------------------------------------------------
+// ----- two threads writing one book through a mutex (as the Python binding does) -----------------------------------------------------------
 
 #[test]
-fn two_writers_are_serialised_fills_balance_and_sequence_numbers_are_unique() {
+fn two_threads_sharing_a_writer_through_a_mutex_balance_fills_and_keep_sequence_numbers_unique() {
     let _serial = serial();
     const PER_WRITER: u64 = 30_000;
-    let book = Arc::new(new_book("TWO"));
+    let book = Arc::new(Mutex::new(new_book("TWO")));
     let clock = Arc::new(AtomicU64::new(1));
     let mut writers = Vec::new();
     for w in 0..2u64 {
@@ -283,7 +283,7 @@ fn two_writers_are_serialised_fills_balance_and_sequence_numbers_are_unique() {
                 let side = if rng.chance(50) { Side::Buy } else { Side::Sell };
                 let r = if rng.chance(10) && !mine.is_empty() {
                     let victim = mine.swap_remove(rng.below(mine.len() as u64) as usize);
-                    match book.cancel(victim, ts) {
+                    match book.lock().unwrap().cancel(victim, ts) {
                         Ok(r) => r,
                         Err(EngineError::OrderNotFound(_)) => continue, // filled by either writer
                         Err(e) => panic!("{e}"),
@@ -297,7 +297,7 @@ fn two_writers_are_serialised_fills_balance_and_sequence_numbers_are_unique() {
                         o.display_quantity = Some(rng.range(1, o.quantity));
                     }
                     mine.push(id);
-                    book.submit(&o).expect("submit")
+                    book.lock().unwrap().submit(&o).expect("submit")
                 };
                 events.extend(r.events());
             }
@@ -307,6 +307,7 @@ fn two_writers_are_serialised_fills_balance_and_sequence_numbers_are_unique() {
     let mut all: Vec<Event> = writers.into_iter().flat_map(|h| h.join().expect("writer panicked")).collect();
     all.sort_by_key(Event::sequence);
     let seqs: Vec<u64> = all.iter().map(Event::sequence).collect();
+    let book = book.lock().unwrap();
     let want: Vec<u64> = (1..=book.sequence()).collect();
     assert_eq!(seqs.len(), want.len(), "every sequence number is reported exactly once");
     assert_eq!(seqs, want, "sequence numbers are unique and gap-free");
@@ -349,11 +350,11 @@ fn churn_over_a_moving_price_band_keeps_memory_bounded() {
     let _serial = serial();
     const COMMANDS: u64 = 2_000_000;
     const LIVE: usize = 64;
-    let book = Arc::new(new_book("CHURN"));
+    let mut book = new_book("CHURN");
     let done = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let reader = {
-        let book = Arc::clone(&book);
+        let book = book.reader().clone();
         let done = Arc::clone(&done);
         thread::spawn(move || {
             let mut loops = 0u64;

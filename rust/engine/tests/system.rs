@@ -9,7 +9,7 @@ use std::time::Duration;
 use lft_engine::system::{
     FeedKind, OnFull, OwnedBatch, Refusal, Reply, Request, SymbolSpec, SystemConfig, TradingSystem,
 };
-use lft_engine::{BookConfig, Decimal, EngineError, Modify, NewOrder, OrderBook, Side, TimeInForce};
+use lft_engine::{BookConfig, BookWriter, Decimal, EngineError, Modify, NewOrder, Side, TimeInForce};
 
 fn spec(name: &str) -> SymbolSpec {
     SymbolSpec::new(BookConfig::new(name, Decimal::ONE, Decimal::ONE).unwrap())
@@ -58,7 +58,7 @@ fn random_request(rng: &mut Rng, producer: u64, n: u64) -> Request {
     }
 }
 
-fn apply_alone(book: &OrderBook, request: &Request) -> Result<lft_engine::ExecutionReport, EngineError> {
+fn apply_alone(book: &mut BookWriter, request: &Request) -> Result<lft_engine::ExecutionReport, EngineError> {
     match request {
         Request::New(o) => book.submit(o),
         Request::Cancel { id, timestamp } => book.cancel(*id, *timestamp),
@@ -121,9 +121,9 @@ fn per_symbol_results_equal_a_single_threaded_replay_in_queue_order() {
         commands.sort_by_key(|c| c.0);
         let seqs: Vec<u64> = commands.iter().map(|c| c.0).collect();
         assert_eq!(seqs, (1..=commands.len() as u64).collect::<Vec<_>>(), "sequence has no gap or repeat");
-        let alone = OrderBook::new(names[symbol as usize], Decimal::ONE, Decimal::ONE).unwrap();
+        let mut alone = BookWriter::new(names[symbol as usize], Decimal::ONE, Decimal::ONE).unwrap();
         for (seq, request, reply) in &commands {
-            let expected = apply_alone(&alone, request);
+            let expected = apply_alone(&mut alone, request);
             match (reply, expected) {
                 (Ok(got), Ok(want)) => {
                     assert_eq!(got.report(), Some(&want), "{} command {seq}", names[symbol as usize])
@@ -137,7 +137,14 @@ fn per_symbol_results_equal_a_single_threaded_replay_in_queue_order() {
             }
         }
         let live = system.book(symbol).unwrap();
-        assert_eq!(live.state_hash(), alone.state_hash(), "{} final state", names[symbol as usize]);
+        assert_eq!(
+            (live.sequence(), live.len()),
+            (alone.sequence(), alone.len()),
+            "{}",
+            names[symbol as usize]
+        );
+        let hash = system.state_hash(symbol).unwrap();
+        assert_eq!(hash, alone.state_hash(), "{} final state", names[symbol as usize]);
     }
     // The feed: per symbol, book events in strictly increasing book sequence.
     while let Some(e) = feed.poll() {
@@ -382,36 +389,35 @@ fn a_command_list_runs_each_command_as_if_sent_alone() {
         other => panic!("{other:?}"),
     };
     assert_eq!((summary.commands, summary.rejected, summary.last_command_sequence), (2_000, rejected, 2_000));
-    assert_eq!(one_by_one.book(0).unwrap().state_hash(), listed.book(0).unwrap().state_hash());
+    assert_eq!(one_by_one.state_hash(0).unwrap(), listed.state_hash(0).unwrap());
     let rejects = std::iter::from_fn(|| feed.poll()).filter(|e| e.kind == FeedKind::CommandRejected).count();
     assert_eq!(rejects as u64, rejected);
 }
 
 #[test]
 fn level_tracking_reports_every_level_a_command_changed_with_its_final_state() {
-    let book = OrderBook::new("LV", Decimal::ONE, Decimal::ONE).unwrap();
-    let mut changes = Vec::new();
+    let mut book = BookWriter::new("LV", Decimal::ONE, Decimal::ONE).unwrap();
     book.submit(&NewOrder::limit(1, Side::Sell, 101, 5, 1)).unwrap();
-    book.level_changes(&mut changes);
+    let mut changes = book.level_changes().to_vec();
     assert!(changes.is_empty(), "tracking is off by default");
     book.track_level_changes(true);
     book.submit(&NewOrder::limit(2, Side::Sell, 102, 5, 1)).unwrap();
-    book.level_changes(&mut changes);
+    changes = book.level_changes().to_vec();
     let state = |c: &[lft_engine::LevelChange]| {
         c.iter().map(|l| (l.side, l.price, l.quantity, l.order_count)).collect::<Vec<_>>()
     };
     assert_eq!(state(&changes), vec![(Side::Sell, 102, 5, 1)]);
     // A reprice moves the order: both levels change; the old one empties.
     book.modify(&Modify { id: 2, quantity: None, price: Some(103), timestamp: 2 }).unwrap();
-    book.level_changes(&mut changes);
+    changes = book.level_changes().to_vec();
     assert_eq!(state(&changes), vec![(Side::Sell, 102, 0, 0), (Side::Sell, 103, 5, 1)]);
     // A sweep through two levels reports each once, with its state after the command.
     book.submit(&NewOrder::limit(3, Side::Buy, 103, 7, 3)).unwrap();
-    book.level_changes(&mut changes);
+    changes = book.level_changes().to_vec();
     assert_eq!(state(&changes), vec![(Side::Sell, 101, 0, 0), (Side::Sell, 103, 3, 1)]);
     // A refused command changes nothing and reports nothing.
     assert!(book.cancel(99, 4).is_err());
-    book.level_changes(&mut changes);
+    changes = book.level_changes().to_vec();
     assert!(changes.is_empty());
 }
 

@@ -1,12 +1,12 @@
 //! Columnar batch entry point: numpy columns in, numpy columns out, one GIL release.
 
-use lft_engine::{BatchInput, BatchOutput};
+use lft_engine::{BatchInput, BatchOutput, Timestamp};
 use numpy::{Element, PyArray1, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use crate::book::PyOrderBook;
-use crate::errors::{invalid, PyEngineError};
-use crate::gil::without_gil;
+use crate::errors::invalid;
+use crate::gil::with_writer;
 
 /// Per-order and per-trade columns of one batch.
 #[pyclass(name = "BatchResult", module = "lockfree_trading._core", frozen)]
@@ -123,7 +123,8 @@ impl<'py> Columns<'py> {
     }
 }
 
-/// The columns of a batch, checked and copied (for the trading system's workers).
+/// The columns of a batch, checked and copied: the engine works on them with the GIL
+/// released, when another Python thread may be writing the caller's arrays.
 pub(crate) struct OwnedColumns {
     pub side: Vec<i8>,
     pub price: Vec<i64>,
@@ -148,6 +149,20 @@ pub(crate) fn batch_columns(
         time_in_force: input.time_in_force.map(<[u8]>::to_vec),
         order_id: input.order_id.map(<[u64]>::to_vec),
     })
+}
+
+impl OwnedColumns {
+    /// Borrow as the book's batch input.
+    fn input(&self, timestamp: Timestamp) -> BatchInput<'_> {
+        BatchInput {
+            side: &self.side,
+            price: &self.price,
+            quantity: &self.quantity,
+            time_in_force: self.time_in_force.as_deref(),
+            order_id: self.order_id.as_deref(),
+            timestamp,
+        }
+    }
 }
 
 /// Numpy columns of a batch's output.
@@ -182,13 +197,12 @@ impl PyOrderBook {
         order_id: Option<&Bound<'_, PyAny>>,
         timestamp: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyBatchResult> {
-        let cols = Columns::read(side, price, quantity, time_in_force, order_id)?;
+        // Copied while the GIL is held: no slice into a numpy buffer crosses the release.
+        let cols = batch_columns(side, price, quantity, time_in_force, order_id)?;
         let ts = self.now(py, timestamp, "timestamp")?;
-        let input = cols.input(ts)?;
-        let book = &self.book;
-        let out = without_gil(py, || {
+        let out = with_writer(py, &self.writer, |w| {
             let mut out = BatchOutput::default();
-            book.submit_batch(&input, &mut out).map(|_| out).map_err(PyEngineError)
+            w.submit_batch(&cols.input(ts), &mut out).map(|()| out)
         })?;
         Ok(batch_result(py, out))
     }

@@ -1,15 +1,22 @@
 //! `OrderBook` for Python: argument conversion, then the engine call with the GIL released.
+//!
+//! The Python object owns the book's one `BookWriter` behind a `std::sync::Mutex`, because
+//! any number of Python threads may call it (see `gil::with_writer`); reads go to a
+//! `BookReader` and take no lock.
 
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use lft_engine::{BookConfig, Modify, NewOrder, OrderBook, OrderType, Scale, Side, TimeInForce, Timestamp};
+use lft_engine::{
+    BookConfig, BookReader, BookWriter, Modify, NewOrder, OrderType, Scale, Side, TimeInForce, Timestamp,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::convert::{lots, opt_decimal, ticks, timestamp, to_py_decimal};
 use crate::enums::{PyOrderType, PySide, PyTimeInForce};
 use crate::errors::{EngineResultPy, PyEngineError};
-use crate::gil::without_gil;
+use crate::gil::with_writer;
 use crate::objects::{updates_of, PyDepth, PyExecutionReport, PyLevel, PyLevelStats, PyOrder, PyOrderUpdate};
 
 /// The Python arguments of a new order, as given.
@@ -78,12 +85,27 @@ pub(crate) fn parse_new_order(
 /// One symbol's limit order book.
 #[pyclass(name = "OrderBook", module = "lockfree_trading._core", frozen)]
 pub struct PyOrderBook {
-    pub(crate) book: OrderBook,
+    /// The only writer; Python threads take turns (the lock is taken with the GIL released).
+    pub(crate) writer: Mutex<BookWriter>,
+    /// Lock-free and wait-free reads (best prices, depth, levels).
+    pub(crate) book: BookReader,
     clock: Option<Py<PyAny>>,
 }
 
 fn system_now() -> Timestamp {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
+/// The writer, unless a failed command poisoned it: its private structures answer
+/// `order`, `in` and `state_hash`, and may be half-updated then.
+fn unpoisoned(w: &mut BookWriter) -> lft_engine::EngineResult<&mut BookWriter> {
+    match w.poisoned() {
+        Some(reason) => Err(lft_engine::EngineError::BookPoisoned {
+            symbol: w.symbol().to_string(),
+            reason: reason.to_string(),
+        }),
+        None => Ok(w),
+    }
 }
 
 impl PyOrderBook {
@@ -134,7 +156,8 @@ impl PyOrderBook {
         let mut config = BookConfig::new(symbol, tick, lot).map_err(PyEngineError)?;
         config.retain_empty_levels = retain_empty_levels;
         let clock = clock.filter(|c| !Python::attach(|py| c.is_none(py)));
-        Ok(PyOrderBook { book: OrderBook::with_config(config), clock })
+        let writer = BookWriter::try_with_config(config).map_err(PyEngineError)?;
+        Ok(PyOrderBook { book: writer.reader().clone(), writer: Mutex::new(writer), clock })
     }
 
     #[getter]
@@ -200,8 +223,7 @@ impl PyOrderBook {
             },
             timestamp,
         )?;
-        let book = &self.book;
-        let result = without_gil(py, || book.submit(&order).map_err(PyEngineError));
+        let result = with_writer(py, &self.writer, |w| w.submit(&order));
         self.report(py, result)
     }
 
@@ -214,8 +236,7 @@ impl PyOrderBook {
     ) -> PyResult<Py<PyExecutionReport>> {
         let id = crate::convert::order_id(order_id)?;
         let now = self.now(py, timestamp, "timestamp")?;
-        let book = &self.book;
-        let result = without_gil(py, || book.cancel(id, now).map_err(PyEngineError));
+        let result = with_writer(py, &self.writer, |w| w.cancel(id, now));
         self.report(py, result)
     }
 
@@ -235,16 +256,14 @@ impl PyOrderBook {
             price: price.filter(|p| !p.is_none()).map(|p| ticks(&scale, p)).transpose()?,
             timestamp: self.now(py, timestamp, "timestamp")?,
         };
-        let book = &self.book;
-        let result = without_gil(py, || book.modify(&m).map_err(PyEngineError));
+        let result = with_writer(py, &self.writer, |w| w.modify(&m));
         self.report(py, result)
     }
 
     #[pyo3(name = "expire", signature = (now = None))]
     fn py_expire(&self, py: Python<'_>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Py<PyOrderUpdate>>> {
         let now = self.now(py, now, "now")?;
-        let book = &self.book;
-        let updates = without_gil(py, || book.expire(now));
+        let updates = with_writer(py, &self.writer, |w| w.expire(now))?;
         updates_of(py, &updates, &self.scale())
     }
 
@@ -255,8 +274,7 @@ impl PyOrderBook {
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<Py<PyOrderUpdate>>> {
         let now = self.now(py, now, "now")?;
-        let book = &self.book;
-        let updates = without_gil(py, || book.end_of_day(now));
+        let updates = with_writer(py, &self.writer, |w| w.end_of_day(now))?;
         updates_of(py, &updates, &self.scale())
     }
 
@@ -302,12 +320,13 @@ impl PyOrderBook {
     #[pyo3(name = "order")]
     fn py_order(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyOrder>>> {
         let id = crate::convert::order_id(order_id)?;
-        self.book.order(id).map(|view| Py::new(py, PyOrder { view, scale: self.scale() })).transpose()
+        let view = with_writer(py, &self.writer, |w| unpoisoned(w).map(|w| w.order(id)))?;
+        view.map(|view| Py::new(py, PyOrder { view, scale: self.scale() })).transpose()
     }
 
     #[pyo3(name = "state_hash")]
-    fn py_state_hash(&self) -> u64 {
-        self.book.state_hash()
+    fn py_state_hash(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(with_writer(py, &self.writer, |w| unpoisoned(w).map(|w| w.state_hash()))?)
     }
 
     #[pyo3(name = "to_ticks")]
@@ -334,8 +353,9 @@ impl PyOrderBook {
         self.book.len()
     }
 
-    fn __contains__(&self, order_id: &Bound<'_, PyAny>) -> bool {
-        crate::convert::order_id(order_id).is_ok_and(|id| self.book.contains(id))
+    fn __contains__(&self, py: Python<'_>, order_id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(id) = crate::convert::order_id(order_id) else { return Ok(false) };
+        Ok(with_writer(py, &self.writer, |w| unpoisoned(w).map(|w| w.contains(id)))?)
     }
 
     fn __repr__(&self) -> String {

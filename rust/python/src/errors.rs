@@ -16,8 +16,8 @@ impl From<EngineError> for PyEngineError {
 }
 
 /// The Python classes, looked up once (rejects are frequent in real flow).
-static CLASSES: [PyOnceLock<Py<PyType>>; 8] = [const { PyOnceLock::new() }; 8];
-const NAMES: [&str; 8] = [
+static CLASSES: [PyOnceLock<Py<PyType>>; 9] = [const { PyOnceLock::new() }; 9];
+const NAMES: [&str; 9] = [
     "InvalidOrder",
     "DuplicateOrderId",
     "OrderNotFound",
@@ -26,6 +26,7 @@ const NAMES: [&str; 8] = [
     "QueueFull",
     "SymbolHalted",
     "SystemClosed",
+    "BookPoisoned",
 ];
 
 fn class(py: Python<'_>, which: usize) -> PyResult<&Py<PyType>> {
@@ -45,6 +46,7 @@ impl From<PyEngineError> for PyErr {
             e @ EngineError::QueueFull { .. } => (5, e.to_string()),
             e @ EngineError::SymbolHalted { .. } => (6, e.to_string()),
             e @ EngineError::SystemClosed => (7, e.to_string()),
+            e @ EngineError::BookPoisoned { .. } => (8, e.to_string()),
         };
         Python::attach(|py| {
             // Built here rather than lazily: a caught reject would be normalised (the class

@@ -219,6 +219,7 @@ fn reply_object(py: Python<'_>, reply: Reply, scale: Scale, symbol: &Arc<str>) -
         )?
         .into_any(),
         Outcome::Batch(out) => Py::new(py, batch_result(py, out))?.into_any(),
+        Outcome::StateHash(h) => h.into_pyobject(py)?.into_any().unbind(),
         Outcome::Commands(s) => {
             let d = PyDict::new(py);
             d.set_item("commands", s.commands)?;
@@ -529,6 +530,15 @@ impl PyTradingSystem {
             book: self.system.book(idx).map_err(PyEngineError)?,
             scale: self.scales[idx as usize],
         })
+    }
+
+    /// Digest of a symbol's book state, answered by its worker after every command queued
+    /// before this call (blocks until then, with the GIL released).
+    #[pyo3(name = "state_hash")]
+    fn py_state_hash(&self, py: Python<'_>, symbol: &str) -> PyResult<u64> {
+        let idx = self.index(symbol)?;
+        let system = &self.system;
+        Ok(without_gil(py, || system.state_hash(idx)).map_err(PyEngineError)?)
     }
 
     /// A subscription to every symbol's events, from the next one published.

@@ -2,14 +2,14 @@
 
 use std::str::FromStr;
 
-use lft_engine::{Command, ExecutionReport, Modify, NewOrder, Side, TimeInForce};
+use lft_engine::{Command, EngineError, ExecutionReport, Modify, NewOrder, Side, TimeInForce};
 use lft_workload::{generate, GeneratorConfig, Kind, Scenario, RECORD_LEN};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::book::PyOrderBook;
 use crate::errors::invalid;
-use crate::gil::without_gil;
+use crate::gil::{with_writer, without_gil};
 
 /// Generate `count` records as raw little-endian bytes (40 per record); the Python side
 /// views them as a numpy structured array.
@@ -111,8 +111,7 @@ impl PyOrderBook {
     #[pyo3(name = "replay", signature = (records, *, symbol = 0))]
     fn py_replay(&self, py: Python<'_>, records: &[u8], symbol: u16) -> PyResult<PyReplayStats> {
         check_stream(records)?;
-        let book = &self.book;
-        let stats = without_gil(py, || {
+        let stats = with_writer(py, &self.writer, |book| {
             let mut report = ExecutionReport::default();
             let mut stats = PyReplayStats { commands: 0, rejected: 0, trades: 0, events: 0 };
             for raw in records.chunks_exact(RECORD_LEN) {
@@ -132,11 +131,12 @@ impl PyOrderBook {
                         stats.trades += report.trades.len() as u64;
                         stats.events += (report.trades.len() + report.updates.len() + 1) as u64;
                     }
+                    Err(e @ EngineError::BookPoisoned { .. }) => return Err(e),
                     Err(_) => stats.rejected += 1,
                 }
             }
-            stats
-        });
+            Ok(stats)
+        })?;
         Ok(stats)
     }
 }

@@ -1,6 +1,6 @@
 //! The generator's published shape: determinism, ratios, and book depth per scenario.
 
-use lft_engine::{Decimal, Modify, NewOrder, OrderBook, Side, TimeInForce};
+use lft_engine::{BookWriter, Decimal, Modify, NewOrder, Side, TimeInForce};
 use lft_workload::{generate, read_stream, write_stream, GeneratorConfig, Kind, Record, Scenario};
 
 fn stream(scenario: Scenario, seed: u64, n: usize) -> Vec<Record> {
@@ -67,7 +67,7 @@ fn shape(sc: Scenario, n: usize) -> Shape {
         records.iter().filter(|r| r.kind == k as u8 && early.contains(&r.order_id)).count() as f64
             / early.len() as f64
     };
-    let book = OrderBook::new("W", Decimal::ONE, Decimal::ONE).unwrap();
+    let mut book = BookWriter::new("W", Decimal::ONE, Decimal::ONE).unwrap();
     let mut rejected = 0;
     for r in &records {
         let id = r.order_id as u128;

@@ -58,7 +58,7 @@ impl Drop for Admitted<'_> {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::Admission;
-    use crate::system::queue::CommandQueue;
+    use crate::system::queue::command_queue;
     use loom::sync::Arc;
 
     /// Shutdown while two producers are enqueueing: everything a producer was allowed to
@@ -69,10 +69,10 @@ mod loom_tests {
         model.preemption_bound = Some(2);
         model.check(|| {
             let gate = Arc::new(Admission::new());
-            let q = Arc::new(CommandQueue::new(4));
+            let (q, mut c) = command_queue(4);
             let producers: Vec<_> = (0..2u32)
                 .map(|p| {
-                    let (gate, q) = (Arc::clone(&gate), Arc::clone(&q));
+                    let (gate, q) = (Arc::clone(&gate), q.clone());
                     loom::thread::spawn(move || match gate.enter() {
                         Some(_inside) => {
                             q.push(p).expect("room for both");
@@ -84,12 +84,12 @@ mod loom_tests {
                 .collect();
             gate.close();
             let mut drained = 0;
-            while q.pop().is_some() {
+            while c.pop().is_some() {
                 drained += 1;
             }
             let accepted = producers.into_iter().map(|h| h.join().unwrap()).filter(|&a| a).count();
             assert_eq!(drained, accepted, "an accepted item arrived after the drain");
-            assert!(q.pop().is_none());
+            assert!(c.pop().is_none());
         });
     }
 }

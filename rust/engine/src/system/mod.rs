@@ -32,7 +32,8 @@ pub use feed::{FeedEvent, FeedKind, NO_PRICE};
 pub use reply::{Notify, Pending};
 pub use request::{CommandsSummary, Outcome, OwnedBatch, Request, SystemReport};
 
-use crate::book::OrderBook;
+pub use crate::book::BookReader;
+use crate::book::BookWriter;
 use crate::error::{EngineError, EngineResult};
 use broadcast::Cursor;
 use reply::reply_slot;
@@ -76,8 +77,8 @@ pub(crate) struct SymbolSlot {
     pub(crate) name: String,
     pub(crate) worker: usize,
     pub(crate) price_band: Option<(crate::Ticks, crate::Ticks)>,
-    /// Built by the owning worker's thread (first touch), then shared read-only.
-    pub(crate) book: OnceLock<Arc<OrderBook>>,
+    /// Reader of the book the owning worker built (first touch) and writes.
+    pub(crate) book: OnceLock<BookReader>,
     halted: AtomicBool,
     halt_reason: OnceLock<String>,
 }
@@ -150,11 +151,13 @@ impl TradingSystem {
                 halt_reason: OnceLock::new(),
             })
             .collect();
+        let (worker_shared, mut consumers): (Vec<_>, Vec<_>) = (0..workers)
+            .map(|_| WorkerShared::new(config.queue_capacity, config.event_capacity))
+            .map(|(shared, consumer)| (shared, Some(consumer)))
+            .unzip();
         let shared = Arc::new(Shared {
             symbols,
-            workers: (0..workers)
-                .map(|_| WorkerShared::new(config.queue_capacity, config.event_capacity))
-                .collect(),
+            workers: worker_shared,
             batch_size: config.batch_size,
             on_full: config.on_full,
         });
@@ -170,24 +173,30 @@ impl TradingSystem {
             let core = (config.pin_threads && !cores.is_empty()).then(|| cores[me % cores.len()]);
             let shared_w = Arc::clone(&shared);
             let ready = ready_tx.clone();
+            let queue = consumers[me].take().expect("one consumer per worker");
             let spawned = std::thread::Builder::new().name(format!("lft-worker-{me}")).spawn(move || {
                 let pinned_to = core.filter(|&c| crate::affinity::pin_current_thread(c));
                 // First touch: the books' memory is allocated by the thread that uses it. A
                 // book that cannot be built (e.g. a pool too large to reserve) fails the start.
                 let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut books = Vec::with_capacity(mine.len());
                     for (&i, spec) in mine.iter().zip(specs) {
-                        let book = OrderBook::try_with_config(spec).map_err(|e| e.to_string())?;
-                        let _ = shared_w.symbols[i as usize].book.set(Arc::new(book));
+                        let book = BookWriter::try_with_config(spec).map_err(|e| e.to_string())?;
+                        let _ = shared_w.symbols[i as usize].book.set(book.reader().clone());
+                        books.push((i, book));
                     }
-                    Ok(())
+                    Ok(books)
                 }))
                 .unwrap_or_else(|p| Err(panic_text(&*p)));
                 let _ = shared_w.workers[me].thread.set(std::thread::current());
-                let ok = built.is_ok();
-                let _ = ready.send((me, built.map(|()| pinned_to)));
+                let (books, reply) = match built {
+                    Ok(books) => (Some(books), Ok(pinned_to)),
+                    Err(why) => (None, Err(why)),
+                };
+                let _ = ready.send((me, reply));
                 drop(ready);
-                if ok {
-                    worker::run(shared_w, me, mine);
+                if let Some(books) = books {
+                    worker::run(shared_w, me, books, queue);
                 }
             });
             match spawned {
@@ -264,11 +273,21 @@ impl TradingSystem {
         self.shared.workers.len()
     }
 
-    /// Read-only access to a symbol's book: best prices, depth, levels, never blocking the
-    /// worker. (Submit through the system; the worker is the book's only writer.)
+    /// Read-only access to a symbol's book: best prices, depth, levels (each method says
+    /// its progress guarantee; none waits for the worker or delays it). Submit through the
+    /// system: the worker owns the book's only writer.
     pub fn book(&self, symbol: u32) -> EngineResult<BookReader> {
         let slot = self.slot(symbol)?;
-        Ok(BookReader(Arc::clone(slot.book.get().expect("built at start"))))
+        Ok(slot.book.get().expect("built at start").clone())
+    }
+
+    /// The book's [`state_hash`](BookWriter::state_hash), answered by its worker between two
+    /// commands (so it covers every command queued before this call). Blocks until then.
+    pub fn state_hash(&self, symbol: u32) -> EngineResult<u64> {
+        match self.execute(symbol, Request::StateHash, false)?.outcome {
+            Outcome::StateHash(h) => Ok(h),
+            other => unreachable!("a state-hash query answered {other:?}"),
+        }
     }
 
     /// Send a request; the returned [`Pending`] yields the reply. `worker_time` lets the
@@ -450,52 +469,6 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".to_string())
-}
-
-/// Read-only handle on one symbol's book: only the readers, so nothing but the worker can
-/// change the book (or the level-change log it publishes from).
-#[derive(Clone)]
-pub struct BookReader(Arc<OrderBook>);
-
-macro_rules! read_through {
-    ($($(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)+) => {
-        impl BookReader {
-            $($(#[$doc])* pub fn $name(&self $(, $arg: $ty)*) -> $ret { self.0.$name($($arg),*) })+
-        }
-    };
-}
-
-read_through! {
-    /// See [`OrderBook::symbol`].
-    fn symbol(&self) -> &str;
-    /// See [`OrderBook::scale`].
-    fn scale(&self) -> &crate::Scale;
-    /// See [`OrderBook::next_order_id`] (draws an id; changes no order).
-    fn next_order_id(&self) -> crate::OrderId;
-    /// See [`OrderBook::best_bid`].
-    fn best_bid(&self) -> Option<crate::Ticks>;
-    /// See [`OrderBook::best_ask`].
-    fn best_ask(&self) -> Option<crate::Ticks>;
-    /// See [`OrderBook::top_of_book`].
-    fn top_of_book(&self) -> (Option<crate::Ticks>, Option<crate::Ticks>);
-    /// See [`OrderBook::depth`].
-    fn depth(&self, n: usize) -> crate::Depth;
-    /// See [`OrderBook::depth_at`].
-    fn depth_at(&self, side: crate::Side, price: crate::Ticks) -> crate::Lots;
-    /// See [`OrderBook::level`].
-    fn level(&self, side: crate::Side, price: crate::Ticks) -> Option<crate::LevelSnapshot>;
-    /// See [`OrderBook::len`].
-    fn len(&self) -> usize;
-    /// See [`OrderBook::is_empty`].
-    fn is_empty(&self) -> bool;
-    /// See [`OrderBook::sequence`].
-    fn sequence(&self) -> u64;
-    /// See [`OrderBook::order`].
-    fn order(&self, id: crate::OrderId) -> Option<crate::OrderView>;
-    /// See [`OrderBook::contains`].
-    fn contains(&self, id: crate::OrderId) -> bool;
-    /// See [`OrderBook::state_hash`].
-    fn state_hash(&self) -> u64;
 }
 
 /// A subscriber's view of every worker's event ring. Events of one symbol come in

@@ -34,6 +34,9 @@ pub enum Request {
     /// Several commands in one hand-off: each runs exactly as if it had been sent alone
     /// (its own sequence number, its own events); the reply sums them up.
     Commands(Vec<Command>),
+    /// Ask the symbol's worker for its book's [`state_hash`](crate::BookWriter::state_hash):
+    /// a query the book's owner answers between commands (it takes no sequence number).
+    StateHash,
     /// Make the worker panic while handling this command (tests of the halting path).
     #[doc(hidden)]
     InjectPanic,
@@ -48,7 +51,7 @@ impl Request {
             Request::Modify(m) => m.timestamp = ts,
             Request::Expire { now } | Request::EndOfDay { now } => *now = ts,
             Request::Batch(b) => b.timestamp = ts,
-            Request::Commands(_) | Request::InjectPanic => {}
+            Request::Commands(_) | Request::StateHash | Request::InjectPanic => {}
         }
     }
 
@@ -61,7 +64,7 @@ impl Request {
             Request::Expire { now } | Request::EndOfDay { now } => *now,
             Request::Batch(b) => b.timestamp,
             Request::Commands(c) => c.last().map_or(0, command_timestamp),
-            Request::InjectPanic => 0,
+            Request::StateHash | Request::InjectPanic => 0,
         }
     }
 
@@ -151,6 +154,8 @@ pub enum Outcome {
     Batch(BatchOutput),
     /// What a [`Request::Commands`] did.
     Commands(CommandsSummary),
+    /// The answer to a [`Request::StateHash`].
+    StateHash(u64),
 }
 
 /// Totals of a [`Request::Commands`] hand-off.
@@ -173,7 +178,7 @@ impl SystemReport {
     pub fn report(&self) -> Option<&ExecutionReport> {
         match &self.outcome {
             Outcome::Report(r) => Some(r),
-            Outcome::Batch(_) | Outcome::Commands(_) => None,
+            Outcome::Batch(_) | Outcome::Commands(_) | Outcome::StateHash(_) => None,
         }
     }
 }

@@ -10,14 +10,13 @@ use crossbeam_utils::{Backoff, CachePadded};
 
 use super::broadcast::EventRing;
 use super::feed::{report_events, FeedEvent, FeedKind};
-use super::queue::CommandQueue;
+use super::queue::{command_queue, QueueConsumer, QueueProducer};
 use super::reply::Replier;
 use super::request::{CommandsSummary, Outcome, Request, SystemReport};
 use super::{Refusal, Reply, Shared};
-use crate::book::{BatchOutput, OrderBook};
+use crate::book::{BatchOutput, BookWriter};
 use crate::error::EngineError;
 use crate::event::ExecutionReport;
-use crate::level::LevelChange;
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use crate::types::Timestamp;
 
@@ -33,7 +32,7 @@ pub(crate) struct Envelope {
 
 /// What a worker shares with submitters and the system.
 pub(crate) struct WorkerShared {
-    pub(crate) queue: CommandQueue<Envelope>,
+    pub(crate) queue: QueueProducer<Envelope>,
     /// Submitters pass it to push; shutdown closes it before the final drain.
     pub(crate) gate: super::admission::Admission,
     pub(crate) ring: EventRing,
@@ -48,16 +47,19 @@ pub(crate) struct WorkerShared {
 }
 
 impl WorkerShared {
-    pub(crate) fn new(queue_capacity: usize, event_capacity: usize) -> Self {
-        WorkerShared {
-            queue: CommandQueue::new(queue_capacity),
+    /// The shared half of a worker, and the consuming end of its queue (for its thread).
+    pub(crate) fn new(queue_capacity: usize, event_capacity: usize) -> (Self, QueueConsumer<Envelope>) {
+        let (queue, consumer) = command_queue(queue_capacity);
+        let shared = WorkerShared {
+            queue,
             gate: super::admission::Admission::new(),
             ring: EventRing::new(event_capacity),
             sleeping: CachePadded::new(AtomicBool::new(false)),
             stop: AtomicBool::new(false),
             processed: AtomicU64::new(0),
             thread: std::sync::OnceLock::new(),
-        }
+        };
+        (shared, consumer)
     }
 
     /// Wake the worker if it sleeps. Called by submitters after a push.
@@ -75,7 +77,7 @@ impl WorkerShared {
 /// Per-symbol state only the owning worker touches.
 struct Owned {
     index: u32,
-    book: Arc<OrderBook>,
+    book: BookWriter,
     command_sequence: u64,
     last_time: Timestamp,
 }
@@ -87,21 +89,25 @@ pub(crate) fn wall_clock_ns() -> Timestamp {
         .map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64)
 }
 
-pub(crate) fn run(shared: Arc<Shared>, me: usize, symbols: Vec<u32>) {
+/// The worker loop: the only owner of `books` (their writers) and of the queue's consumer.
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    me: usize,
+    books: Vec<(u32, BookWriter)>,
+    mut queue: QueueConsumer<Envelope>,
+) {
     let worker = &shared.workers[me];
     let mut owned: Vec<Option<Owned>> = (0..shared.symbols.len()).map(|_| None).collect();
-    for &s in &symbols {
-        let book = shared.symbols[s as usize].book.get().expect("books are built before workers start");
+    for (s, mut book) in books {
         book.track_level_changes(true);
-        owned[s as usize] =
-            Some(Owned { index: s, book: Arc::clone(book), command_sequence: 0, last_time: 0 });
+        owned[s as usize] = Some(Owned { index: s, book, command_sequence: 0, last_time: 0 });
     }
     let batch = shared.batch_size;
     let mut scratch = Scratch::new();
     loop {
         let mut taken = 0;
         while taken < batch {
-            let Some(env) = worker.queue.pop() else { break };
+            let Some(env) = queue.pop() else { break };
             taken += 1;
             let Some(state) = owned[env.symbol as usize].as_mut() else {
                 // Cannot happen: submitters route by the same assignment.
@@ -128,12 +134,12 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, symbols: Vec<u32>) {
         }
         if worker.stop.load(Ordering::Acquire) {
             // No submitter can enqueue now; drain what is left and leave.
-            if worker.queue.is_empty() {
+            if queue.is_empty() {
                 return;
             }
             continue;
         }
-        idle(worker);
+        idle(worker, &queue);
     }
 }
 
@@ -143,11 +149,11 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, symbols: Vec<u32>) {
 const IDLE_SPIN: Duration = Duration::from_micros(100);
 
 /// Nothing queued: spin a while, then park until a submitter wakes us.
-fn idle(worker: &WorkerShared) {
+fn idle(worker: &WorkerShared, queue: &QueueConsumer<Envelope>) {
     let backoff = Backoff::new();
     let start = std::time::Instant::now();
     loop {
-        if !worker.queue.is_empty() || worker.stop.load(Ordering::Relaxed) {
+        if !queue.is_empty() || worker.stop.load(Ordering::Relaxed) {
             return;
         }
         if backoff.is_completed() {
@@ -161,22 +167,21 @@ fn idle(worker: &WorkerShared) {
     }
     worker.sleeping.store(true, Ordering::Relaxed);
     fence(Ordering::SeqCst);
-    if worker.queue.is_empty() && !worker.stop.load(Ordering::Relaxed) {
+    if queue.is_empty() && !worker.stop.load(Ordering::Relaxed) {
         // The timeout bounds the cost of any missed wake-up to a millisecond.
         std::thread::park_timeout(Duration::from_millis(1));
     }
     worker.sleeping.store(false, Ordering::Relaxed);
 }
 
-/// Scratch buffers a worker reuses across commands.
+/// Scratch buffer a worker reuses across commands.
 pub(crate) struct Scratch {
     report: ExecutionReport,
-    levels: Vec<LevelChange>,
 }
 
 impl Scratch {
     pub(crate) fn new() -> Self {
-        Scratch { report: ExecutionReport::default(), levels: Vec::new() }
+        Scratch { report: ExecutionReport::default() }
     }
 }
 
@@ -193,6 +198,14 @@ fn handle(shared: &Shared, worker: &WorkerShared, state: &mut Owned, env: Envelo
         return;
     }
     let answer = match request {
+        // A query of the writer's own structures: answered here, by the book's owner; not a
+        // command (no sequence number, no event).
+        Request::StateHash => Ok(SystemReport {
+            symbol: state.index,
+            command_sequence: state.command_sequence,
+            timestamp: state.last_time,
+            outcome: Outcome::StateHash(state.book.state_hash()),
+        }),
         Request::Commands(commands) => {
             let mut sum = CommandsSummary::default();
             for c in commands {
@@ -245,6 +258,22 @@ struct Done {
     batch: Option<BatchOutput>,
 }
 
+/// Halt a symbol whose book failed: print why, publish a halted event, refuse the command.
+fn halt(
+    slot: &super::SymbolSlot,
+    worker: &WorkerShared,
+    symbol: u32,
+    seq: u64,
+    timestamp: Timestamp,
+    order_id: crate::OrderId,
+    reason: String,
+) -> Refusal {
+    slot.halt(reason.clone());
+    eprintln!("lockfree-trading: symbol {} halted: {reason}", slot.name);
+    worker.ring.publish(&FeedEvent::notice(symbol, FeedKind::Halted, seq, timestamp, order_id, 0));
+    Refusal { command_sequence: seq, error: EngineError::SymbolHalted { symbol: slot.name.clone(), reason } }
+}
+
 /// Run one command through the book exactly as if it came alone, publish its events.
 fn run_one(
     shared: &Shared,
@@ -264,27 +293,33 @@ fn run_one(
     let timestamp = request.timestamp();
     state.last_time = state.last_time.max(timestamp);
     let order_id = request.order_id();
-    let book = &*state.book;
-    let Scratch { report, levels } = scratch;
+    let book = &mut state.book;
+    let Scratch { report } = scratch;
     let ran = catch_unwind(AssertUnwindSafe(|| match &request {
         Request::New(o) => book.submit_into(o, report).map(|()| None),
         Request::Cancel { id, timestamp } => book.cancel_into(*id, *timestamp, report).map(|()| None),
         Request::Modify(m) => book.modify_into(m, report).map(|()| None),
         Request::Expire { now } => {
             report.clear();
-            report.updates = book.expire(*now);
-            Ok(None)
+            book.expire(*now).map(|updates| {
+                report.updates = updates;
+                None
+            })
         }
         Request::EndOfDay { now } => {
             report.clear();
-            report.updates = book.end_of_day(*now);
-            Ok(None)
+            book.end_of_day(*now).map(|updates| {
+                report.updates = updates;
+                None
+            })
         }
+
         Request::Batch(b) => {
             let mut out = BatchOutput::default();
             book.submit_batch_with_events(&b.as_input(), &mut out, report).map(|()| Some(out))
         }
         Request::Commands(_) => Err(EngineError::invalid("nested command lists are not supported")),
+        Request::StateHash => Err(EngineError::invalid("a state-hash query is not a command")),
         Request::InjectPanic => panic!("injected panic (test of the halting path)"),
     }));
     let symbol = state.index;
@@ -296,8 +331,7 @@ fn run_one(
                 events += 1;
             });
             // The writer logged every level it changed, with the state it left it in.
-            book.level_changes(levels);
-            for l in levels.iter() {
+            for l in state.book.level_changes() {
                 worker.ring.publish(&FeedEvent {
                     side: l.side,
                     price: l.price,
@@ -307,6 +341,10 @@ fn run_one(
                 });
             }
             Ok(Done { command_sequence: seq, timestamp, events, batch })
+        }
+        Ok(Err(EngineError::BookPoisoned { reason, .. })) => {
+            let reason = format!("the book failed on command {seq}: {reason}");
+            Err(halt(slot, worker, symbol, seq, timestamp, order_id, reason))
         }
         Ok(Err(error)) => {
             worker.ring.publish(&FeedEvent::notice(
@@ -320,15 +358,8 @@ fn run_one(
             Err(Refusal { command_sequence: seq, error })
         }
         Err(panic) => {
-            let what = super::panic_text(&*panic);
-            let reason = format!("worker panicked on command {seq}: {what}");
-            slot.halt(reason.clone());
-            eprintln!("lockfree-trading: symbol {} halted: {reason}", slot.name);
-            worker.ring.publish(&FeedEvent::notice(symbol, FeedKind::Halted, seq, timestamp, order_id, 0));
-            Err(Refusal {
-                command_sequence: seq,
-                error: EngineError::SymbolHalted { symbol: slot.name.clone(), reason },
-            })
+            let reason = format!("worker panicked on command {seq}: {}", super::panic_text(&*panic));
+            Err(halt(slot, worker, symbol, seq, timestamp, order_id, reason))
         }
     }
 }

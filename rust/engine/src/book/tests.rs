@@ -1,0 +1,242 @@
+//! The writer/reader contract, checked from inside the crate (with the store-point hook):
+//! poisoning after a panic, readers that complete while the writer is stopped at any store,
+//! and a writer that never waits for a reader.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rust_decimal::Decimal;
+
+use super::{BatchInput, BatchOutput, BookConfig, BookReader, BookWriter};
+use crate::command::{Modify, NewOrder};
+use crate::error::EngineError;
+use crate::stop_point;
+use crate::types::{Side, TimeInForce};
+
+fn book(retain_empty_levels: usize) -> BookWriter {
+    let mut config = BookConfig::new("T", Decimal::ONE, Decimal::ONE).expect("config");
+    config.retain_empty_levels = retain_empty_levels;
+    BookWriter::with_config(config)
+}
+
+fn is_poisoned<T: std::fmt::Debug>(r: Result<T, EngineError>) -> bool {
+    matches!(r, Err(EngineError::BookPoisoned { .. }))
+}
+
+/// A book where order 2 (buy 10 @ 99) rests alone on its level and a reprice to 100 crosses
+/// order 1 (sell 5 @ 100): the modify empties and frees level 99 (no retention), trades,
+/// then rests the rest at 100.
+fn crossing_modify_book() -> BookWriter {
+    let mut b = book(0);
+    b.submit(&NewOrder::limit(1, Side::Sell, 100, 5, 1)).unwrap();
+    b.submit(&NewOrder::limit(2, Side::Buy, 99, 10, 2)).unwrap();
+    b.submit(&NewOrder::limit(3, Side::Buy, 98, 1, 3)).unwrap();
+    b
+}
+
+const CROSSING_MODIFY: Modify = Modify { id: 2, quantity: None, price: Some(100), timestamp: 4 };
+
+#[test]
+fn a_panic_at_any_store_of_a_crossing_modify_poisons_the_book_and_later_writes_touch_nothing() {
+    let mut points_covered = 0;
+    for k in 1.. {
+        let mut b = crossing_modify_book();
+        let hits = Rc::new(Cell::new(0u32));
+        let counter = Rc::clone(&hits);
+        stop_point::set(move || {
+            counter.set(counter.get() + 1);
+            if counter.get() == k {
+                panic!("injected failure at store point {k}");
+            }
+        });
+        let modified = b.modify(&CROSSING_MODIFY);
+        stop_point::clear();
+        if hits.get() < k {
+            // The modify ran to its end before store point k: every point was tried.
+            assert!(modified.is_ok(), "{modified:?}");
+            break;
+        }
+        points_covered += 1;
+        match &modified {
+            Err(EngineError::BookPoisoned { symbol, reason }) => {
+                assert_eq!(symbol, "T");
+                assert!(reason.contains(&format!("store point {k}")), "{reason}");
+            }
+            other => panic!("store point {k}: expected BookPoisoned, got {other:?}"),
+        }
+        assert!(b.poisoned().is_some());
+        // Every write is refused before it reaches the half-updated writer state (the
+        // cancel of order 2 would follow its pointer to the freed level 99).
+        assert!(is_poisoned(b.cancel(2, 5)), "store point {k}");
+        assert!(is_poisoned(b.modify(&Modify { timestamp: 5, ..CROSSING_MODIFY })));
+        assert!(is_poisoned(b.submit(&NewOrder::limit(9, Side::Sell, 99, 1, 5))));
+        assert!(is_poisoned(b.expire(5)));
+        assert!(is_poisoned(b.end_of_day(5)));
+        let batch = BatchInput {
+            side: &[0],
+            price: &[99],
+            quantity: &[1],
+            time_in_force: None,
+            order_id: None,
+            timestamp: 5,
+        };
+        assert!(is_poisoned(b.submit_batch(&batch, &mut BatchOutput::default())));
+        // Readers still answer from what was published.
+        let reader = b.reader().clone();
+        let _ = (reader.best_bid(), reader.best_ask(), reader.top_of_book(), reader.len());
+        let _ = (reader.depth(10), reader.depth_at(Side::Buy, 99), reader.level(Side::Buy, 98));
+        drop(b);
+        // The reader outlives the writer; the book is freed with the last handle.
+        let _ = reader.depth(10);
+    }
+    assert!(points_covered >= 10, "only {points_covered} store points in a crossing modify");
+}
+
+#[test]
+fn a_reader_outlives_its_writer() {
+    let mut b = book(10);
+    b.submit(&NewOrder::limit(1, Side::Sell, 100, 5, 1)).unwrap();
+    let reader: BookReader = b.reader().clone();
+    drop(b);
+    assert_eq!(reader.best_ask(), Some(100));
+    assert_eq!(reader.depth(1).asks.len(), 1);
+}
+
+/// Commands that go through every kind of store: new levels (skiplist link, index insert,
+/// index rebuilds), joins of existing levels, sweeps, level retirement and eviction, an
+/// in-place reduction, reprices and a GTD expiry.
+fn store_heavy_commands(b: &mut BookWriter, rounds: u64) {
+    let mut id = 10u128;
+    let mut ts = 10i64;
+    let mut next = || {
+        id += 1;
+        ts += 1;
+        (id, ts)
+    };
+    for r in 0..rounds {
+        let base = 1_000 + (r as i64 % 7) * 3;
+        for i in 0..6 {
+            let (id, ts) = next();
+            b.submit(&NewOrder::limit(id, Side::Sell, base + 10 + i, 2, ts)).unwrap();
+            let (id, ts) = next();
+            b.submit(&NewOrder::limit(id, Side::Buy, base - 10 - i, 2, ts)).unwrap();
+        }
+        let (gtd, ts) = next();
+        let mut o = NewOrder::limit(gtd, Side::Buy, base - 11, 1, ts);
+        o.time_in_force = TimeInForce::Gtd;
+        o.expire_time = Some(ts + 2);
+        b.submit(&o).unwrap();
+        let (reduce, ts) = next();
+        b.submit(&NewOrder::limit(reduce, Side::Sell, base + 10, 5, ts)).unwrap();
+        let (_, ts) = next();
+        b.modify(&Modify { id: reduce, quantity: Some(3), price: None, timestamp: ts }).unwrap();
+        let (_, ts) = next();
+        b.modify(&Modify { id: reduce, quantity: None, price: Some(base + 30), timestamp: ts }).unwrap();
+        // sweep both sides through several levels
+        let (id, ts) = next();
+        b.submit(&NewOrder::limit(id, Side::Buy, base + 40, 40, ts).with_tif(TimeInForce::Ioc)).unwrap();
+        let (id, ts) = next();
+        b.submit(&NewOrder::limit(id, Side::Sell, base - 40, 40, ts).with_tif(TimeInForce::Ioc)).unwrap();
+        let (_, ts) = next();
+        b.expire(ts).unwrap();
+    }
+}
+
+#[test]
+fn readers_complete_while_the_writer_is_stopped_at_any_store() {
+    const READERS: u64 = 2;
+    let rounds = if cfg!(miri) { 1 } else { 6 };
+    let mut b = book(4);
+    let reader = b.reader().clone();
+    let reads = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..READERS)
+        .map(|r| {
+            let (book, reads, done) = (reader.clone(), Arc::clone(&reads), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut i = 0i64;
+                while !done.load(Ordering::Acquire) {
+                    i += 1;
+                    let p = 980 + (i + r as i64) % 60;
+                    let (bid, ask) = book.top_of_book();
+                    if let (Some(bid), Some(ask)) = (bid, ask) {
+                        assert!(bid < ask, "crossed top {bid} >= {ask}");
+                    }
+                    let d = book.depth(8);
+                    if let (Some(bid), Some(ask)) = (d.bids.first(), d.asks.first()) {
+                        assert!(bid.price < ask.price);
+                    }
+                    for l in d.bids.iter().chain(&d.asks) {
+                        assert!(l.quantity > 0 && l.order_count > 0, "{l:?}");
+                    }
+                    let _ = (book.best_bid(), book.best_ask(), book.len(), book.sequence());
+                    let _ = book.depth_at(Side::Buy, p);
+                    if let Some(s) = book.level(Side::Sell, p) {
+                        assert!(s.quantity >= 0 && (s.quantity == 0) == (s.order_count == 0), "{s:?}");
+                    }
+                    reads.fetch_add(1, Ordering::Release);
+                }
+            })
+        })
+        .collect();
+    // At every store point, stop the writer until each reader has completed a couple of
+    // full rounds of reads. A reader that waited for the writer would never get there.
+    let stops = Rc::new(Cell::new(0u64));
+    let stuck = Rc::new(Cell::new(None::<u64>));
+    {
+        let (stops, stuck, reads) = (Rc::clone(&stops), Rc::clone(&stuck), Arc::clone(&reads));
+        let patience = Duration::from_secs(if cfg!(miri) { 600 } else { 20 });
+        stop_point::set(move || {
+            stops.set(stops.get() + 1);
+            if stuck.get().is_some() {
+                return;
+            }
+            let target = reads.load(Ordering::Acquire) + 2 * READERS;
+            let since = Instant::now();
+            while reads.load(Ordering::Acquire) < target {
+                if since.elapsed() > patience {
+                    stuck.set(Some(stops.get()));
+                    return;
+                }
+                std::thread::yield_now();
+            }
+        });
+    }
+    store_heavy_commands(&mut b, rounds);
+    stop_point::clear();
+    done.store(true, Ordering::Release);
+    for t in threads {
+        t.join().expect("a reader failed");
+    }
+    assert_eq!(stuck.get(), None, "readers stopped completing while the writer was stopped");
+    assert!(stops.get() > 100, "only {} store points", stops.get());
+    assert!(b.poisoned().is_none());
+}
+
+#[test]
+fn the_writer_never_waits_for_a_reader_stopped_inside_a_read() {
+    let mut b = book(0);
+    let (stopped_tx, stopped_rx) = std::sync::mpsc::channel();
+    let (resume_tx, resume_rx) = std::sync::mpsc::channel::<()>();
+    b.submit(&NewOrder::limit(1, Side::Sell, 5_000, 1, 1)).unwrap();
+    let reader = b.reader().clone();
+    // A reader stopped in the middle of a read: pinned, standing on the best ask's node.
+    let r = std::thread::spawn(move || {
+        let guard = crossbeam_epoch::pin();
+        let first = reader.core.shared.ladder(Side::Sell).list.first(&guard);
+        stopped_tx.send(()).unwrap();
+        resume_rx.recv().unwrap();
+        // SAFETY: reachable from the head under `guard`, which was pinned all along.
+        unsafe { first.as_ref() }.map(|n| n.level.price)
+    });
+    stopped_rx.recv().unwrap();
+    // Meanwhile the writer retires levels, evicts them and rebuilds its index many times.
+    store_heavy_commands(&mut b, if cfg!(miri) { 2 } else { 300 });
+    b.cancel(1, i64::MAX - 1).unwrap();
+    resume_tx.send(()).unwrap();
+    let seen = r.join().unwrap();
+    assert_eq!(seen, Some(5_000));
+}
