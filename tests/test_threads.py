@@ -5,12 +5,14 @@ a replay in the processing order reproduces the same events)."""
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 import uuid
 from decimal import Decimal
 
 import lockfree_trading as lft
+import pytest
 from reference_model import ReferenceBook, conv_report, engine_depth, mask_reason
 
 READ_SECONDS = 1.5
@@ -190,3 +192,42 @@ def test_concurrent_writers_are_serialised():
         want = mask_reason(ref.submit(*args, **kw))
         assert conv_report(book, rep) == want
     assert engine_depth(book) == ref.depth(1000)
+
+
+def test_a_batch_uses_its_columns_as_they_were_at_the_call_while_another_thread_writes_them():
+    """The columns are copied before the GIL is released: a thread that rewrites the arrays
+    while the engine works changes nothing about the batch (before, the engine read the numpy
+    buffers with the GIL released: a data race, and rows that mixed old and new values)."""
+    np = pytest.importorskip("numpy")
+    n = 300_000
+    book = lft.OrderBook("RACE", tick_size=1, lot_size=1)
+    side = np.zeros(n, dtype=np.int8)  # all buys ...
+    price = np.full(n, 100, dtype=np.int64)  # ... resting at 100
+    quantity = np.ones(n, dtype=np.int64)
+    go = threading.Event()
+    scribbled = threading.Event()
+
+    def scribble() -> None:
+        go.wait()
+        # Runs as soon as the batch releases the GIL: sells at 1 would cross every buy.
+        side[:] = 1
+        price[:] = 1
+        quantity[:] = 7
+        scribbled.set()
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(30.0)  # the main thread keeps the GIL until the batch releases it
+    try:
+        t = threading.Thread(target=scribble)
+        t.start()
+        go.set()
+        result = book.submit_batch(side, price, quantity, timestamp=1)
+    finally:
+        sys.setswitchinterval(old_interval)
+    t.join(timeout=30)
+    assert scribbled.is_set()
+    assert np.unique(result.status).tolist() == [lft.OrderStatus.NEW.value]
+    assert len(result.trade_price) == 0
+    assert (book.best_bid, book.best_ask) == (100, None)
+    assert book.depth_at("BUY", 100) == n
+    assert len(book) == n
