@@ -115,6 +115,15 @@ fn push_id(s: &mut String, id: OrderId) {
     s.push_str(std::str::from_utf8(&out).expect("ASCII"));
 }
 
+/// The message of a caught panic.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_string())
+}
+
 /// Result alias for engine operations.
 pub type EngineResult<T> = Result<T, EngineError>;
 

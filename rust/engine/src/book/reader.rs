@@ -26,6 +26,10 @@ use crate::skiplist::Node;
 use crate::types::{Lots, OrderId, Side, Ticks};
 
 /// A read-only handle on one book: cheap to clone, `Send + Sync`.
+/// ```
+/// fn shared<T: Send + Sync + Clone>() {}
+/// shared::<lft_engine::BookReader>();
+/// ```
 #[derive(Clone)]
 pub struct BookReader {
     pub(super) core: Arc<BookCore>,

@@ -26,6 +26,20 @@ use crate::types::{OrderId, OrderStatus, Timestamp};
 
 /// The writing handle of one symbol's book. Reads go through [`BookWriter::reader`] (also
 /// reachable by `Deref`, so `writer.best_bid()` works).
+///
+/// One owner at a time: a writer moves between threads but cannot be shared or copied.
+/// ```
+/// fn movable<T: Send>() {}
+/// movable::<lft_engine::BookWriter>();
+/// ```
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<lft_engine::BookWriter>(); // BookWriter is not Sync
+/// ```
+/// ```compile_fail
+/// fn copied<T: Clone>() {}
+/// copied::<lft_engine::BookWriter>(); // BookWriter is not Clone
+/// ```
 pub struct BookWriter {
     reader: BookReader,
     w: Writer,
@@ -120,7 +134,7 @@ impl BookWriter {
             f(&mut step)
         }));
         ran.unwrap_or_else(|panic| {
-            self.poisoned = Some(crate::system::panic_text(&*panic));
+            self.poisoned = Some(crate::error::panic_text(&*panic));
             Err(self.poisoned_error().expect("just set"))
         })
     }

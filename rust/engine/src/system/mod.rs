@@ -462,14 +462,7 @@ fn check_band(slot: &SymbolSlot, request: &Request) -> EngineResult<()> {
     }
 }
 
-/// The message of a caught panic.
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".to_string())
-}
+pub(crate) use crate::error::panic_text;
 
 /// A subscriber's view of every worker's event ring. Events of one symbol come in
 /// sequence order; events of different symbols interleave.
