@@ -110,8 +110,9 @@ class TradingSystem:
     def submit_async(
         self, symbol: str, side: Any, quantity: Any, price: Any = None, **kwargs: Any
     ) -> Future[Any]:
-        """Submit without waiting: a :class:`concurrent.futures.Future` of the report (or
-        of the command's error)."""
+        """Submit without waiting for the report: a :class:`concurrent.futures.Future` of
+        the report (or of the command's error). Returns once the command is queued; with
+        ``on_full: block`` and a full queue it first waits for room."""
         token = next(self._tokens)
         future: Future[Any] = Future()
         future.set_running_or_notify_cancel()
@@ -166,8 +167,10 @@ class TradingSystem:
     # ------------------------------------------------------------------ reading
 
     def book(self, symbol: str) -> _core.BookView:
-        """Read-only view of a symbol's book: best prices and sizes (wait-free), depth and
-        level statistics (lock-free); no read waits for the worker or delays it."""
+        """Read-only view of a symbol's book. ``best_bid``, ``best_ask``, ``sequence`` and
+        ``len`` are wait-free (as of the worker's last completed command); ``depth`` and
+        ``level`` are lock-free (they retry only if the worker began another update of what
+        they were reading). No read waits for the worker or delays it."""
         return self._core.book(symbol)
 
     def state_hash(self, symbol: str) -> int:

@@ -56,7 +56,9 @@ impl EngineDriver {
     /// command fails; then [`Sink::end_command`]. Returns whether it was accepted.
     #[inline]
     pub fn apply<S: Sink>(&mut self, r: &Record, sink: &mut S) -> bool {
-        // Every kind writes into the one reused report: no allocation per command.
+        // Every kind writes into the one reused report, so the report allocates only when a
+        // command needs more room than any before; the book still allocates when a command
+        // opens a price level or grows a pool.
         let result = match command(r) {
             Command::New(order) => self.book.submit_into(&order, &mut self.report),
             Command::Cancel { id, timestamp } => self.book.cancel_into(id, timestamp, &mut self.report),

@@ -135,7 +135,7 @@ fn run_once(sys: &TradingSystem, chunks: Vec<Vec<Vec<Command>>>) -> (f64, u64, u
             if queues.iter().all(VecDeque::is_empty) {
                 break;
             }
-            // Every symbol with work left is at its in-flight limit: wait (spin, then park)
+            // Every symbol with work left is at its in-flight limit: wait (parking at once)
             // for the oldest hand-off of the first of them, leaving the cores to the workers.
             let i = (0..queues.len()).find(|&i| !queues[i].is_empty()).expect("some symbol has work");
             take(in_flight[i].pop_front().expect("at its limit, so non-empty"));

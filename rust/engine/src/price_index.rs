@@ -1,5 +1,7 @@
-//! Lock-free (single-writer, multi-reader) open-addressing map from price to level node,
-//! giving O(1) level lookup to the writer and O(1) `depth_at` to readers.
+//! Single-writer, multi-reader open-addressing map from price to level node. Reader lookups
+//! are wait-free: keys are written once and the table is at most half full, so a probe ends
+//! within `len / 2 + 1` slots (O(1) expected). Writer inserts are O(1) amortised: a table
+//! full of dead keys is rebuilt in O(live levels).
 //!
 //! A slot's key is written once and never changes while the table lives; removing a price
 //! only nulls its node pointer. So a reader probing the table can never be misled by a slot

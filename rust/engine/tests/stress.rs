@@ -1,5 +1,6 @@
-//! Concurrency stress: lock-free readers against a busy writer, two writers on one book,
-//! and a bounded-memory churn with a reader pinned in a loop.
+//! Concurrency stress: readers against a busy writer, two threads sharing one writer through
+//! a mutex (as the Python `OrderBook` does), and a bounded-memory churn with a reader pinned
+//! in a loop.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

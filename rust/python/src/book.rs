@@ -1,8 +1,11 @@
-//! `OrderBook` for Python: argument conversion, then the engine call with the GIL released.
+//! `OrderBook` for Python: argument conversion, then the engine call; writes run with the GIL
+//! released.
 //!
 //! The Python object owns the book's one `BookWriter` behind a `std::sync::Mutex`, because
-//! any number of Python threads may call it (see `gil::with_writer`); reads go to a
-//! `BookReader` and take no lock.
+//! any number of Python threads may call it (see `gil::with_writer`): concurrent writers
+//! block each other (a contended lock spins briefly, then parks on a futex), and `order`,
+//! `in` and `state_hash` take the same lock. Reads go to a `BookReader`, keep the GIL and
+//! take no lock (wait-free or lock-free per method, see `BookReader`).
 
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -87,7 +90,8 @@ pub(crate) fn parse_new_order(
 pub struct PyOrderBook {
     /// The only writer; Python threads take turns (the lock is taken with the GIL released).
     pub(crate) writer: Mutex<BookWriter>,
-    /// Lock-free and wait-free reads (best prices, depth, levels).
+    /// Reads without a lock: wait-free best prices, `len` and `sequence` (and `depth_at`
+    /// apart from its epoch pin); lock-free `depth` and `level`.
     pub(crate) book: BookReader,
     clock: Option<Py<PyAny>>,
 }

@@ -99,7 +99,8 @@ pub struct PyPendingReport {
     token: u64,
 }
 
-/// Read-only view of one symbol's book: readers never wait for the worker.
+/// Read-only view of one symbol's book (a `BookReader`): best prices, `sequence` and `len` are
+/// wait-free; `depth` and `level` are lock-free; none of them waits for the worker or delays it.
 #[pyclass(name = "BookView", module = "lockfree_trading._core", frozen)]
 pub struct PyBookView {
     book: lft_engine::system::BookReader,

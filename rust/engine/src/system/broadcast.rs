@@ -2,10 +2,13 @@
 //! next slot, overwriting the oldest, and any number of subscribers read behind it at their
 //! own pace.
 //!
-//! Progress, precisely: publishing is wait-free (a bounded number of plain stores, never a
-//! wait on a reader). Reading is lock-free with respect to other readers and never delays
-//! the writer; a reader that falls more than one lap behind finds its slots overwritten,
-//! skips to the oldest event still held and counts what it missed in `lost`.
+//! Progress, precisely: publishing is wait-free (a fixed number of relaxed atomic stores,
+//! one release fence and two release stores; it never looks at readers). Reading is
+//! lock-free: `poll` loops only while the writer overwrites the slot it is reading, and a
+//! slot whose publish is in progress reads as not yet published, so a reader never waits
+//! for the writer and never delays it. A reader that falls more than one lap behind finds
+//! its slots overwritten, skips to the oldest event still held and counts what it missed in
+//! `lost`.
 //!
 //! Each slot is a seqlock: a stamp that is odd while the slot is being written, and the
 //! event as atomic words, so a torn read is detected and never returned.

@@ -2,12 +2,19 @@
 //! thread, commands reach it through that worker's bounded queue, answers come back through
 //! one-shot reply slots, and every event is broadcast on the worker's ring.
 //!
-//! What blocks, precisely:
-//! - the order path takes no lock: submitters claim a queue slot by CAS, the worker owns
-//!   its books, replies are filled with one atomic swap;
+//! What blocks, precisely (`README.md` has the table per operation):
+//! - the order path takes no lock: submitters claim a queue slot with a CAS loop (lock-free
+//!   among submitters), the worker owns its books' `BookWriter`s (no token, no lock), and
+//!   replies are filled with one atomic swap. It does wait and make system calls: the worker
+//!   can be held at a slot whose submitter was preempted between claim and publish (its
+//!   `pop` reads "empty" meanwhile), a submitter wakes a parked worker with `unpark`, and the
+//!   worker wakes a parked reply waiter the same way (futex calls);
 //! - a blocking `submit` waits for its own reply (spins, then parks); `OnFull::Block` waits
-//!   for queue room (spins, yields, naps); an idle worker parks until woken;
-//! - readers of any book (best prices, depth, levels) never wait for its worker;
+//!   for queue room (spins, yields, naps); an idle worker spins about 100 µs, then parks
+//!   (1 ms timeout) until woken; `state_hash` waits for the worker to answer it;
+//! - readers of any book never wait for its worker or delay it: best prices, `len` and
+//!   `sequence` are wait-free, `depth_at` is wait-free apart from its epoch pin, and
+//!   `depth`, `level` and `top_of_book` are lock-free (see `BookReader`);
 //! - `shutdown` waits for submitters already inside `send` to finish, then for workers to
 //!   drain their queues.
 
@@ -273,9 +280,11 @@ impl TradingSystem {
         self.shared.workers.len()
     }
 
-    /// Read-only access to a symbol's book: best prices, depth, levels (each method says
-    /// its progress guarantee; none waits for the worker or delays it). Submit through the
-    /// system: the worker owns the book's only writer.
+    /// Read-only access to a symbol's book (a [`BookReader`]); nothing it offers waits for
+    /// the worker or delays it. Best prices, `len` and `sequence` are wait-free, `depth_at`
+    /// is wait-free apart from its epoch pin, and `depth`, `level` and `top_of_book` are
+    /// lock-free. Submit through the system: the worker owns the book's only `BookWriter`
+    /// (its writer-side `state_hash` is [`TradingSystem::state_hash`]).
     pub fn book(&self, symbol: u32) -> EngineResult<BookReader> {
         let slot = self.slot(symbol)?;
         Ok(slot.book.get().expect("built at start").clone())
