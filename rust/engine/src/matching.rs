@@ -121,6 +121,14 @@ enum Removal {
     Expired,
 }
 
+/// Limits a book enforces on what may rest.
+pub(crate) struct Limits {
+    /// Most orders resting at once (`None`: no limit).
+    pub max_orders: Option<usize>,
+    /// Largest open quantity of one level, in lots.
+    pub max_level_total: Lots,
+}
+
 /// Writer-only state of one book.
 pub(crate) struct Writer {
     arena: Arena,
@@ -139,6 +147,9 @@ pub(crate) struct Writer {
     batch_ids: u64,
     /// Most orders that may rest at once (`None`: the pool grows as needed).
     max_orders: Option<usize>,
+    /// Largest open quantity one level may hold: its total must still convert to a decimal
+    /// quantity at the book's lot size (and fit 64 bits).
+    max_level_total: Lots,
     /// Levels changed by the current command, when tracking is on.
     pub(crate) level_log: Option<Vec<LevelChange>>,
     /// Identifies the current command in levels' log marks (starts at 1: 0 is "never").
@@ -170,7 +181,7 @@ impl Writer {
         seed: u64,
         retain_cap: usize,
         capacity: usize,
-        max_orders: Option<usize>,
+        limits: Limits,
     ) -> Result<Self, std::collections::TryReserveError> {
         let mut ids = HashMap::with_hasher(BuildIdHasher);
         ids.try_reserve(capacity)?;
@@ -186,7 +197,8 @@ impl Writer {
             stamp: 0,
             retain_cap,
             batch_ids: 0,
-            max_orders,
+            max_orders: limits.max_orders,
+            max_level_total: limits.max_level_total,
             level_log: None,
             log_stamp: 0,
         })
@@ -607,10 +619,15 @@ impl<'a> Step<'a> {
         let s = self.sh.ladder(side).index.get(price, self.guard);
         // SAFETY: indexed nodes are retired only by the writer (us).
         let total = unsafe { s.as_ref() }.map_or(0, |n| unsafe { n.level.queue() }.total_open);
-        (total - minus)
-            .checked_add(add)
-            .map(|_| ())
-            .ok_or_else(|| EngineError::invalid("quantity would overflow the price level's 64-bit total"))
+        match (total - minus).checked_add(add) {
+            Some(t) if t <= self.w.max_level_total => Ok(()),
+            Some(_) => Err(EngineError::invalid(format!(
+                "quantity would take the price level's total past {} lots, the most this book \
+                 can show at its lot size",
+                self.w.max_level_total
+            ))),
+            None => Err(EngineError::invalid("quantity would overflow the price level's 64-bit total")),
+        }
     }
 
     /// Stateful validation of a new order (after [`check_new_order`]).

@@ -181,12 +181,12 @@ impl PyOrderBook {
 
     #[getter]
     fn best_bid<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.book.best_bid().map(|t| to_py_decimal(py, self.scale().price(t))).transpose()
+        self.book.best_bid().map(|t| crate::convert::py_price(py, &self.scale(), t)).transpose()
     }
 
     #[getter]
     fn best_ask<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.book.best_ask().map(|t| to_py_decimal(py, self.scale().price(t))).transpose()
+        self.book.best_ask().map(|t| crate::convert::py_price(py, &self.scale(), t)).transpose()
     }
 
     #[getter]
@@ -291,7 +291,7 @@ impl PyOrderBook {
     ) -> PyResult<Bound<'py, PyAny>> {
         let side = PySide::parse(side)?;
         let t = ticks(&self.scale(), price)?;
-        to_py_decimal(py, self.scale().quantity(self.book.depth_at(side, t)))
+        crate::convert::py_quantity(py, &self.scale(), self.book.depth_at(side, t))
     }
 
     #[pyo3(name = "level")]
@@ -344,13 +344,13 @@ impl PyOrderBook {
     }
 
     #[pyo3(name = "from_ticks")]
-    fn py_from_ticks<'py>(&self, py: Python<'py>, ticks: i64) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale().price(ticks))
+    fn py_from_ticks<'py>(&self, py: Python<'py>, ticks: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        crate::convert::py_price(py, &self.scale(), crate::convert::raw_count(ticks, "ticks")?)
     }
 
     #[pyo3(name = "from_lots")]
-    fn py_from_lots<'py>(&self, py: Python<'py>, lots: i64) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale().quantity(lots))
+    fn py_from_lots<'py>(&self, py: Python<'py>, lots: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        crate::convert::py_quantity(py, &self.scale(), crate::convert::raw_count(lots, "lots")?)
     }
 
     fn __len__(&self) -> usize {
@@ -365,7 +365,7 @@ impl PyOrderBook {
     fn __repr__(&self) -> String {
         let scale = self.scale();
         let (bid, ask) = self.book.top_of_book();
-        let fmt = |p: Option<i64>| p.map_or("None".to_string(), |t| scale.price(t).to_string());
+        let fmt = |p: Option<i64>| p.map_or("None".to_string(), |t| crate::convert::price_text(&scale, t));
         format!(
             "OrderBook({:?}, best_bid={}, best_ask={}, orders={})",
             self.book.symbol(),
@@ -395,10 +395,10 @@ impl PyOrderBook {
             html.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 cell(b.map(|l| l.order_count.to_string())),
-                cell(b.map(|l| scale.quantity(l.quantity).to_string())),
-                cell(b.map(|l| scale.price(l.price).to_string())),
-                cell(a.map(|l| scale.price(l.price).to_string())),
-                cell(a.map(|l| scale.quantity(l.quantity).to_string())),
+                cell(b.map(|l| crate::convert::quantity_text(&scale, l.quantity))),
+                cell(b.map(|l| crate::convert::price_text(&scale, l.price))),
+                cell(a.map(|l| crate::convert::price_text(&scale, l.price))),
+                cell(a.map(|l| crate::convert::quantity_text(&scale, l.quantity))),
                 cell(a.map(|l| l.order_count.to_string())),
             ));
         }

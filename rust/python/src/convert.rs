@@ -118,6 +118,42 @@ pub fn to_py_decimal<'py>(py: Python<'py>, value: Decimal) -> PyResult<Bound<'py
     Ok(obj)
 }
 
+/// Ticks as a Python `Decimal` price, checked: a raw count from a caller, or an aggregate,
+/// may be beyond what `Decimal` holds (`InvalidOrder` then, never a panic).
+pub fn py_price<'py>(py: Python<'py>, scale: &Scale, ticks: i64) -> PyResult<Bound<'py, PyAny>> {
+    to_py_decimal(py, scale.try_price(ticks).map_err(PyEngineError)?)
+}
+
+/// Lots as a Python `Decimal` quantity, checked like [`py_price`].
+pub fn py_quantity<'py>(py: Python<'py>, scale: &Scale, lots: i64) -> PyResult<Bound<'py, PyAny>> {
+    to_py_decimal(py, scale.try_quantity(lots).map_err(PyEngineError)?)
+}
+
+/// A price for `repr`: the decimal, or the tick count where no `Decimal` can show it.
+pub fn price_text(scale: &Scale, ticks: i64) -> String {
+    scale.try_price(ticks).map_or_else(|_| format!("{ticks} ticks"), |d| d.to_string())
+}
+
+/// A quantity for `repr`; see [`price_text`].
+pub fn quantity_text(scale: &Scale, lots: i64) -> String {
+    scale.try_quantity(lots).map_or_else(|_| format!("{lots} lots"), |d| d.to_string())
+}
+
+/// A raw engine count (ticks, lots) from Python: an int outside the 64-bit range is
+/// `InvalidOrder`; anything that is not an int is pyo3's `TypeError`.
+pub fn raw_count(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<i64> {
+    obj.extract::<i64>().map_err(|e| {
+        if obj.is_instance_of::<PyInt>() {
+            invalid(format!(
+                "{what} {} is outside the engine's 64-bit range",
+                obj.str().map(|s| s.to_string()).unwrap_or_default()
+            ))
+        } else {
+            e
+        }
+    })
+}
+
 /// `uuid.UUID`, str, or int as a 128-bit id.
 pub fn order_id(obj: &Bound<'_, PyAny>) -> PyResult<OrderId> {
     let py = obj.py();

@@ -4,7 +4,7 @@
 use lft_engine::{DepthLevel, ExecutionReport, LevelSnapshot, OrderUpdate, OrderView, Scale, Trade};
 use pyo3::prelude::*;
 
-use crate::convert::{to_py_decimal, to_py_uuid};
+use crate::convert::{price_text, py_price, py_quantity, quantity_text, to_py_uuid};
 use crate::enums::{PyOrderStatus, PySide, PyTimeInForce};
 
 /// One execution.
@@ -22,11 +22,11 @@ impl PyTrade {
     }
     #[getter]
     fn price<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.price(self.trade.price))
+        py_price(py, &self.scale, self.trade.price)
     }
     #[getter]
     fn quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.quantity(self.trade.quantity))
+        py_quantity(py, &self.scale, self.trade.quantity)
     }
     #[getter]
     fn maker_order_id<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -48,8 +48,8 @@ impl PyTrade {
         format!(
             "Trade(sequence={}, price={}, quantity={}, maker={}, taker={}, taker_side={})",
             self.trade.sequence,
-            self.scale.price(self.trade.price),
-            self.scale.quantity(self.trade.quantity),
+            price_text(&self.scale, self.trade.price),
+            quantity_text(&self.scale, self.trade.quantity),
             lft_engine::format_id(self.trade.maker_order_id),
             lft_engine::format_id(self.trade.taker_order_id),
             PySide::from(self.trade.taker_side).__str__(),
@@ -64,8 +64,8 @@ fn update_repr(kind: &str, u: &OrderUpdate, scale: &Scale) -> String {
         lft_engine::format_id(u.order_id),
         PySide::from(u.side).__str__(),
         PyOrderStatus::from(u.status).__str__(),
-        scale.quantity(u.filled_quantity),
-        scale.quantity(u.remaining_quantity),
+        quantity_text(scale, u.filled_quantity),
+        quantity_text(scale, u.remaining_quantity),
         u.sequence,
     )
 }
@@ -88,15 +88,15 @@ macro_rules! update_getters {
             }
             #[getter]
             fn price<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-                self.$field().price.map(|p| to_py_decimal(py, self.scale.price(p))).transpose()
+                self.$field().price.map(|p| py_price(py, &self.scale, p)).transpose()
             }
             #[getter]
             fn filled_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-                to_py_decimal(py, self.scale.quantity(self.$field().filled_quantity))
+                py_quantity(py, &self.scale, self.$field().filled_quantity)
             }
             #[getter]
             fn remaining_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-                to_py_decimal(py, self.scale.quantity(self.$field().remaining_quantity))
+                py_quantity(py, &self.scale, self.$field().remaining_quantity)
             }
             #[getter]
             fn reject_reason(&self) -> Option<&'static str> {
@@ -208,11 +208,11 @@ pub struct PyLevel {
 impl PyLevel {
     #[getter]
     fn price<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.price(self.level.price))
+        py_price(py, &self.scale, self.level.price)
     }
     #[getter]
     fn quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.quantity(self.level.quantity))
+        py_quantity(py, &self.scale, self.level.quantity)
     }
     #[getter]
     fn order_count(&self) -> u64 {
@@ -221,8 +221,8 @@ impl PyLevel {
     fn __repr__(&self) -> String {
         format!(
             "Level(price={}, quantity={}, order_count={})",
-            self.scale.price(self.level.price),
-            self.scale.quantity(self.level.quantity),
+            price_text(&self.scale, self.level.price),
+            quantity_text(&self.scale, self.level.quantity),
             self.level.order_count
         )
     }
@@ -259,11 +259,11 @@ impl PyLevelStats {
     }
     #[getter]
     fn price<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.price(self.snap.price))
+        py_price(py, &self.scale, self.snap.price)
     }
     #[getter]
     fn quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.quantity(self.snap.quantity))
+        py_quantity(py, &self.scale, self.snap.quantity)
     }
     #[getter]
     fn order_count(&self) -> u64 {
@@ -287,7 +287,7 @@ impl PyLevelStats {
     }
     #[getter]
     fn quantity_executed<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.quantity(self.snap.quantity_executed))
+        py_quantity(py, &self.scale, self.snap.quantity_executed)
     }
     #[getter]
     fn trade_count(&self) -> u64 {
@@ -311,14 +311,14 @@ impl PyLevelStats {
             "LevelStats(side={}, price={}, quantity={}, order_count={}, orders_added={}, orders_cancelled={}, \
              orders_expired={}, orders_filled={}, quantity_executed={}, trade_count={}, queue_wait_ns={})",
             PySide::from(s.side).__str__(),
-            self.scale.price(s.price),
-            self.scale.quantity(s.quantity),
+            price_text(&self.scale, s.price),
+            quantity_text(&self.scale, s.quantity),
             s.order_count,
             s.orders_added,
             s.orders_cancelled,
             s.orders_expired,
             s.orders_filled,
-            self.scale.quantity(s.quantity_executed),
+            quantity_text(&self.scale, s.quantity_executed),
             s.trade_count,
             s.queue_wait_ns
         )
@@ -344,23 +344,23 @@ impl PyOrder {
     }
     #[getter]
     fn price<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.price(self.view.price))
+        py_price(py, &self.scale, self.view.price)
     }
     #[getter]
     fn quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.quantity(self.view.quantity))
+        py_quantity(py, &self.scale, self.view.quantity)
     }
     #[getter]
     fn remaining_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.quantity(self.view.remaining_quantity))
+        py_quantity(py, &self.scale, self.view.remaining_quantity)
     }
     #[getter]
     fn visible_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.quantity(self.view.visible_quantity))
+        py_quantity(py, &self.scale, self.view.visible_quantity)
     }
     #[getter]
     fn filled_quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.quantity(self.view.filled_quantity))
+        py_quantity(py, &self.scale, self.view.filled_quantity)
     }
     #[getter]
     fn time_in_force(&self) -> PyTimeInForce {
@@ -376,7 +376,7 @@ impl PyOrder {
     }
     #[getter]
     fn display_quantity<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.view.display_quantity.map(|d| to_py_decimal(py, self.scale.quantity(d))).transpose()
+        self.view.display_quantity.map(|d| py_quantity(py, &self.scale, d)).transpose()
     }
     #[getter]
     fn timestamp(&self) -> i64 {
@@ -387,9 +387,9 @@ impl PyOrder {
             "Order(order_id={}, side={}, price={}, remaining_quantity={}, filled_quantity={})",
             lft_engine::format_id(self.view.id),
             PySide::from(self.view.side).__str__(),
-            self.scale.price(self.view.price),
-            self.scale.quantity(self.view.remaining_quantity),
-            self.scale.quantity(self.view.filled_quantity),
+            price_text(&self.scale, self.view.price),
+            quantity_text(&self.scale, self.view.remaining_quantity),
+            quantity_text(&self.scale, self.view.filled_quantity),
         )
     }
 }

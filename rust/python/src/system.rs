@@ -18,7 +18,7 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::batch::{batch_columns, batch_result};
 use crate::book::{parse_new_order, OrderArgs};
-use crate::convert::{lots, opt_decimal, ticks, timestamp, to_py_decimal, to_py_uuid};
+use crate::convert::{lots, opt_decimal, ticks, timestamp, to_py_uuid};
 use crate::enums::{PyOrderStatus, PySide};
 use crate::errors::PyEngineError;
 use crate::gil::without_gil;
@@ -721,11 +721,11 @@ impl PyBookView {
     }
     #[getter]
     fn best_bid<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.book.best_bid().map(|t| to_py_decimal(py, self.scale.price(t))).transpose()
+        self.book.best_bid().map(|t| crate::convert::py_price(py, &self.scale, t)).transpose()
     }
     #[getter]
     fn best_ask<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.book.best_ask().map(|t| to_py_decimal(py, self.scale.price(t))).transpose()
+        self.book.best_ask().map(|t| crate::convert::py_price(py, &self.scale, t)).transpose()
     }
     #[getter]
     fn sequence(&self) -> u64 {
@@ -904,18 +904,18 @@ impl PyEvent {
         if self.event.price == NO_PRICE {
             return Ok(None);
         }
-        to_py_decimal(py, self.scale.price(self.event.price)).map(Some)
+        crate::convert::py_price(py, &self.scale, self.event.price).map(Some)
     }
     /// Trade quantity, filled quantity (order events) or visible quantity (level events).
     #[getter]
     fn quantity<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py_decimal(py, self.scale.quantity(self.event.quantity))
+        crate::convert::py_quantity(py, &self.scale, self.event.quantity)
     }
     /// Open quantity of an order event.
     #[getter]
     fn remaining_quantity<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         match self.event.kind {
-            FeedKind::Order => to_py_decimal(py, self.scale.quantity(self.event.remaining)).map(Some),
+            FeedKind::Order => crate::convert::py_quantity(py, &self.scale, self.event.remaining).map(Some),
             _ => Ok(None),
         }
     }
@@ -926,8 +926,11 @@ impl PyEvent {
     }
     fn __repr__(&self) -> String {
         let e = &self.event;
-        let price =
-            if e.price == NO_PRICE { "None".to_string() } else { self.scale.price(e.price).to_string() };
+        let price = if e.price == NO_PRICE {
+            "None".to_string()
+        } else {
+            crate::convert::price_text(&self.scale, e.price)
+        };
         format!(
             "Event(symbol={:?}, kind={}, command_sequence={}, sequence={}, price={}, quantity={})",
             &*self.symbol,
@@ -935,7 +938,7 @@ impl PyEvent {
             e.command_sequence,
             e.sequence,
             price,
-            self.scale.quantity(e.quantity)
+            crate::convert::quantity_text(&self.scale, e.quantity)
         )
     }
 }

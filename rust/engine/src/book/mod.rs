@@ -184,7 +184,12 @@ impl Drop for BookCore {
 }
 
 /// Build (and statelessly validate) one batch row (its id is filled in by the writer).
-pub(crate) fn batch_row(input: &BatchInput<'_>, i: usize, id: OrderId) -> EngineResult<NewOrder> {
+pub(crate) fn batch_row(
+    input: &BatchInput<'_>,
+    i: usize,
+    id: OrderId,
+    scale: &Scale,
+) -> EngineResult<NewOrder> {
     let row_err = |e: EngineError| match e {
         EngineError::InvalidOrder(m) => EngineError::InvalidOrder(format!("row {i}: {m}")),
         other => other,
@@ -224,6 +229,7 @@ pub(crate) fn batch_row(input: &BatchInput<'_>, i: usize, id: OrderId) -> Engine
         timestamp: input.timestamp,
     };
     check_new_order(&order).map_err(row_err)?;
+    scale.check_order(&order).map_err(row_err)?;
     Ok(order)
 }
 

@@ -20,7 +20,7 @@ use crate::command::{Command, Modify, NewOrder};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{ExecutionReport, OrderUpdate};
 use crate::level::LevelChange;
-use crate::matching::{check_new_order, Step, Writer};
+use crate::matching::{check_new_order, Limits, Step, Writer};
 use crate::reclaim::LoadGuard;
 use crate::types::{OrderId, OrderStatus, Timestamp};
 
@@ -76,14 +76,13 @@ impl BookWriter {
     pub fn try_with_config(config: BookConfig) -> EngineResult<Self> {
         let core = BookCore::new(config);
         let c = &core.config;
-        let w = Writer::new(core.id_seed, c.retain_empty_levels, c.order_capacity, c.max_orders).map_err(
-            |e| {
-                EngineError::InvalidConfig(format!(
-                    "order pool of {} orders for {} cannot be reserved: {e}",
-                    c.order_capacity, c.symbol
-                ))
-            },
-        )?;
+        let limits = Limits { max_orders: c.max_orders, max_level_total: c.scale.max_lots() };
+        let w = Writer::new(core.id_seed, c.retain_empty_levels, c.order_capacity, limits).map_err(|e| {
+            EngineError::InvalidConfig(format!(
+                "order pool of {} orders for {} cannot be reserved: {e}",
+                c.order_capacity, c.symbol
+            ))
+        })?;
         Ok(BookWriter {
             reader: BookReader { core: Arc::new(core) },
             w,
@@ -162,6 +161,7 @@ impl BookWriter {
     pub fn submit_into(&mut self, order: &NewOrder, out: &mut ExecutionReport) -> EngineResult<()> {
         out.clear();
         check_new_order(order)?;
+        self.reader.scale().check_order(order)?;
         self.write(order.timestamp, out, |s| {
             s.validate_new(order)?;
             s.submit(order);
@@ -201,6 +201,7 @@ impl BookWriter {
     /// Modify, writing into a reused report (its previous content is cleared).
     pub fn modify_into(&mut self, m: &Modify, out: &mut ExecutionReport) -> EngineResult<()> {
         out.clear();
+        self.reader.scale().check_modify(m)?;
         self.write(m.timestamp, out, |s| {
             let idx = s.validate_modify(m)?;
             s.modify(idx, m);
@@ -278,7 +279,8 @@ impl BookWriter {
             return Err(EngineError::invalid("batch columns must all have the same length"));
         }
         // Build and validate every row before anything changes; ids are filled in below.
-        let rows = (0..n).map(|i| batch_row(input, i, 0)).collect::<EngineResult<Vec<NewOrder>>>()?;
+        let scale = self.reader.scale();
+        let rows = (0..n).map(|i| batch_row(input, i, 0, scale)).collect::<EngineResult<Vec<NewOrder>>>()?;
         *out = BatchOutput::default();
         out.order_id.reserve(n);
         out.status.reserve(n);
