@@ -1,6 +1,7 @@
-//! The single place where the binding releases the GIL around engine work. Only owned Rust
-//! data crosses: no Python object, no borrowed Python memory (numpy columns are copied
-//! first), no epoch guard.
+//! The single place where the binding releases the GIL around engine work. What crosses is
+//! owned Rust data or immutable Python memory (the buffer of a `bytes` object, which no
+//! thread can change): never a Python object, never a mutable buffer (numpy columns are
+//! copied first), never an epoch guard.
 
 use std::sync::Mutex;
 

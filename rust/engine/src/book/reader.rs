@@ -11,7 +11,7 @@
 //! - `top_of_book`: lock-free, no pin; it retries only when the writer published new best
 //!   prices during the read.
 //! - `level`, `depth`: lock-free (epoch pin, then reads that retry only when the writer
-//!   finished an update of what they were reading).
+//!   began another update of what they were reading, so every retry means it progressed).
 
 use std::sync::Arc;
 
@@ -53,12 +53,12 @@ impl BookReader {
         generated_order_id(self.core.id_seed, n)
     }
 
-    /// Highest bid in ticks after the last command. Wait-free: two loads.
+    /// Highest bid in ticks after the last command. Wait-free: one load.
     pub fn best_bid(&self) -> Option<Ticks> {
         self.core.shared.best(Side::Buy)
     }
 
-    /// Lowest ask in ticks after the last command. Wait-free: two loads.
+    /// Lowest ask in ticks after the last command. Wait-free: one load.
     pub fn best_ask(&self) -> Option<Ticks> {
         self.core.shared.best(Side::Sell)
     }
