@@ -36,7 +36,7 @@ use crossbeam_utils::Backoff;
 
 pub use config::{OnFull, SymbolSpec, SystemConfig};
 pub use feed::{FeedEvent, FeedKind, NO_PRICE};
-pub use reply::{Notify, Pending};
+pub use reply::{Notify, Pending, REPLY_SPIN};
 pub use request::{CommandsSummary, Outcome, OwnedBatch, Request, SystemReport};
 
 pub use crate::book::BookReader;
