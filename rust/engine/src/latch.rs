@@ -35,19 +35,35 @@ impl<const N: usize> Latch<N> {
         core::array::from_fn(|i| self.copies[1][i].load(Ordering::Relaxed))
     }
 
+    /// Writer only: one word as last published.
+    #[inline]
+    pub(crate) fn current_word(&self, i: usize) -> u64 {
+        self.copies[1][i].load(Ordering::Relaxed)
+    }
+
     /// Writer only: make `values` the latch's content. Wait-free.
     #[inline]
     pub(crate) fn publish(&self, values: &[u64; N]) {
+        self.publish_with(|copy| {
+            for (word, &v) in copy.iter().zip(values) {
+                crate::stop_point::hit();
+                word.store(v, Ordering::Relaxed);
+            }
+        });
+    }
+
+    /// Writer only: rewrite each copy in turn with `write`, pointing readers at the other
+    /// copy meanwhile. Wait-free. `write` may store only the words that change: both copies
+    /// hold the same content between publishes, so each needs the same stores.
+    #[inline]
+    pub(crate) fn publish_with(&self, write: impl Fn(&[AtomicU64; N])) {
         let s = self.seq.load(Ordering::Relaxed);
         for (half, copy) in self.copies.iter().enumerate() {
             // Point readers at the other copy, then rewrite this one. The fence orders the
             // counter store before the data stores for any reader that sees one of them.
             self.seq.store(s.wrapping_add(half as u64 + 1), Ordering::Release);
             fence(Ordering::Release);
-            for (word, &v) in copy.iter().zip(values) {
-                crate::stop_point::hit();
-                word.store(v, Ordering::Relaxed);
-            }
+            write(copy);
         }
     }
 
@@ -77,6 +93,13 @@ mod tests {
         latch.publish(&[4, 5, 6]);
         assert_eq!(latch.read(), [4, 5, 6]);
         assert_eq!(latch.current(), [4, 5, 6]);
+        latch.publish_with(|copy| {
+            copy[0].store(7, Ordering::Relaxed);
+            copy[2].store(9, Ordering::Relaxed);
+        });
+        assert_eq!(latch.read(), [7, 5, 9]);
+        assert_eq!(latch.current_word(0), 7);
+        assert_eq!(latch.current(), [7, 5, 9]);
     }
 
     #[test]

@@ -106,33 +106,55 @@ impl LevelCounters {
 
     /// Writer only: the visible quantity and order count as the writer left them.
     pub(crate) fn visible_and_orders(&self) -> (Lots, u64) {
-        let w = self.words.current();
-        (w[word::VISIBLE] as Lots, w[word::ORDERS])
+        (self.words.current_word(word::VISIBLE) as Lots, self.words.current_word(word::ORDERS))
     }
 
-    /// Writer only: apply one step's change and publish the result whole. Counts saturate;
-    /// the visible quantity and order count cannot leave their range (the book checks a
-    /// level's total before it accepts an order).
+    /// Writer only: apply one step's change and publish it whole (only the words that
+    /// change are stored). Counts saturate; the visible quantity and order count cannot
+    /// leave their range (the book checks a level's total before it accepts an order).
+    #[inline]
     pub(crate) fn apply(&self, d: &LevelDelta, now: Timestamp) {
-        let mut w = self.words.current();
-        let add_u = |v: &mut u64, by: u64| *v = v.saturating_add(by);
-        w[word::VISIBLE] = (w[word::VISIBLE] as Lots + d.visible) as u64;
-        w[word::ORDERS] = (w[word::ORDERS] as i64 + d.orders) as u64;
-        add_u(&mut w[word::ADDED], d.added);
-        add_u(&mut w[word::CANCELLED], d.cancelled);
-        add_u(&mut w[word::EXPIRED], d.expired);
-        add_u(&mut w[word::FILLED], d.filled);
-        w[word::EXECUTED] = (w[word::EXECUTED] as Lots).saturating_add(d.executed) as u64;
-        add_u(&mut w[word::TRADES], d.trades);
-        add_u(&mut w[word::QUEUE_WAIT], d.queue_wait);
-        if w[word::FIRST] as i64 == NO_TIME {
-            w[word::FIRST] = now as u64;
-        }
-        w[word::LAST] = now as u64;
-        self.words.publish(&w);
+        let cur = |i| self.words.current_word(i);
+        let visible = (cur(word::VISIBLE) as Lots + d.visible) as u64;
+        let orders = (cur(word::ORDERS) as i64 + d.orders) as u64;
+        let counts = [
+            (word::ADDED, d.added),
+            (word::CANCELLED, d.cancelled),
+            (word::EXPIRED, d.expired),
+            (word::FILLED, d.filled),
+            (word::TRADES, d.trades),
+            (word::QUEUE_WAIT, d.queue_wait),
+        ]
+        .map(|(i, by)| (i, by, cur(i).saturating_add(by)));
+        let executed = (cur(word::EXECUTED) as Lots).saturating_add(d.executed) as u64;
+        let first_activity = cur(word::FIRST) as i64 == NO_TIME;
+        self.words.publish_with(|copy| {
+            let store = |i: usize, v: u64| {
+                crate::stop_point::hit();
+                copy[i].store(v, Ordering::Relaxed);
+            };
+            if d.visible != 0 {
+                store(word::VISIBLE, visible);
+            }
+            if d.orders != 0 {
+                store(word::ORDERS, orders);
+            }
+            for &(i, by, v) in &counts {
+                if by != 0 {
+                    store(i, v);
+                }
+            }
+            if d.executed != 0 {
+                store(word::EXECUTED, executed);
+            }
+            if first_activity {
+                store(word::FIRST, now as u64);
+            }
+            store(word::LAST, now as u64);
+        });
         if d.visible != 0 {
             crate::stop_point::hit();
-            self.visible.store(w[word::VISIBLE] as Lots, Ordering::Release);
+            self.visible.store(visible as Lots, Ordering::Release);
         }
     }
 

@@ -621,12 +621,7 @@ impl<'a> Step<'a> {
         let total = unsafe { s.as_ref() }.map_or(0, |n| unsafe { n.level.queue() }.total_open);
         match (total - minus).checked_add(add) {
             Some(t) if t <= self.w.max_level_total => Ok(()),
-            Some(_) => Err(EngineError::invalid(format!(
-                "quantity would take the price level's total past {} lots, the most this book \
-                 can show at its lot size",
-                self.w.max_level_total
-            ))),
-            None => Err(EngineError::invalid("quantity would overflow the price level's 64-bit total")),
+            fits => Err(level_total_error(fits.is_some(), self.w.max_level_total)),
         }
     }
 
@@ -847,6 +842,20 @@ impl<'a> Step<'a> {
             self.out.updates.push(u);
         }
         self.publish();
+    }
+}
+
+/// Why a level cannot take more: past what the lot size can show, or past 64 bits.
+#[cold]
+#[inline(never)]
+fn level_total_error(fits_64_bits: bool, max: Lots) -> EngineError {
+    if fits_64_bits {
+        EngineError::invalid(format!(
+            "quantity would take the price level's total past {max} lots, the most this book can \
+             show at its lot size"
+        ))
+    } else {
+        EngineError::invalid("quantity would overflow the price level's 64-bit total")
     }
 }
 

@@ -118,18 +118,27 @@ impl Scale {
 
     /// Check a price in ticks that enters the book: `1..=max_ticks()`. The error
     /// (`InvalidOrder`) names the field (`what`, e.g. "price") and the bound.
+    #[inline]
     pub fn check_ticks(&self, ticks: Ticks, what: &str) -> EngineResult<()> {
-        check_units(ticks, self.max_ticks, what, "ticks", "price", "tick_size", self.tick_size)
+        if ticks > 0 && ticks <= self.max_ticks {
+            return Ok(());
+        }
+        units_error(ticks, self.max_ticks, what, "ticks", "price", "tick_size", self.tick_size)
     }
 
     /// Check a quantity in lots that enters the book: `1..=max_lots()`. The error
     /// (`InvalidOrder`) names the field (`what`, e.g. "display_quantity") and the bound.
+    #[inline]
     pub fn check_lots(&self, lots: Lots, what: &str) -> EngineResult<()> {
-        check_units(lots, self.max_lots, what, "lots", "quantity", "lot_size", self.lot_size)
+        if lots > 0 && lots <= self.max_lots {
+            return Ok(());
+        }
+        units_error(lots, self.max_lots, what, "lots", "quantity", "lot_size", self.lot_size)
     }
 
     /// Check that a new order's price, quantity and display quantity convert back to
     /// `Decimal` (and are positive). Stateless; the book calls it before anything changes.
+    #[inline]
     pub fn check_order(&self, o: &NewOrder) -> EngineResult<()> {
         if let Some(p) = o.price {
             self.check_ticks(p, "price")?;
@@ -142,6 +151,7 @@ impl Scale {
     }
 
     /// Check a modify's new quantity and/or price, like [`Scale::check_order`].
+    #[inline]
     pub fn check_modify(&self, m: &Modify) -> EngineResult<()> {
         if let Some(q) = m.quantity {
             self.check_lots(q, "quantity")?;
@@ -235,7 +245,11 @@ fn saturating_out(n: i64, max: i64, step: Decimal) -> Decimal {
     }
 }
 
-fn check_units(
+/// The error of a unit count outside `1..=max` (out of line: the checks' fast path is two
+/// comparisons).
+#[cold]
+#[inline(never)]
+fn units_error(
     n: i64,
     max: i64,
     what: &str,
@@ -247,12 +261,9 @@ fn check_units(
     if n <= 0 {
         return Err(EngineError::invalid(format!("{what} must be > 0, got {n} {unit}")));
     }
-    if n > max {
-        return Err(EngineError::invalid(format!(
-            "{what} {n} {unit} is above the largest {kind} this book can show ({max} {unit} at {step_name} {step})"
-        )));
-    }
-    Ok(())
+    Err(EngineError::invalid(format!(
+        "{what} {n} {unit} is above the largest {kind} this book can show ({max} {unit} at {step_name} {step})"
+    )))
 }
 
 fn int_units(value: i64, path: IntPath, step: Decimal, what: &str, step_name: &str) -> EngineResult<i64> {

@@ -5,12 +5,12 @@
 //! token, lock or atomic read-modify-write. A command that panics poisons the writer: its
 //! private structures (order map, FIFOs, retained levels) may be half-updated, so every
 //! later write is refused with [`EngineError::BookPoisoned`] and nothing touches them again.
-//! Readers stay safe: what they reach is published atomically and freed only through the
-//! epoch.
+//! The panic itself goes on to the caller (a `TradingSystem` worker catches it and halts the
+//! symbol; the Python binding turns it into `BookPoisoned`). Readers stay safe: what they
+//! reach is published atomically and freed only through the epoch.
 
 use core::cell::Cell;
 use core::marker::PhantomData;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -23,6 +23,9 @@ use crate::level::LevelChange;
 use crate::matching::{check_new_order, Limits, Step, Writer};
 use crate::reclaim::LoadGuard;
 use crate::types::{OrderId, OrderStatus, Timestamp};
+
+/// The reason a poisoned book gives.
+const POISONED: &str = "a command panicked inside the book before it finished";
 
 /// The writing handle of one symbol's book. Reads go through [`BookWriter::reader`] (also
 /// reachable by `Deref`, so `writer.best_bid()` works).
@@ -43,8 +46,8 @@ use crate::types::{OrderId, OrderStatus, Timestamp};
 pub struct BookWriter {
     reader: BookReader,
     w: Writer,
-    /// Why the book refuses writes, once a command panicked.
-    poisoned: Option<String>,
+    /// Set while a command runs; still set after a panic unwound out of one (poisoned).
+    in_command: bool,
     /// Makes the type `!Sync` (the writer state is not meant to be shared), keeps `Send`.
     _not_sync: PhantomData<Cell<()>>,
 }
@@ -86,7 +89,7 @@ impl BookWriter {
         Ok(BookWriter {
             reader: BookReader { core: Arc::new(core) },
             w,
-            poisoned: None,
+            in_command: false,
             _not_sync: PhantomData,
         })
     }
@@ -97,45 +100,40 @@ impl BookWriter {
     }
 
     /// Why the book refuses writes, if a command panicked in it.
-    pub fn poisoned(&self) -> Option<&str> {
-        self.poisoned.as_deref()
+    pub fn poisoned(&self) -> Option<&'static str> {
+        self.in_command.then_some(POISONED)
     }
 
-    fn poisoned_error(&self) -> Option<EngineError> {
-        self.poisoned.as_ref().map(|reason| EngineError::BookPoisoned {
-            symbol: self.reader.symbol().to_string(),
-            reason: reason.clone(),
-        })
+    fn poisoned_error(&self) -> EngineError {
+        EngineError::BookPoisoned { symbol: self.reader.symbol().to_string(), reason: POISONED.into() }
     }
 
-    /// Run one command as the book's writer. A panic inside is caught here and poisons the
-    /// book: it comes back as `BookPoisoned`, and so does every later write.
+    /// Run one command as the book's writer. `in_command` is set for the command's whole
+    /// run: a panic that unwinds out of it leaves the flag set, and the book refuses every
+    /// later write (two plain stores per command; no unwinding machinery on the hot path).
+    #[inline]
     fn write<R>(
         &mut self,
         now: Timestamp,
         out: &mut ExecutionReport,
         f: impl FnOnce(&mut Step<'_>) -> EngineResult<R>,
     ) -> EngineResult<R> {
-        if let Some(e) = self.poisoned_error() {
-            return Err(e);
+        if self.in_command {
+            return Err(self.poisoned_error());
         }
+        self.in_command = true;
         let w = &mut self.w;
-        let sh = &self.reader.core.shared;
-        let ran = catch_unwind(AssertUnwindSafe(|| {
-            if let Some(log) = w.level_log.as_mut() {
-                log.clear();
-                w.log_stamp += 1;
-            }
-            // SAFETY: `&mut self` makes this the book's only writer, and the writer retires
-            // ladder nodes and index tables only through `reclaim::retire` (a real pin).
-            let guard = unsafe { LoadGuard::new() };
-            let mut step = Step { w, sh, guard: &guard, out, now };
-            f(&mut step)
-        }));
-        ran.unwrap_or_else(|panic| {
-            self.poisoned = Some(crate::error::panic_text(&*panic));
-            Err(self.poisoned_error().expect("just set"))
-        })
+        if let Some(log) = w.level_log.as_mut() {
+            log.clear();
+            w.log_stamp += 1;
+        }
+        // SAFETY: `&mut self` makes this the book's only writer, and the writer retires ladder
+        // nodes and index tables only through `reclaim::retire` (a real pin).
+        let guard = unsafe { LoadGuard::new() };
+        let mut step = Step { w, sh: &self.reader.core.shared, guard: &guard, out, now };
+        let result = f(&mut step);
+        self.in_command = false;
+        result
     }
 
     /// Record, from now on, the state of every price level each command changes (read it

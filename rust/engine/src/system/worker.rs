@@ -343,7 +343,8 @@ fn run_one(
             Ok(Done { command_sequence: seq, timestamp, events, batch })
         }
         Ok(Err(EngineError::BookPoisoned { reason, .. })) => {
-            let reason = format!("the book failed on command {seq}: {reason}");
+            // Cannot happen: the panic that poisoned the book halted the symbol (below).
+            let reason = format!("the book refused command {seq}: {reason}");
             Err(halt(slot, worker, symbol, seq, timestamp, order_id, reason))
         }
         Ok(Err(error)) => {
