@@ -97,3 +97,70 @@ pub(crate) mod mutant {
         }
     }
 }
+
+/// Loom only: a plain word that lives inside a shared structure (a ladder node, an index
+/// table). It is written when the structure is built and overwritten when it is dropped, and
+/// readers check it each time they reach the structure. So loom reports, as a causality
+/// violation or a failed check, a reader that reached the structure through a pointer that
+/// does not synchronise with its construction (a publish that is not `Release`/`Acquire`),
+/// and a reader that still uses it while, or after, it is freed (a use after free).
+#[cfg(loom)]
+pub(crate) struct Canary {
+    word: loom::cell::UnsafeCell<u64>,
+}
+
+#[cfg(loom)]
+impl Canary {
+    /// What a dropped structure leaves in its canary.
+    const FREED: u64 = 0xDEAD_DEAD_DEAD_DEAD;
+
+    pub(crate) fn new(value: u64) -> Self {
+        let canary = Canary { word: loom::cell::UnsafeCell::new(Self::FREED) };
+        // An explicit write, not just the cell's creation: loom dates a creation with the
+        // thread's current clock, which does not tick between the thread's last atomic store
+        // and the creation, so a reader synchronising with that store would count as seeing
+        // it. A write ticks the clock first.
+        // SAFETY: the canary is not shared yet.
+        canary.word.with_mut(|p| unsafe { *p = value });
+        canary
+    }
+
+    /// Canaries dropped so far on this OS thread (a loom model runs all its threads on the
+    /// thread of its test), so a model can check that memory it retired was really freed.
+    #[cfg(test)]
+    pub(crate) fn dropped() -> usize {
+        CANARIES_DROPPED.with(|c| c.get())
+    }
+
+    /// Read the word (loom checks that its writes happen-before this read) and check that the
+    /// structure is the one built with `value` and is not freed.
+    #[track_caller]
+    pub(crate) fn check(&self, value: u64, what: &str) {
+        // SAFETY: a plain read; loom itself checks it against every write of the word.
+        let seen = self.word.with(|p| unsafe { *p });
+        assert_ne!(seen, Self::FREED, "use after free: a reader reached a freed {what}");
+        assert_eq!(seen, value, "a reader saw a {what} that was not fully built");
+    }
+}
+
+#[cfg(loom)]
+std::thread_local! {
+    static CANARIES_DROPPED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(loom)]
+impl Drop for Canary {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`; loom checks that every read of the word happens-before this.
+        self.word.with_mut(|p| unsafe { *p = Self::FREED });
+        CANARIES_DROPPED.with(|c| c.set(c.get() + 1));
+    }
+}
+
+/// Loom models only: how many reader threads a model with readers spawns (`LOOM_READERS`,
+/// 1 or 2; default 1). Two readers multiply the model's runs; `make loom` says which
+/// preemption bound each count gets.
+#[cfg(all(test, loom))]
+pub(crate) fn model_readers() -> usize {
+    std::env::var("LOOM_READERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1).clamp(1, 2)
+}
