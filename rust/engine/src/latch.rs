@@ -61,8 +61,11 @@ impl<const N: usize> Latch<N> {
         for (half, copy) in self.copies.iter().enumerate() {
             // Point readers at the other copy, then rewrite this one. The fence orders the
             // counter store before the data stores for any reader that sees one of them.
-            self.seq.store(s.wrapping_add(half as u64 + 1), Ordering::Release);
-            fence(Ordering::Release);
+            let counter = crate::primitive::mutant::ordering("latch-seq-relaxed", Ordering::Release);
+            self.seq.store(s.wrapping_add(half as u64 + 1), counter);
+            if !crate::primitive::mutant::active("latch-writer-no-fence") {
+                fence(Ordering::Release);
+            }
             write(copy);
         }
     }
@@ -74,7 +77,9 @@ impl<const N: usize> Latch<N> {
             let s1 = self.seq.load(Ordering::Acquire);
             let copy = &self.copies[(s1 & 1) as usize];
             let values: [u64; N] = core::array::from_fn(|i| copy[i].load(Ordering::Relaxed));
-            fence(Ordering::Acquire);
+            if !crate::primitive::mutant::active("latch-reader-no-fence") {
+                fence(Ordering::Acquire);
+            }
             if self.seq.load(Ordering::Relaxed) == s1 {
                 return values;
             }

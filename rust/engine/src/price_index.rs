@@ -16,7 +16,11 @@ use crate::skiplist::Node;
 use crate::types::Ticks;
 
 const EMPTY: i64 = i64::MIN;
+#[cfg(not(loom))]
 const MIN_CAPACITY: usize = 64;
+/// Small under loom, so that a model with a handful of prices makes the writer rebuild.
+#[cfg(loom)]
+const MIN_CAPACITY: usize = 4;
 
 struct Slot {
     key: AtomicI64,
@@ -26,13 +30,21 @@ struct Slot {
 struct Table {
     mask: usize,
     slots: Box<[Slot]>,
+    /// Loom only: catches a reader on a table it did not see published, or on a freed one.
+    #[cfg(loom)]
+    canary: crate::primitive::Canary,
 }
 
 impl Table {
     fn with_capacity(cap: usize) -> Self {
         let cap = cap.next_power_of_two().max(MIN_CAPACITY);
         let slots = (0..cap).map(|_| Slot { key: AtomicI64::new(EMPTY), node: Atomic::null() }).collect();
-        Table { mask: cap - 1, slots }
+        Table {
+            mask: cap - 1,
+            slots,
+            #[cfg(loom)]
+            canary: crate::primitive::Canary::new(cap as u64),
+        }
     }
 
     #[inline]
@@ -87,10 +99,15 @@ impl PriceIndex {
         let table = guard.load(&self.table, Ordering::Acquire);
         // SAFETY: the table is retired only through the epoch, so it lives while `guard` does.
         let table = unsafe { table.deref() };
-        match table.probe(price) {
+        #[cfg(loom)]
+        table.canary.check(table.slots.len() as u64, "price index table");
+        let node = match table.probe(price) {
             (slot, true) => guard.load(&slot.node, Ordering::Acquire),
             _ => Shared::null(),
-        }
+        };
+        #[cfg(loom)]
+        Node::check_loaded(node);
+        node
     }
 
     /// Writer only: map `price` to `node` (the price must currently map to nothing).
@@ -105,7 +122,7 @@ impl PriceIndex {
         if !found {
             slot.node.store(node, Ordering::Relaxed);
             crate::stop_point::hit();
-            slot.key.store(price, Ordering::Release);
+            slot.key.store(price, crate::primitive::mutant::ordering("index-key-relaxed", Ordering::Release));
             self.used.store(self.used.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         } else {
             slot.node.store(node, Ordering::Release);
@@ -147,7 +164,7 @@ impl PriceIndex {
         self.used.store(used, Ordering::Relaxed);
         let fresh = guard.adopt(Owned::new(fresh));
         crate::stop_point::hit();
-        self.table.store(fresh, Ordering::Release);
+        self.table.store(fresh, crate::primitive::mutant::ordering("index-table-relaxed", Ordering::Release));
         // SAFETY: the old table is unreachable for new readers; pinned readers keep it alive.
         unsafe { retire(old_shared) };
         // SAFETY: just published; retired only by a later rebuild through the epoch.
@@ -218,5 +235,84 @@ mod tests {
         }
         // SAFETY: no other thread uses the index.
         unsafe { index.destroy_table() };
+    }
+}
+
+/// Loom model of the index's publish, rebuild and retire (`MIN_CAPACITY` is 4 under loom,
+/// so the third key makes the writer rebuild). The writer loads through its unpinned
+/// [`LoadGuard`]; readers pin the default collector, as `BookReader` does. Tables and nodes
+/// carry a loom canary, checked by every `get`, so a reader on a table or node it did not
+/// see published, or on a freed one, fails the model.
+#[cfg(all(test, loom))]
+mod loom_model {
+    use crossbeam_epoch as epoch;
+    use loom::sync::Arc;
+
+    use super::*;
+    use crate::types::Side;
+
+    fn node(price: Ticks, g: &LoadGuard) -> Shared<'_, Node> {
+        g.adopt(Owned::new(Node::new(Side::Sell, price, 1)))
+    }
+
+    /// The writer removes price 2 and inserts price 3, which makes it rebuild (price 1 is
+    /// copied into a fresh table that is published, the old one retired, and the epoch then
+    /// advanced far enough to free it), then inserts price 4 into the fresh table (a node
+    /// built after that table was published, so only the key's publish orders it), while
+    /// readers probe: price 1 is always found, and is the node it was mapped to; 2, 3 and 4
+    /// are found or not (each either way is a moment of the writer's history), 9 never; every
+    /// table and node a reader reaches is published and alive. Weakening the key publish or
+    /// the table publish to `Relaxed`, or retiring without a pin, fails this model.
+    #[test]
+    fn loom_index_probes_find_live_prices_across_a_rebuild_and_retire() {
+        loom::model(|| {
+            // SAFETY: the main thread is the index's only writer; it retires through `retire`.
+            let g = &unsafe { LoadGuard::new() };
+            let index = Arc::new(PriceIndex::default());
+            let (n1, n2) = (node(1, g), node(2, g));
+            index.insert(1, n1, g);
+            index.insert(2, n2, g);
+            let one = n1.as_raw() as usize;
+            let readers: Vec<_> = (0..crate::primitive::model_readers())
+                .map(|_| {
+                    let index = Arc::clone(&index);
+                    loom::thread::spawn(move || {
+                        let guard = &epoch::pin();
+                        assert_eq!(index.get(1, guard).as_raw() as usize, one, "lost price 1");
+                        for p in [2, 3, 4] {
+                            // SAFETY: pinned; a mapped node is retired only through the epoch.
+                            if let Some(n) = unsafe { index.get(p, guard).as_ref() } {
+                                assert_eq!(n.level.price, p, "price {p} mapped to another level");
+                            }
+                        }
+                        assert!(index.get(9, guard).is_null(), "found a price never inserted");
+                    })
+                })
+                .collect();
+            index.remove(2, g);
+            let n3 = node(3, g);
+            index.insert(3, n3, g);
+            let n4 = node(4, g);
+            index.insert(4, n4, g);
+            for _ in 0..2 {
+                epoch::pin().flush();
+            }
+            for r in readers {
+                r.join().unwrap();
+            }
+            // SAFETY: as in `get`.
+            let table = unsafe { g.load(&index.table, Ordering::Acquire).deref() };
+            assert_eq!(table.slots.len(), 8, "the third key did not make the writer rebuild");
+            assert_eq!(index.get(1, g), n1);
+            assert!(index.get(2, g).is_null());
+            assert_eq!(index.get(3, g), n3);
+            assert_eq!(index.get(4, g), n4);
+            for n in [n1, n2, n3, n4] {
+                // SAFETY: no other thread is left; each node freed once.
+                drop(unsafe { n.into_owned() });
+            }
+            // SAFETY: as above.
+            unsafe { index.destroy_table() };
+        });
     }
 }

@@ -68,6 +68,13 @@ impl LoadGuard {
 /// `ptr` must be unreachable for new readers (out of every list and index) and must not be
 /// retired twice.
 pub(crate) unsafe fn retire<T>(ptr: Shared<'_, T>) {
+    #[cfg(loom)]
+    if crate::primitive::mutant::active("retire-unprotected") {
+        // SAFETY: none: this is the deliberate bug `make loom-mutants` checks the models catch
+        // (the unprotected guard frees at once, under any reader still on `ptr`).
+        unsafe { epoch::unprotected().defer_destroy(ptr) };
+        return;
+    }
     let guard = epoch::pin();
     // SAFETY: per the contract, `ptr` is unreachable for readers that pin from now on; the
     // ones pinned earlier keep it alive. A real pin, never the writer's unprotected guard.

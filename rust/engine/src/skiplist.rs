@@ -30,6 +30,10 @@ pub(crate) struct Node {
     next: [Atomic<Node>; MAX_HEIGHT],
     /// The level's data.
     pub level: Level,
+    /// Loom only: lets the models catch a reader that reaches the node without synchronising
+    /// with its construction, or after it is freed (see [`Node::check_published`]).
+    #[cfg(loom)]
+    canary: crate::primitive::Canary,
 }
 
 impl Node {
@@ -39,13 +43,39 @@ impl Node {
             height: height.clamp(1, MAX_HEIGHT),
             next: Default::default(),
             level: Level::new(side, price),
+            #[cfg(loom)]
+            canary: crate::primitive::Canary::new(order_key(side, price) as u64),
+        }
+    }
+
+    /// Loom only: check that the calling thread may read this node: its construction
+    /// happens-before this call (the pointer that led here was published with `Release` and
+    /// loaded with `Acquire`), and the node is not freed, nor being freed. Readers' loads
+    /// ([`SkipList::first`], [`Node::next`], `PriceIndex::get`) call it on what they return.
+    #[cfg(loom)]
+    #[track_caller]
+    pub(crate) fn check_published(&self) {
+        self.canary.check(self.key as u64, "ladder node");
+    }
+
+    /// Loom only: [`Node::check_published`] on a loaded pointer, if it is not null.
+    #[cfg(loom)]
+    #[track_caller]
+    pub(crate) fn check_loaded(node: Shared<'_, Node>) {
+        // SAFETY: only called on pointers just loaded under a guard (pinned, or the writer's),
+        // which keeps the node alive, or is what the model checks.
+        if let Some(n) = unsafe { node.as_ref() } {
+            n.check_published();
         }
     }
 
     /// Next node on level 0 (readers and writer).
     #[inline]
     pub(crate) fn next<'g>(&self, guard: &'g impl Protect) -> Shared<'g, Node> {
-        guard.load(&self.next[0], Ordering::Acquire)
+        let next = guard.load(&self.next[0], Ordering::Acquire);
+        #[cfg(loom)]
+        Node::check_loaded(next);
+        next
     }
 }
 
@@ -68,7 +98,10 @@ impl SkipList {
     /// First (best) node. O(1).
     #[inline]
     pub(crate) fn first<'g>(&self, guard: &'g impl Protect) -> Shared<'g, Node> {
-        guard.load(&self.head[0], Ordering::Acquire)
+        let first = guard.load(&self.head[0], Ordering::Acquire);
+        #[cfg(loom)]
+        Node::check_loaded(first);
+        first
     }
 
     /// For each height, the slot that points at the first node with key >= `key`.
@@ -103,11 +136,14 @@ impl SkipList {
         let preds = self.predecessors(n.key, guard);
         for (h, pred) in preds.iter().enumerate().take(n.height) {
             // Release: a reader still standing on a relinked node may follow this pointer.
-            n.next[h].store(guard.load(pred, Ordering::Relaxed), Ordering::Release);
+            let own = crate::primitive::mutant::ordering("relink-next-relaxed", Ordering::Release);
+            n.next[h].store(guard.load(pred, Ordering::Relaxed), own);
         }
+        // Release: a reader that loads the new pointer sees the node's contents.
+        let publish = crate::primitive::mutant::ordering("link-relaxed", Ordering::Release);
         for pred in preds.iter().take(n.height) {
             crate::stop_point::hit();
-            pred.store(node, Ordering::Release);
+            pred.store(node, publish);
         }
     }
 
@@ -119,96 +155,246 @@ impl SkipList {
         for h in (0..n.height).rev() {
             debug_assert!(guard.load(preds[h], Ordering::Relaxed) == node);
             crate::stop_point::hit();
-            preds[h].store(guard.load(&n.next[h], Ordering::Relaxed), Ordering::Release);
+            // Release: a reader that loads the successor through this store must see it built.
+            let skip = crate::primitive::mutant::ordering("unlink-relaxed", Ordering::Release);
+            preds[h].store(guard.load(&n.next[h], Ordering::Relaxed), skip);
         }
     }
 }
 
-/// Loom model of the publish / unlink / reclaim protocol: one writer, several readers.
-/// Run with `make loom` (RUSTFLAGS="--cfg loom --cfg crossbeam_loom").
+/// Loom models of the publish / unlink / relink / reclaim protocol: one writer (the model's
+/// main thread, loading through the real unpinned [`LoadGuard`], as the book's writer does)
+/// and one or two readers (`LOOM_READERS`) pinned on the default collector, the one
+/// [`crate::reclaim::retire`] defers to. Node contents are a loom cell (see
+/// [`Node::check_published`]), checked by every reader load, so an unsynchronised publish
+/// and a use after free both fail. Run with `make loom`; `make loom-mutants` checks that
+/// weakening the protocol makes them fail.
 #[cfg(all(test, loom))]
 mod loom_model {
-    use crossbeam_epoch::{Collector, Shared};
+    use crossbeam_epoch::{self as epoch, Guard};
     use loom::sync::Arc;
     use loom::thread;
 
     use super::*;
-    use crate::level::LevelDelta;
+    use crate::price_index::PriceIndex;
+    use crate::primitive::Canary;
+    use crate::reclaim::retire;
 
-    /// Walk level 0 the way `OrderBook::depth` does and check what a reader may rely on.
-    fn read_all(list: &SkipList, guard: &Guard) -> Vec<i64> {
-        let mut keys = Vec::new();
-        let mut node = list.first(guard);
-        // SAFETY: reachable from the head under `guard`.
-        while let Some(n) = unsafe { node.as_ref() } {
-            assert!(keys.last().is_none_or(|&k| k < n.key), "keys out of order: {keys:?} then {}", n.key);
-            let (qty, count) = n.level.counters.read_pair();
-            // A level's pair always comes from one writer step: 5 lots per order.
-            assert_eq!(qty, 5 * count as i64, "torn level: qty {qty} count {count}");
-            keys.push(n.key);
-            node = n.next(guard);
-        }
-        keys
+    fn writer_guard() -> LoadGuard {
+        // SAFETY: the model's main thread is the only writer of its structures, and it
+        // retires only through `retire`.
+        unsafe { LoadGuard::new() }
     }
 
-    fn free_all(list: &SkipList) {
-        // SAFETY: the model is over; no thread can reach the list.
-        let guard = unsafe { crossbeam_epoch::unprotected() };
+    fn node(price: Ticks, height: usize) -> Node {
+        Node::new(Side::Sell, price, height)
+    }
+
+    /// Walk level 0 from the head as `BookReader::depth` does: keys strictly increase (the
+    /// reader's "moved node" retry never fires), and every node reached is published and
+    /// alive (checked inside `first` / `next`). Returns the nodes seen.
+    fn walk<'g>(list: &SkipList, guard: &'g Guard) -> Vec<&'g Node> {
+        let mut seen: Vec<&Node> = Vec::new();
         let mut node = list.first(guard);
+        // SAFETY: reachable from the head under the pinned `guard`.
+        while let Some(n) = unsafe { node.as_ref() } {
+            if let Some(last) = seen.last() {
+                assert!(last.key < n.key, "keys out of order: {} then {}", last.key, n.key);
+            }
+            seen.push(n);
+            node = n.next(guard);
+        }
+        seen
+    }
+
+    fn keys(nodes: &[&Node]) -> Vec<i64> {
+        nodes.iter().map(|n| n.key).collect()
+    }
+
+    /// Keys on tower level `h`, walked by the writer; checks they increase.
+    fn level_keys(list: &SkipList, h: usize, g: &LoadGuard) -> Vec<i64> {
+        let mut out: Vec<i64> = Vec::new();
+        let mut node = g.load(&list.head[h], Ordering::Acquire);
+        // SAFETY: linked nodes are alive; the writer reads its own list.
+        while let Some(n) = unsafe { node.as_ref() } {
+            assert!(n.height > h, "node {} of height {} linked at level {h}", n.key, n.height);
+            assert!(out.last().is_none_or(|&k| k < n.key), "level {h} out of order: {out:?} then {}", n.key);
+            out.push(n.key);
+            node = g.load(&n.next[h], Ordering::Acquire);
+        }
+        out
+    }
+
+    /// Free every node still linked. The model is over: no other thread is left.
+    fn free_linked(list: &SkipList) {
+        let g = writer_guard();
+        let mut node = list.first(&g);
         while !node.is_null() {
-            // SAFETY: exclusive access; each node freed once.
-            let next = unsafe { node.deref() }.next(guard);
+            // SAFETY: exclusive access; each linked node is freed once, here.
+            let next = unsafe { node.deref() }.next(&g);
+            // SAFETY: as above.
             drop(unsafe { node.into_owned() });
             node = next;
         }
     }
 
+    /// Spawn the readers, each running `read` pinned on the default collector.
+    fn spawn_readers<S: 'static>(shared: &Arc<S>, read: fn(&S, &Guard)) -> Vec<thread::JoinHandle<()>> {
+        (0..crate::primitive::model_readers())
+            .map(|_| {
+                let shared = Arc::clone(shared);
+                thread::spawn(move || read(&shared, &epoch::pin()))
+            })
+            .collect()
+    }
+
+    /// (i) The writer links nodes with towers of height two (a new first node, a node found
+    /// through another node's level-1 pointer, one in the middle of a tower), then unlinks a
+    /// tall node, while readers walk level 0: readers see increasing keys, only nodes that
+    /// were fully built (whether reached through a link's store or an unlink's), and always
+    /// the node that stays linked throughout. Afterwards both tower levels are sorted and
+    /// complete. Weakening the publish store in `link`, or the store in `unlink`, to
+    /// `Relaxed` fails this model.
     #[test]
-    fn readers_see_ordered_untorn_levels_while_writer_publishes_and_reclaims() {
+    fn loom_readers_see_sorted_published_towers_while_the_writer_links() {
         loom::model(|| {
-            let collector = Collector::new();
+            let g = writer_guard();
             let list = Arc::new(SkipList::default());
-            let writer = collector.register();
-            {
-                let g = writer.pin();
-                let n = list.insert(Node::new(Side::Sell, 10, 1), &g);
-                // SAFETY: just inserted, alive under `g`.
-                unsafe { n.deref() }
-                    .level
-                    .counters
-                    .apply(&LevelDelta { visible: 5, orders: 1, ..Default::default() }, 0);
-            }
-            let reader_count = std::env::var("LOOM_READERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
-            let readers: Vec<_> = (0..reader_count)
-                .map(|_| {
-                    let list = list.clone();
-                    let collector = collector.clone();
-                    thread::spawn(move || {
-                        let handle = collector.register();
-                        let guard = handle.pin();
-                        let keys = read_all(&list, &guard);
-                        assert!(keys.iter().all(|k| [10, 20].contains(k)), "unexpected keys {keys:?}");
-                    })
-                })
-                .collect();
-            {
-                let g = writer.pin();
-                let n20 = list.insert(Node::new(Side::Sell, 20, 1), &g);
-                // SAFETY: alive under `g`.
-                unsafe { n20.deref() }
-                    .level
-                    .counters
-                    .apply(&LevelDelta { visible: 5, orders: 1, ..Default::default() }, 1);
-                let first: Shared<'_, Node> = list.first(&g);
-                list.unlink(first, &g);
-                // SAFETY: unlinked and never reachable again; pinned readers keep it alive.
-                unsafe { g.defer_destroy(first) };
-            }
-            writer.pin().flush();
+            let tall = list.insert(node(20, 2), &g);
+            list.insert(node(40, 1), &g);
+            let readers = spawn_readers(&list, |list, guard| {
+                let seen = keys(&walk(list, guard));
+                assert!(seen.contains(&40), "lost the level linked throughout: {seen:?}");
+                assert!(seen.iter().all(|k| [10, 15, 20, 30, 40].contains(k)), "unexpected keys {seen:?}");
+            });
+            list.insert(node(10, 2), &g);
+            list.insert(node(15, 1), &g);
+            list.insert(node(30, 2), &g);
+            list.unlink(tall, &g);
             for r in readers {
                 r.join().unwrap();
             }
-            free_all(&list);
+            assert_eq!(level_keys(&list, 0, &g), [10, 15, 30, 40]);
+            assert_eq!(level_keys(&list, 1, &g), [10, 30]);
+            free_linked(&list);
+            // SAFETY: unlinked above, and no other thread is left.
+            drop(unsafe { tall.into_owned() });
+        });
+    }
+
+    /// (ii) A reader may stand on a level while the writer unlinks it (`Step::retire_level`),
+    /// links a new level right after it, and relinks the same retained node
+    /// (`Step::level_for`), rewriting the next pointers the reader is about to follow: the
+    /// reader walks on, in increasing key order, and never misses a level that stayed linked.
+    /// Weakening the relinked node's own next-pointer stores in `link` to `Relaxed` fails
+    /// this model (a reader standing on it follows the new pointer to an unpublished node).
+    #[test]
+    fn loom_reader_on_a_level_being_unlinked_and_relinked_walks_on_in_order() {
+        loom::model(|| {
+            let g = writer_guard();
+            let list = Arc::new(SkipList::default());
+            list.insert(node(10, 1), &g);
+            let retained = list.insert(node(20, 2), &g);
+            list.insert(node(30, 1), &g);
+            let readers = spawn_readers(&list, |list, guard| {
+                let seen = keys(&walk(list, guard));
+                assert!(
+                    seen.contains(&10) && seen.contains(&30),
+                    "lost a level that stayed linked: {seen:?}"
+                );
+            });
+            list.unlink(retained, &g);
+            list.insert(node(25, 2), &g);
+            list.link(retained, &g);
+            for r in readers {
+                r.join().unwrap();
+            }
+            assert_eq!(level_keys(&list, 0, &g), [10, 20, 25, 30]);
+            assert_eq!(level_keys(&list, 1, &g), [20, 25]);
+            free_linked(&list);
+        });
+    }
+
+    /// The ladder and index of one side, as in `state::Ladder`.
+    #[derive(Default)]
+    struct Side1 {
+        list: SkipList,
+        index: PriceIndex,
+    }
+
+    /// Retire a level as the writer does (`Step::retire_level` freeing a retained level):
+    /// out of the list, out of the index, then `retire`; then let the epoch advance far
+    /// enough that, with no reader pinned, the node is freed.
+    fn retire_level(side: &Side1, price: Ticks, g: &LoadGuard) {
+        let n = side.index.get(price, g);
+        side.list.unlink(n, g);
+        side.index.remove(price, g);
+        // SAFETY: out of the list and the index; retired once.
+        unsafe { retire(n) };
+        collect_garbage();
+    }
+
+    /// Two flushes: the first advances the epoch past the retired memory's, the second past
+    /// that, and frees it (if no reader pinned earlier holds the epoch back).
+    fn collect_garbage() {
+        for _ in 0..2 {
+            epoch::pin().flush();
+        }
+    }
+
+    /// Sanity check of the model below: with no reader, a retired level is really freed by
+    /// `collect_garbage` (so in the model, memory is freed whenever the epoch allows it).
+    #[test]
+    fn loom_retired_level_is_freed_once_no_reader_holds_it() {
+        loom::model(|| {
+            let g = writer_guard();
+            let side = Side1::default();
+            let n = side.list.insert(node(20, 2), &g);
+            side.index.insert(20, n, &g);
+            let before = Canary::dropped();
+            retire_level(&side, 20, &g);
+            assert_eq!(Canary::dropped(), before + 1, "the retired node was not freed");
+            // SAFETY: no other thread; the index holds nothing now.
+            unsafe { side.index.destroy_table() };
+        });
+    }
+
+    /// (iii) The writer retires a level (unlink, index remove, `retire`, epoch advanced)
+    /// while a pinned reader holds it, reached either by walking the list or through the
+    /// index: the reader's every access to it, up to its unpin, is to live memory (a free
+    /// under it is a causality violation or a failed canary check). The writer loads only
+    /// through its unpinned `LoadGuard`, as the book's writer does.
+    #[test]
+    fn loom_pinned_reader_keeps_a_retired_level_alive() {
+        loom::model(|| {
+            let g = writer_guard();
+            let side = Arc::new(Side1::default());
+            for (price, height) in [(10, 1), (20, 2)] {
+                let n = side.list.insert(node(price, height), &g);
+                side.index.insert(price, n, &g);
+            }
+            let readers = spawn_readers(&side, |side, guard| {
+                let mut held = walk(&side.list, guard);
+                assert!(keys(&held).contains(&10), "lost the level that stayed");
+                // SAFETY: indexed nodes are retired only through the epoch; `guard` is pinned.
+                if let Some(n) = unsafe { side.index.get(20, guard).as_ref() } {
+                    held.push(n);
+                }
+                // Still pinned: everything reached is still there.
+                for n in held {
+                    n.check_published();
+                }
+            });
+            retire_level(&side, 20, &g);
+            for r in readers {
+                r.join().unwrap();
+            }
+            collect_garbage();
+            assert_eq!(level_keys(&side.list, 0, &g), [10]);
+            assert!(side.index.get(20, &g).is_null());
+            free_linked(&side.list);
+            // SAFETY: no other thread; the remaining node was freed just above.
+            unsafe { side.index.destroy_table() };
         });
     }
 }

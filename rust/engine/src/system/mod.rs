@@ -195,7 +195,7 @@ impl TradingSystem {
                     Ok(books)
                 }))
                 .unwrap_or_else(|p| Err(panic_text(&*p)));
-                let _ = shared_w.workers[me].thread.set(std::thread::current());
+                let _ = shared_w.workers[me].thread.set(crate::primitive::thread::current());
                 let (books, reply) = match built {
                     Ok(books) => (Some(books), Ok(pinned_to)),
                     Err(why) => (None, Err(why)),

@@ -2,13 +2,13 @@
 //! waiter spins briefly, then parks; the worker unparks it only if it is parked. No lock.
 
 use std::sync::Arc;
-use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::Backoff;
 
 use crate::primitive::cell::UnsafeCell;
 use crate::primitive::sync::atomic::{AtomicUsize, Ordering};
+use crate::primitive::thread::{self, Thread, ThreadId};
 
 const EMPTY: usize = 0;
 /// A waiter has installed its thread handle and may be parked.
@@ -49,7 +49,7 @@ pub(crate) struct Replier<T> {
 pub struct Pending<T> {
     cell: Arc<ReplyCell<T>>,
     /// The thread whose handle is installed in the cell (the only one the filler wakes).
-    registered: Option<std::thread::ThreadId>,
+    registered: Option<ThreadId>,
 }
 
 /// A connected reply slot, optionally calling `notify(token)` once it is filled;
@@ -89,7 +89,8 @@ fn deliver<T>(cell: &ReplyCell<T>, value: T) {
     // SAFETY: only the replier writes the value (it takes its cell out first, so this runs
     // once), before publishing READY.
     cell.value.with_mut(|p| unsafe { *p = Some(value) });
-    if cell.state.swap(READY, Ordering::AcqRel) == WAITING {
+    let publish = crate::primitive::mutant::ordering("reply-swap-relaxed", Ordering::AcqRel);
+    if cell.state.swap(READY, publish) == WAITING {
         // SAFETY: the waiter wrote its handle before its Release CAS to WAITING, which
         // our AcqRel swap observed; it does not touch the handle again.
         if let Some(t) = cell.waiter.with(|p| unsafe { (*p).clone() }) {
@@ -169,13 +170,13 @@ impl<T> Pending<T> {
         if self.registered.is_none() && self.cell.state.load(Ordering::Acquire) == EMPTY {
             // SAFETY: only the single waiter (this `&mut self`) writes the handle, and only
             // while the state is EMPTY (the filler reads it after seeing WAITING).
-            self.cell.waiter.with_mut(|p| unsafe { *p = Some(std::thread::current()) });
+            self.cell.waiter.with_mut(|p| unsafe { *p = Some(thread::current()) });
             if self.cell.state.compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                self.registered = Some(std::thread::current().id());
+                self.registered = Some(thread::current().id());
             }
         }
         // A thread other than the registered one is not woken by the filler: it polls.
-        let woken = self.registered == Some(std::thread::current().id());
+        let woken = self.registered == Some(thread::current().id());
         loop {
             if let Some(v) = self.try_take() {
                 return Some(v);
@@ -185,7 +186,7 @@ impl<T> Pending<T> {
                 return None;
             }
             let nap = if woken { deadline - now } else { (deadline - now).min(Duration::from_millis(1)) };
-            std::thread::park_timeout(nap);
+            thread::park_timeout(nap);
         }
     }
 }
@@ -240,10 +241,11 @@ mod tests {
 
 #[cfg(all(test, loom))]
 mod loom_tests {
+    use std::time::Duration;
+
     use super::reply_slot;
 
-    /// The fill races the taker: the value is taken exactly once, never torn or lost. (The
-    /// park/unpark handshake uses std's thread parking, which loom does not model.)
+    /// The fill races the taker: the value is taken exactly once, never torn or lost.
     #[test]
     fn loom_reply_value_arrives_exactly_once() {
         loom::model(|| {
@@ -254,6 +256,38 @@ mod loom_tests {
             let late = pending.try_take();
             assert_eq!(early.or(late), Some(5));
             assert!(early.is_none() || late.is_none(), "taken twice");
+        });
+    }
+
+    /// The fill races the waiter's registration and park (`wait_parked`: no timed spin, so
+    /// the run is deterministic): the waiter always gets the value. A fill that missed a
+    /// registered waiter would leave it parked for good, which loom reports as a deadlock;
+    /// the handle the filler reads and the value the waiter reads are loom cells, so an
+    /// ordering too weak to publish either is a causality violation.
+    #[test]
+    fn loom_reply_parked_waiter_is_woken_by_a_racing_fill() {
+        loom::model(|| {
+            let (replier, pending) = reply_slot::<u32>(None, || 0);
+            let filler = loom::thread::spawn(move || replier.fill(5));
+            assert_eq!(pending.wait_parked(), 5);
+            filler.join().unwrap();
+        });
+    }
+
+    /// A waiter that registered in a wait that timed out (a zero timeout: registers, finds
+    /// nothing, returns) and then waits again is still the one the fill wakes.
+    #[test]
+    fn loom_reply_waiter_registered_by_a_timed_out_wait_is_woken_later() {
+        loom::model(|| {
+            let (replier, mut pending) = reply_slot::<u32>(None, || 0);
+            let filler = loom::thread::spawn(move || replier.fill(5));
+            let first = pending.wait_timeout_spinning(Duration::ZERO, Duration::ZERO);
+            let value = match first {
+                Some(v) => v,
+                None => pending.wait_parked(),
+            };
+            assert_eq!(value, 5);
+            filler.join().unwrap();
         });
     }
 }

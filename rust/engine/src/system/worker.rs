@@ -18,6 +18,7 @@ use crate::book::{BatchOutput, BookWriter};
 use crate::error::EngineError;
 use crate::event::ExecutionReport;
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use crate::primitive::thread::{park_timeout, Thread};
 use crate::types::Timestamp;
 
 /// One queued command.
@@ -43,7 +44,7 @@ pub(crate) struct WorkerShared {
     /// Commands processed (for statistics).
     pub(crate) processed: AtomicU64,
     /// The worker's thread, for unparking.
-    pub(crate) thread: std::sync::OnceLock<std::thread::Thread>,
+    pub(crate) thread: std::sync::OnceLock<Thread>,
 }
 
 impl WorkerShared {
@@ -64,8 +65,10 @@ impl WorkerShared {
 
     /// Wake the worker if it sleeps. Called by submitters after a push.
     pub(crate) fn wake(&self) {
-        // Pairs with the fence in `idle`: either the worker sees our item, or we see it asleep.
-        fence(Ordering::SeqCst);
+        // Pairs with the fence in `sleep`: either the worker sees our item, or we see it asleep.
+        if !crate::primitive::mutant::active("wake-no-fence") {
+            fence(Ordering::SeqCst);
+        }
         if self.sleeping.load(Ordering::Relaxed) {
             if let Some(t) = self.thread.get() {
                 t.unpark();
@@ -165,11 +168,20 @@ fn idle(worker: &WorkerShared, queue: &QueueConsumer<Envelope>) {
             backoff.snooze();
         }
     }
+    sleep(worker, queue);
+}
+
+/// Announce that we sleep, look at the queue once more, and park unless something arrived.
+/// The handshake with [`WorkerShared::wake`] (checked by the loom model below): either the
+/// re-check sees a submitter's item, or that submitter sees `sleeping` and unparks us.
+fn sleep(worker: &WorkerShared, queue: &QueueConsumer<Envelope>) {
     worker.sleeping.store(true, Ordering::Relaxed);
-    fence(Ordering::SeqCst);
+    if !crate::primitive::mutant::active("sleep-no-fence") {
+        fence(Ordering::SeqCst);
+    }
     if queue.is_empty() && !worker.stop.load(Ordering::Relaxed) {
         // The timeout bounds the cost of any missed wake-up to a millisecond.
-        std::thread::park_timeout(Duration::from_millis(1));
+        park_timeout(Duration::from_millis(1));
     }
     worker.sleeping.store(false, Ordering::Relaxed);
 }
@@ -362,5 +374,96 @@ fn run_one(
             let reason = format!("worker panicked on command {seq}: {}", super::panic_text(&*panic));
             Err(halt(slot, worker, symbol, seq, timestamp, order_id, reason))
         }
+    }
+}
+
+/// Loom models of the idle worker's sleep handshake. `park_timeout` is modelled as a park
+/// that only an unpark ends (see `primitive::thread`), so a missed wake-up is a deadlock.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use loom::sync::atomic::AtomicBool;
+    use loom::sync::Arc;
+
+    use super::{sleep, Envelope, QueueConsumer, WorkerShared};
+    use crate::primitive::sync::atomic::Ordering;
+    use crate::primitive::thread;
+    use crate::system::request::Request;
+
+    fn envelope() -> Envelope {
+        Envelope { symbol: 0, request: Request::StateHash, worker_time: false, reply: None }
+    }
+
+    /// The worker's loop, cut down to what matters here (`run` without the books): take an
+    /// item, or stop once told to and drained, or sleep. The yield stands for `idle`'s spin
+    /// phase (a spinning thread, for loom, waits for another thread to make progress).
+    /// Returns the items taken.
+    fn worker_loop(shared: &WorkerShared, mut queue: QueueConsumer<Envelope>, want: usize) -> usize {
+        let mut taken = 0;
+        loop {
+            if queue.pop().is_some() {
+                taken += 1;
+                if taken == want {
+                    return taken;
+                }
+                continue;
+            }
+            if shared.stop.load(Ordering::Acquire) {
+                if queue.is_empty() {
+                    return taken;
+                }
+                continue;
+            }
+            sleep(shared, &queue);
+            loom::thread::yield_now();
+        }
+    }
+
+    /// A worker finding its queue empty goes to sleep while a submitter pushes and calls
+    /// `wake`: the worker always gets the item (with either SeqCst fence removed, loom finds
+    /// the store-buffering run in which the worker parks and nobody unparks it).
+    #[test]
+    fn loom_idle_worker_never_sleeps_through_a_submit() {
+        loom::model(|| {
+            let (shared, queue) = WorkerShared::new(2, 2);
+            let shared = Arc::new(shared);
+            let worker = {
+                let shared = Arc::clone(&shared);
+                loom::thread::spawn(move || {
+                    // As in `System::start`: the worker installs its own handle.
+                    let _ = shared.thread.set(thread::current());
+                    worker_loop(&shared, queue, 1)
+                })
+            };
+            assert!(shared.queue.push(envelope()).is_ok(), "room for one");
+            shared.wake();
+            assert_eq!(worker.join().unwrap(), 1);
+        });
+    }
+
+    /// Shutdown of an idle worker (as `System::shutdown` does it: stop, then an unconditional
+    /// unpark, once the worker's handle is installed): the worker always exits.
+    #[test]
+    fn loom_idle_worker_exits_on_shutdown() {
+        loom::model(|| {
+            let (shared, queue) = WorkerShared::new(2, 2);
+            let shared = Arc::new(shared);
+            let started = Arc::new(AtomicBool::new(false));
+            let worker = {
+                let (shared, started) = (Arc::clone(&shared), Arc::clone(&started));
+                loom::thread::spawn(move || {
+                    let _ = shared.thread.set(thread::current());
+                    // `start` hears from each worker (a channel) before it returns.
+                    started.store(true, Ordering::Release);
+                    worker_loop(&shared, queue, usize::MAX)
+                })
+            };
+            while !started.load(Ordering::Acquire) {
+                loom::thread::yield_now();
+            }
+            shared.gate.close();
+            shared.stop.store(true, Ordering::Release);
+            shared.thread.get().expect("installed before `started`").unpark();
+            assert_eq!(worker.join().unwrap(), 0);
+        });
     }
 }
