@@ -211,13 +211,15 @@ mod tests {
     #[test]
     fn many_producers_lose_nothing_and_keep_each_producers_order() {
         const PRODUCERS: usize = 4;
-        const EACH: usize = 50_000;
+        // Miri interprets every step: a few hundred items per producer still interleave
+        // (its scheduler preempts at random) and finish in seconds.
+        let each: usize = if cfg!(miri) { 300 } else { 50_000 };
         let (q, mut c) = command_queue(64);
         let handles: Vec<_> = (0..PRODUCERS)
             .map(|p| {
                 let q = q.clone();
                 std::thread::spawn(move || {
-                    for i in 0..EACH {
+                    for i in 0..each {
                         let mut item = (p, i);
                         while let Err(back) = q.push(item) {
                             item = back;
@@ -229,7 +231,7 @@ mod tests {
             .collect();
         let mut next = [0usize; PRODUCERS];
         let mut received = 0;
-        while received < PRODUCERS * EACH {
+        while received < PRODUCERS * each {
             match c.pop() {
                 Some((p, i)) => {
                     assert_eq!(i, next[p], "producer {p} reordered");
