@@ -114,47 +114,47 @@ impl LevelCounters {
     /// leave their range (the book checks a level's total before it accepts an order).
     #[inline]
     pub(crate) fn apply(&self, d: &LevelDelta, now: Timestamp) {
+        // Each changed word is computed from copy 1 as it stands, once per copy: copy 1 still
+        // holds the old value when copy 0 is written, and is read just before it is itself
+        // rewritten. Unchanged words are neither loaded nor stored.
         let cur = |i| self.words.current_word(i);
-        let visible = (cur(word::VISIBLE) as Lots + d.visible) as u64;
-        let orders = (cur(word::ORDERS) as i64 + d.orders) as u64;
-        let counts = [
-            (word::ADDED, d.added),
-            (word::CANCELLED, d.cancelled),
-            (word::EXPIRED, d.expired),
-            (word::FILLED, d.filled),
-            (word::TRADES, d.trades),
-            (word::QUEUE_WAIT, d.queue_wait),
-        ]
-        .map(|(i, by)| (i, by, cur(i).saturating_add(by)));
-        let executed = (cur(word::EXECUTED) as Lots).saturating_add(d.executed) as u64;
         let first_activity = cur(word::FIRST) as i64 == NO_TIME;
+        let visible = (d.visible != 0).then(|| (cur(word::VISIBLE) as Lots + d.visible) as u64);
         self.words.publish_with(|copy| {
             let store = |i: usize, v: u64| {
                 crate::stop_point::hit();
                 copy[i].store(v, Ordering::Relaxed);
             };
-            if d.visible != 0 {
-                store(word::VISIBLE, visible);
+            if let Some(v) = visible {
+                store(word::VISIBLE, v);
             }
             if d.orders != 0 {
-                store(word::ORDERS, orders);
+                store(word::ORDERS, (cur(word::ORDERS) as i64 + d.orders) as u64);
             }
-            for &(i, by, v) in &counts {
+            let counts = [
+                (word::ADDED, d.added),
+                (word::CANCELLED, d.cancelled),
+                (word::EXPIRED, d.expired),
+                (word::FILLED, d.filled),
+                (word::TRADES, d.trades),
+                (word::QUEUE_WAIT, d.queue_wait),
+            ];
+            for (i, by) in counts {
                 if by != 0 {
-                    store(i, v);
+                    store(i, cur(i).saturating_add(by));
                 }
             }
             if d.executed != 0 {
-                store(word::EXECUTED, executed);
+                store(word::EXECUTED, (cur(word::EXECUTED) as Lots).saturating_add(d.executed) as u64);
             }
             if first_activity {
                 store(word::FIRST, now as u64);
             }
             store(word::LAST, now as u64);
         });
-        if d.visible != 0 {
+        if let Some(v) = visible {
             crate::stop_point::hit();
-            self.visible.store(visible as Lots, Ordering::Release);
+            self.visible.store(v as Lots, Ordering::Release);
         }
     }
 
