@@ -124,9 +124,11 @@ impl BookReader {
     }
 
     /// Statistics of one price level (also of a recently emptied one), all from one update.
-    /// Lock-free.
+    /// `None` for a price that never had activity, including a level the writer has just
+    /// created and not yet filled in. Lock-free.
     pub fn level(&self, side: Side, price: Ticks) -> Option<LevelSnapshot> {
         self.with_level(side, price, |n| n.level.counters.snapshot(side, price))
+            .filter(|s| s.first_activity.is_some())
     }
 
     /// Number of resting orders after the last command. Wait-free: one load.

@@ -98,6 +98,30 @@ fn a_panic_at_any_store_of_a_crossing_modify_poisons_the_book_and_later_writes_t
 }
 
 #[test]
+fn a_level_the_writer_is_still_creating_reads_as_absent_not_as_empty() {
+    let mut b = book(10);
+    let reader = b.reader().clone();
+    let seen = Rc::new(Cell::new(0u32));
+    {
+        let seen = Rc::clone(&seen);
+        // At every store of the submit that creates level 975 (linked and indexed before its
+        // counters are first published), read the level from the same thread.
+        stop_point::set(move || {
+            if let Some(s) = reader.level(Side::Sell, 975) {
+                assert!(s.first_activity.is_some() && s.orders_added >= s.order_count, "{s:?}");
+                seen.set(seen.get() + 1);
+            }
+        });
+    }
+    b.submit(&NewOrder::limit(1, Side::Sell, 975, 5, 1)).unwrap();
+    stop_point::clear();
+    assert!(seen.get() > 0, "the level became visible during the command");
+    let s = b.level(Side::Sell, 975).expect("level");
+    assert_eq!((s.quantity, s.order_count, s.orders_added), (5, 1, 1));
+    assert_eq!(b.level(Side::Sell, 976), None);
+}
+
+#[test]
 fn a_reader_outlives_its_writer() {
     let mut b = book(10);
     b.submit(&NewOrder::limit(1, Side::Sell, 100, 5, 1)).unwrap();
