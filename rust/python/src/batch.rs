@@ -1,6 +1,7 @@
 //! Columnar batch entry point: numpy columns in, numpy columns out, one GIL release.
 
-use lft_engine::{BatchInput, BatchOutput, Timestamp};
+use lft_engine::system::OwnedBatch;
+use lft_engine::{BatchInput, BatchOutput};
 use numpy::{Element, PyArray1, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
@@ -123,46 +124,26 @@ impl<'py> Columns<'py> {
     }
 }
 
-/// The columns of a batch, checked and copied: the engine works on them with the GIL
-/// released, when another Python thread may be writing the caller's arrays.
-pub(crate) struct OwnedColumns {
-    pub side: Vec<i8>,
-    pub price: Vec<i64>,
-    pub quantity: Vec<i64>,
-    pub time_in_force: Option<Vec<u8>>,
-    pub order_id: Option<Vec<u64>>,
-}
-
+/// The columns of a batch, checked and copied (timestamp 0: the caller sets it): the engine
+/// works on them with the GIL released, when another Python thread may be writing the
+/// caller's arrays.
 pub(crate) fn batch_columns(
     side: &Bound<'_, PyAny>,
     price: &Bound<'_, PyAny>,
     quantity: &Bound<'_, PyAny>,
     time_in_force: Option<&Bound<'_, PyAny>>,
     order_id: Option<&Bound<'_, PyAny>>,
-) -> PyResult<OwnedColumns> {
+) -> PyResult<OwnedBatch> {
     let cols = Columns::read(side, price, quantity, time_in_force, order_id)?;
     let input = cols.input(0)?;
-    Ok(OwnedColumns {
+    Ok(OwnedBatch {
         side: input.side.to_vec(),
         price: input.price.to_vec(),
         quantity: input.quantity.to_vec(),
         time_in_force: input.time_in_force.map(<[u8]>::to_vec),
         order_id: input.order_id.map(<[u64]>::to_vec),
+        timestamp: 0,
     })
-}
-
-impl OwnedColumns {
-    /// Borrow as the book's batch input.
-    fn input(&self, timestamp: Timestamp) -> BatchInput<'_> {
-        BatchInput {
-            side: &self.side,
-            price: &self.price,
-            quantity: &self.quantity,
-            time_in_force: self.time_in_force.as_deref(),
-            order_id: self.order_id.as_deref(),
-            timestamp,
-        }
-    }
 }
 
 /// Numpy columns of a batch's output.
@@ -198,11 +179,11 @@ impl PyOrderBook {
         timestamp: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyBatchResult> {
         // Copied while the GIL is held: no slice into a numpy buffer crosses the release.
-        let cols = batch_columns(side, price, quantity, time_in_force, order_id)?;
-        let ts = self.now(py, timestamp, "timestamp")?;
+        let mut batch = batch_columns(side, price, quantity, time_in_force, order_id)?;
+        batch.timestamp = self.now(py, timestamp, "timestamp")?;
         let out = with_writer(py, &self.writer, |w| {
             let mut out = BatchOutput::default();
-            w.submit_batch(&cols.input(ts), &mut out).map(|()| out)
+            w.submit_batch(&batch.as_input(), &mut out).map(|()| out)
         })?;
         Ok(batch_result(py, out))
     }

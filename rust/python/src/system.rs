@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_queue::SegQueue;
 use lft_engine::system::{
-    FeedEvent, FeedKind, Notify, OnFull, Outcome, OwnedBatch, Pending, Refusal, Reply, Request, SymbolSpec,
-    SystemConfig, SystemReport, TradingSystem, NO_PRICE,
+    FeedEvent, FeedKind, Notify, OnFull, Outcome, Pending, Refusal, Reply, Request, SymbolSpec, SystemConfig,
+    SystemReport, TradingSystem, NO_PRICE,
 };
 use lft_engine::{BookConfig, Modify, Scale};
 use pyo3::prelude::*;
@@ -490,15 +490,8 @@ impl PyTradingSystem {
     ) -> PyResult<Py<PyAny>> {
         let idx = self.index(symbol)?;
         let (ts, wt) = stamp(timestamp)?;
-        let cols = batch_columns(side, price, quantity, time_in_force, order_id)?;
-        let batch = OwnedBatch {
-            side: cols.side,
-            price: cols.price,
-            quantity: cols.quantity,
-            time_in_force: cols.time_in_force,
-            order_id: cols.order_id,
-            timestamp: ts,
-        };
+        let mut batch = batch_columns(side, price, quantity, time_in_force, order_id)?;
+        batch.timestamp = ts;
         self.run(py, idx, Request::Batch(batch), wt)
     }
 
