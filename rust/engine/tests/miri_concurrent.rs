@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-use lft_engine::{BookConfig, BookWriter, Depth, LevelSnapshot, Modify, NewOrder, OrderId, Side, Ticks};
+use lft_engine::{BookConfig, BookWriter, Modify, NewOrder, OrderId, Side, Ticks};
 use rust_decimal::Decimal;
 
 const LOW: Ticks = 95;
@@ -30,30 +30,8 @@ impl Rng {
     }
 }
 
-fn check_depth(d: &Depth) {
-    for w in d.bids.windows(2) {
-        assert!(w[0].price > w[1].price, "bids not strictly descending: {:?}", d.bids);
-    }
-    for w in d.asks.windows(2) {
-        assert!(w[0].price < w[1].price, "asks not strictly ascending: {:?}", d.asks);
-    }
-    for l in d.bids.iter().chain(&d.asks) {
-        assert!(l.quantity > 0 && l.order_count > 0, "empty level in depth: {l:?}");
-    }
-    if let (Some(b), Some(a)) = (d.bids.first(), d.asks.first()) {
-        assert!(b.price < a.price, "crossed depth: bid {} >= ask {}", b.price, a.price);
-    }
-}
-
-fn check_level(s: &LevelSnapshot, side: Side, price: Ticks) {
-    assert_eq!((s.side, s.price), (side, price));
-    assert!(s.quantity >= 0, "{s:?}");
-    assert_eq!(s.order_count == 0, s.quantity == 0, "count and visible quantity disagree: {s:?}");
-    assert!(
-        s.order_count + s.orders_cancelled + s.orders_expired + s.orders_filled <= s.orders_added,
-        "{s:?}"
-    );
-}
+mod common;
+use common::{check_depth, check_level};
 
 #[test]
 fn concurrent_readers_see_a_consistent_book_while_one_writer_churns_levels() {

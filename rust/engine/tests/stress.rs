@@ -9,8 +9,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use lft_engine::{
-    BookWriter, Depth, EngineError, Event, ExecutionReport, LevelSnapshot, Modify, NewOrder, OrderId,
-    OrderStatus, Side, Ticks, TimeInForce,
+    BookWriter, EngineError, Event, ExecutionReport, Modify, NewOrder, OrderId, OrderStatus, Side,
+    TimeInForce,
 };
 use rust_decimal::Decimal;
 
@@ -43,40 +43,11 @@ impl Rng {
     }
 }
 
+mod common;
+use common::{check_depth, check_level};
+
 fn new_book(symbol: &str) -> BookWriter {
     BookWriter::new(symbol, Decimal::new(1, 2), Decimal::ONE).expect("book")
-}
-
-fn check_depth(d: &Depth) {
-    for w in d.bids.windows(2) {
-        assert!(w[0].price > w[1].price, "bids not strictly descending: {:?}", d.bids);
-    }
-    for w in d.asks.windows(2) {
-        assert!(w[0].price < w[1].price, "asks not strictly ascending: {:?}", d.asks);
-    }
-    for l in d.bids.iter().chain(&d.asks) {
-        assert!(l.quantity > 0 && l.order_count > 0, "empty level in depth: {l:?}");
-        assert!(l.quantity >= 1, "{l:?}");
-    }
-    if let (Some(b), Some(a)) = (d.bids.first(), d.asks.first()) {
-        assert!(b.price < a.price, "crossed depth: bid {} >= ask {}", b.price, a.price);
-    }
-}
-
-/// Invariants of one consistent level snapshot (a torn read would likely break one).
-fn check_level(s: &LevelSnapshot, side: Side, price: Ticks) {
-    assert_eq!((s.side, s.price), (side, price));
-    assert!(s.quantity >= 0, "{s:?}");
-    assert_eq!(s.order_count == 0, s.quantity == 0, "count and visible quantity disagree: {s:?}");
-    // every order resting here or gone from here by cancel/expiry/fill was added here first
-    assert!(
-        s.order_count + s.orders_cancelled + s.orders_expired + s.orders_filled <= s.orders_added,
-        "{s:?}"
-    );
-    assert!(s.trade_count >= s.orders_filled, "{s:?}");
-    assert!(s.quantity_executed >= s.trade_count as i64, "{s:?}");
-    assert!(s.first_activity.is_some() && s.last_activity.is_some(), "{s:?}");
-    assert!(s.first_activity <= s.last_activity, "{s:?}");
 }
 
 /// The writer's view of which of its ids still rest, fed from reports.
