@@ -31,11 +31,13 @@ from ._core import (
 from .config import Config
 from .errors import (
     BookPoisoned,
+    CorruptData,
     DuplicateOrderId,
     InvalidConfig,
     InvalidOrder,
     OrderNotFound,
     QueueFull,
+    StorageError,
     SymbolHalted,
     SystemClosed,
     TradingError,
@@ -46,6 +48,7 @@ from .system import EventSubscription, TradingSystem
 __all__ = [
     "BatchResult",
     "BookPoisoned",
+    "CorruptData",
     "BookView",
     "Config",
     "Depth",
@@ -65,6 +68,7 @@ __all__ = [
     "OrderUpdate",
     "PendingReport",
     "QueueFull",
+    "StorageError",
     "Side",
     "Subscription",
     "SymbolHalted",

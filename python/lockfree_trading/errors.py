@@ -8,11 +8,13 @@ from __future__ import annotations
 
 __all__ = [
     "BookPoisoned",
+    "CorruptData",
     "DuplicateOrderId",
     "InvalidConfig",
     "InvalidOrder",
     "OrderNotFound",
     "QueueFull",
+    "StorageError",
     "SymbolHalted",
     "SystemClosed",
     "TradingError",
@@ -68,3 +70,14 @@ class BookPoisoned(TradingError):
     """A command failed inside the book's writer (an internal error, reported with its
     message); the book refuses every further write and stays readable. Build a new book
     (or restart the system) to go on."""
+
+
+class CorruptData(TradingError, ValueError):
+    """Stored data (a snapshot or a journal record) failed a check: bad magic, unsupported
+    version, wrong CRC32C, truncated or inconsistent. The message names the file or the
+    byte offset. Nothing was changed."""
+
+
+class StorageError(TradingError, OSError):
+    """Reading or writing the journal or snapshot directory failed; the message names the
+    file and the operating system's reason."""

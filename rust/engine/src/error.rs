@@ -49,6 +49,13 @@ pub enum EngineError {
         /// What the failed command panicked with.
         reason: String,
     },
+    /// Stored data (a snapshot, a journal record) failed a check: bad magic, unsupported
+    /// version, wrong CRC32C, truncated, or inconsistent. The message names what and where.
+    #[error("corrupt data: {0}")]
+    CorruptData(String),
+    /// Reading or writing durable storage failed (the message names the file).
+    #[error("storage error: {0}")]
+    Storage(String),
 }
 
 impl EngineError {
@@ -69,6 +76,8 @@ impl EngineError {
             EngineError::SymbolHalted { .. } => 7,
             EngineError::SystemClosed => 8,
             EngineError::BookPoisoned { .. } => 9,
+            EngineError::CorruptData(_) => 10,
+            EngineError::Storage(_) => 11,
         }
     }
 

@@ -16,8 +16,8 @@ impl From<EngineError> for PyEngineError {
 }
 
 /// The Python classes, looked up once (rejects are frequent in real flow).
-static CLASSES: [PyOnceLock<Py<PyType>>; 9] = [const { PyOnceLock::new() }; 9];
-const NAMES: [&str; 9] = [
+static CLASSES: [PyOnceLock<Py<PyType>>; 11] = [const { PyOnceLock::new() }; 11];
+const NAMES: [&str; 11] = [
     "InvalidOrder",
     "DuplicateOrderId",
     "OrderNotFound",
@@ -27,6 +27,8 @@ const NAMES: [&str; 9] = [
     "SymbolHalted",
     "SystemClosed",
     "BookPoisoned",
+    "CorruptData",
+    "StorageError",
 ];
 
 fn class(py: Python<'_>, which: usize) -> PyResult<&Py<PyType>> {
@@ -47,6 +49,8 @@ impl From<PyEngineError> for PyErr {
             e @ EngineError::SymbolHalted { .. } => (6, e.to_string()),
             e @ EngineError::SystemClosed => (7, e.to_string()),
             e @ EngineError::BookPoisoned { .. } => (8, e.to_string()),
+            EngineError::CorruptData(m) => (9, m),
+            EngineError::Storage(m) => (10, m),
         };
         Python::attach(|py| {
             // Built here rather than lazily: a caught reject would be normalised (the class
