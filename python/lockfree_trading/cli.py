@@ -16,15 +16,16 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Optional, TextIO
 
 import numpy as np
 
-from . import __version__, workload
+from . import __version__, _core, workload
 from ._core import ExecutionReport, OrderBook, OrderType, Side, TimeInForce
 from .config import Config
 from .errors import TradingError
-from .system import TradingSystem
+from .system import TradingSystem, recovery_summary
 
 __all__ = ["main"]
 
@@ -274,6 +275,62 @@ def run_serve(config: Config, status_every: float, out: Optional[TextIO] = None)
     return 0
 
 
+def run_journal(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
+    """`trading-system journal inspect|dump DIR`."""
+    out = out or sys.stdout
+    if args.journal_command == "inspect":
+        segments = _core.journal_inspect(args.directory)
+        if not segments:
+            print(f"{args.directory}: no journal segments", file=out)
+            return 0
+        bad = 0
+        print(f"{'segment':<28} {'run':>4} {'wkr':>3} {'records':>10} {'first':>10} {'last':>10} {'bytes':>12}  symbols", file=out)
+        for s in segments:
+            name = Path(s["file"]).name
+            first = s.get("first_sequence")
+            last = s.get("last_sequence")
+            print(
+                f"{name:<28} {s['run']:>4} {s['worker']:>3} {s['records']:>10,} {first if first is not None else '-':>10} "
+                f"{last if last is not None else '-':>10} {s.get('bytes', 0):>12,}  {', '.join(s.get('symbols', []))}",
+                file=out,
+            )
+            for e in s["errors"]:
+                bad += 1
+                print(f"    error: {e}", file=out)
+        total = sum(int(s["records"]) for s in segments)
+        print(f"{_plural(len(segments), 'segment')}, {total:,} records, {_plural(bad, 'error')} found", file=out)
+        return 1 if bad else 0
+    records = _core.journal_dump(args.directory, args.symbol, args.limit)
+    for r in records:
+        print(
+            f"{r['symbol']:<10} cmd {r['command_sequence']:>10}  t={r['timestamp']:<20} {r['command']}",
+            file=out,
+        )
+    print(f"{_plural(len(records), 'record')}", file=out)
+    return 0
+
+
+def run_recover(config: Config, verify: bool, out: Optional[TextIO] = None) -> int:
+    """`trading-system recover --config config.yaml --verify`: rebuild, check, change nothing."""
+    out = out or sys.stdout
+    if not verify:
+        print("trading-system recover: only --verify is supported (the daemon recovers at start)", file=sys.stderr)
+        return 2
+    if not (config.journal.enabled or config.snapshots.enabled):
+        print("trading-system recover: neither journal nor snapshots is enabled in the config", file=sys.stderr)
+        return 2
+    r = _core.verify_recovery(config.to_engine_dict())
+    print(f"{'symbol':<12} {'snapshot seq':>12} {'replayed':>10} {'command seq':>12} {'orders':>9}  state hash", file=out)
+    for s in r["symbols"]:
+        print(
+            f"{s['symbol']:<12} {s['snapshot_sequence']:>12,} {s['commands_replayed']:>10,} "
+            f"{s['command_sequence']:>12,} {s['resting_orders']:>9,}  {s['state_hash']:016x}",
+            file=out,
+        )
+    print(f"verified: {recovery_summary(r)}; nothing was changed", file=out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trading-system", description="lockfree-trading matching engine")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -295,13 +352,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--symbols", type=int, default=1, help="symbols; activity follows a Pareto law")
     gen.add_argument("--out", required=True, help="output file")
+    jr = sub.add_parser("journal", help="look into a journal directory (reads only)")
+    jsub = jr.add_subparsers(dest="journal_command", required=True)
+    ins = jsub.add_parser("inspect", help="segments, records, first/last sequence, errors found")
+    ins.add_argument("directory")
+    dump = jsub.add_parser("dump", help="readable commands, in replay order")
+    dump.add_argument("directory")
+    dump.add_argument("--symbol", default=None, help="only this symbol (default: all)")
+    dump.add_argument("--limit", type=int, default=None, help="at most this many records")
+    rec = sub.add_parser("recover", help="rebuild every book from snapshots and journal")
+    rec.add_argument("--config", default=argparse.SUPPRESS, help="path to config.yaml")
+    rec.add_argument("--verify", action="store_true", help="check snapshots, hashes and journal; change nothing")
     args = parser.parse_args(argv)
     if args.command == "generate":
         return run_generate(args)
+    if args.command == "journal":
+        try:
+            return run_journal(args)
+        except TradingError as e:
+            print(f"trading-system: {e}", file=sys.stderr)
+            return 1
     try:
         config = Config.from_yaml(args.config)
         if args.command == "demo":
             return run_demo(config)
+        if args.command == "recover":
+            return run_recover(config, args.verify)
         if args.command == "simulate":
             if args.count < 1 or args.probes < 0:
                 print("trading-system: --count must be >= 1 and --probes >= 0", file=sys.stderr)

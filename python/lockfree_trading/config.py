@@ -154,19 +154,56 @@ class BookSettings(_Strict):
 
 
 class SnapshotSettings(_Strict):
-    """Reserved for periodic snapshots (a later release)."""
+    """Snapshots of every book: automatic by time and/or command count, on demand
+    (``TradingSystem.snapshot()``) and at clean shutdown. Recovery starts from the newest
+    snapshot of each symbol that reads whole, then replays the journal after it."""
 
     enabled: bool = False
-    interval_seconds: float = Field(default=60.0, gt=0)
+    #: Directory of the snapshot files (relative paths: from the working directory).
     directory: str = "snapshots"
+    #: Snapshot every book that changed this often (None: not by time).
+    interval_seconds: Optional[float] = Field(default=60.0, gt=0)
+    #: Snapshot a book after this many commands (None: not by count).
+    every_commands: Optional[int] = Field(default=None, ge=1)
+    #: Snapshots kept per symbol; older ones, and journal segments every kept snapshot has
+    #: passed, are deleted.
+    keep: int = Field(default=3, ge=1, le=1000)
+    #: Snapshot every book at clean shutdown.
+    on_shutdown: bool = True
+    #: LZ4-compress the files.
+    compress: bool = True
 
 
 class JournalSettings(_Strict):
-    """Reserved for the command journal (a later release)."""
+    """The command journal: every command a worker runs, in order, written by a separate
+    thread with group commit (matching never waits for the disk)."""
 
     enabled: bool = False
+    #: Directory of the segment files (relative paths: from the working directory).
     directory: str = "journal"
-    fsync: Literal["always", "batch", "never"] = "batch"
+    #: When segments are synced: ``always`` (after every worker hand-off), ``batch`` (group
+    #: commit: once per write of everything queued), ``interval`` (every ``interval_ms``),
+    #: ``never`` (left to the operating system).
+    fsync: Literal["always", "batch", "interval", "never"] = "batch"
+    #: For ``fsync: interval``.
+    interval_ms: int = Field(default=10, ge=1, le=60_000)
+    #: When replies and events are released: ``after_fsync`` (never before the command is
+    #: on stable storage) or ``after_write`` (once written to the OS; survives a process
+    #: crash, not an OS crash or power loss).
+    ack: Literal["after_write", "after_fsync"] = "after_fsync"
+    #: Size at which a segment file rolls over.
+    segment_bytes: int = Field(default=64 << 20, ge=4096, le=1 << 40)
+    #: Worker hand-offs the journal thread may have queued before a worker waits.
+    queue_capacity: int = Field(default=4096, ge=2, le=1 << 20)
+
+    @model_validator(mode="after")
+    def _ack_needs_sync(self) -> JournalSettings:
+        if self.enabled and self.ack == "after_fsync" and self.fsync == "never":
+            raise ValueError(
+                "ack: after_fsync needs fsync always, batch or interval (with fsync: never "
+                "nothing is ever known to be on disk); use ack: after_write or another fsync"
+            )
+        return self
 
 
 class StatisticsSettings(_Strict):
@@ -280,7 +317,34 @@ class Config(_Strict):
                 }
             )
         e = self.engine
+        j, sn = self.journal, self.snapshots
+        journal = (
+            {
+                "directory": j.directory,
+                "fsync": j.fsync,
+                "interval_ms": j.interval_ms,
+                "ack": j.ack,
+                "segment_bytes": j.segment_bytes,
+                "queue_capacity": j.queue_capacity,
+            }
+            if j.enabled
+            else None
+        )
+        snapshots = (
+            {
+                "directory": sn.directory,
+                "interval_seconds": sn.interval_seconds,
+                "every_commands": sn.every_commands,
+                "keep": sn.keep,
+                "on_shutdown": sn.on_shutdown,
+                "compress": sn.compress,
+            }
+            if sn.enabled
+            else None
+        )
         return {
+            "journal": journal,
+            "snapshots": snapshots,
             "symbols": symbols,
             "engine": {
                 "threads": e.worker_threads(),

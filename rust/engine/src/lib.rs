@@ -16,6 +16,7 @@ mod command;
 mod error;
 mod event;
 mod ids;
+pub mod journal;
 mod latch;
 mod level;
 mod matching;

@@ -4,6 +4,7 @@
 mod batch;
 mod book;
 mod convert;
+mod durability;
 mod enums;
 mod errors;
 mod gil;
@@ -36,5 +37,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<system::PyEvent>()?;
     m.add_class::<system::PySubscription>()?;
     m.add_function(wrap_pyfunction!(workload::py_generate_workload, m)?)?;
+    m.add_function(wrap_pyfunction!(durability::py_verify_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(durability::py_journal_inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(durability::py_journal_dump, m)?)?;
     Ok(())
 }

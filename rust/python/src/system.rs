@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_queue::SegQueue;
 use lft_engine::system::{
-    FeedEvent, FeedKind, Notify, OnFull, Outcome, Pending, Refusal, Reply, Request, SymbolSpec, SystemConfig,
+    AckPolicy, FeedEvent, FeedKind, FsyncPolicy, JournalConfig, Notify, OnFull, Outcome, SnapshotConfig, Pending, Refusal, Reply, Request, SymbolSpec, SystemConfig,
     SystemReport, TradingSystem, NO_PRICE,
 };
 use lft_engine::{BookConfig, Modify, Scale};
@@ -142,7 +142,7 @@ fn config_error(msg: String) -> PyErr {
 }
 
 /// Build the engine's config from the plain dict `Config.to_engine_dict()` produces.
-fn system_config(cfg: &Bound<'_, PyDict>) -> PyResult<(SystemConfig, Vec<Scale>)> {
+pub(crate) fn system_config(cfg: &Bound<'_, PyDict>) -> PyResult<(SystemConfig, Vec<Scale>)> {
     let engine = cfg.get_item("engine")?.map(|e| e.cast_into::<PyDict>()).transpose()?;
     let mut sc = SystemConfig::default();
     if let Some(e) = &engine {
@@ -158,6 +158,48 @@ fn system_config(cfg: &Bound<'_, PyDict>) -> PyResult<(SystemConfig, Vec<Scale>)
                 return Err(config_error(format!("engine.on_full: expected block or reject, got {other:?}")))
             }
         };
+    }
+    if let Some(j) = cfg.get_item("journal")?.filter(|j| !j.is_none()) {
+        let j = j.cast_into::<PyDict>()?;
+        let interval = Duration::from_millis(get(&j, "interval_ms", 10u64)?);
+        sc.journal = Some(JournalConfig {
+            directory: get::<String>(&j, "directory", "journal".into())?.into(),
+            fsync: match get(&j, "fsync", "batch".to_string())?.as_str() {
+                "always" => FsyncPolicy::Always,
+                "batch" => FsyncPolicy::Batch,
+                "interval" => FsyncPolicy::Interval(interval),
+                "never" => FsyncPolicy::Never,
+                other => {
+                    return Err(config_error(format!(
+                        "journal.fsync: expected always, batch, interval or never, got {other:?}"
+                    )))
+                }
+            },
+            ack: match get(&j, "ack", "after_fsync".to_string())?.as_str() {
+                "after_write" => AckPolicy::AfterWrite,
+                "after_fsync" => AckPolicy::AfterFsync,
+                other => {
+                    return Err(config_error(format!(
+                        "journal.ack: expected after_write or after_fsync, got {other:?}"
+                    )))
+                }
+            },
+            segment_bytes: get(&j, "segment_bytes", 64u64 << 20)?,
+            queue_capacity: get(&j, "queue_capacity", 4096usize)?,
+        });
+    }
+    if let Some(sn) = cfg.get_item("snapshots")?.filter(|j| !j.is_none()) {
+        let sn = sn.cast_into::<PyDict>()?;
+        sc.snapshots = Some(SnapshotConfig {
+            directory: get::<String>(&sn, "directory", "snapshots".into())?.into(),
+            interval: get(&sn, "interval_seconds", None::<f64>)?
+                .map(|x| Duration::try_from_secs_f64(x).map_err(|e| config_error(format!("snapshots.interval_seconds: {e}"))))
+                .transpose()?,
+            every_commands: get(&sn, "every_commands", None::<u64>)?,
+            keep: get(&sn, "keep", 3usize)?,
+            on_shutdown: get(&sn, "on_shutdown", true)?,
+            compress: get(&sn, "compress", true)?,
+        });
     }
     let symbols = cfg
         .get_item("symbols")?
@@ -221,6 +263,16 @@ fn reply_object(py: Python<'_>, reply: Reply, scale: Scale, symbol: &Arc<str>) -
         .into_any(),
         Outcome::Batch(out) => Py::new(py, batch_result(py, out))?.into_any(),
         Outcome::StateHash(h) => h.into_pyobject(py)?.into_any().unbind(),
+        Outcome::Snapshot(t) => {
+            let d = PyDict::new(py);
+            d.set_item("symbol", symbol.to_string())?;
+            d.set_item("command_sequence", r.command_sequence)?;
+            d.set_item("path", t.path.display().to_string())?;
+            d.set_item("bytes", t.bytes)?;
+            d.set_item("resting_orders", t.resting_orders)?;
+            d.set_item("capture_seconds", t.capture_ns as f64 * 1e-9)?;
+            d.into_any().unbind()
+        }
         Outcome::Commands(s) => {
             let d = PyDict::new(py);
             d.set_item("commands", s.commands)?;
@@ -533,6 +585,57 @@ impl PyTradingSystem {
         let idx = self.index(symbol)?;
         let system = &self.system;
         Ok(without_gil(py, || system.state_hash(idx)).map_err(PyEngineError)?)
+    }
+
+    /// Snapshot every book now (each at a consistent per-symbol sequence number); returns
+    /// one dict per symbol once every file is durable.
+    #[pyo3(name = "snapshot")]
+    fn py_snapshot(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
+        let system = &self.system;
+        let n = self.names.len() as u32;
+        let pending = without_gil(py, || {
+            (0..n).map(|s| system.send(s, Request::Snapshot, false, None)).collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| refusal(py, e))?;
+        let mut out = Vec::new();
+        for (i, p) in pending.into_iter().enumerate() {
+            let reply = without_gil(py, || p.wait());
+            out.push(reply_object(py, reply, self.scales[i], &self.names[i])?);
+        }
+        Ok(out)
+    }
+
+    /// What recovery found at start (None when there was nothing to recover).
+    #[getter]
+    fn recovery(&self, py: Python<'_>) -> PyResult<Option<Py<PyDict>>> {
+        self.system.recovery().map(|r| crate::durability::report_dict(py, r)).transpose()
+    }
+
+    /// Journal and snapshot counters.
+    fn durability_stats(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let d = PyDict::new(py);
+        let journal = PyList::empty(py);
+        for c in self.system.journal_counters() {
+            let j = PyDict::new(py);
+            j.set_item("bytes_written", c.bytes_written.load(Relaxed))?;
+            j.set_item("records", c.records.load(Relaxed))?;
+            j.set_item("fsyncs", c.syncs.load(Relaxed))?;
+            j.set_item("fsync_seconds", c.sync_ns.load(Relaxed) as f64 * 1e-9)?;
+            j.set_item("fsync_max_seconds", c.sync_max_ns.load(Relaxed) as f64 * 1e-9)?;
+            journal.append(j)?;
+        }
+        d.set_item("journal", journal)?;
+        if let Some(c) = self.system.snapshot_counters() {
+            let s = PyDict::new(py);
+            s.set_item("written", c.written.load(Relaxed))?;
+            s.set_item("bytes", c.bytes.load(Relaxed))?;
+            s.set_item("capture_max_seconds", c.capture_max_ns.load(Relaxed) as f64 * 1e-9)?;
+            s.set_item("write_seconds", c.write_ns.load(Relaxed) as f64 * 1e-9)?;
+            s.set_item("segments_deleted", c.segments_deleted.load(Relaxed))?;
+            d.set_item("snapshots", s)?;
+        }
+        Ok(d.unbind())
     }
 
     /// A subscription to every symbol's events, from the next one published.

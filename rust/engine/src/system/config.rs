@@ -15,6 +15,66 @@ pub enum OnFull {
     Reject,
 }
 
+/// When the journal thread calls `fdatasync` on the open segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// After every worker hand-off (one round of up to `batch_size` commands), before the
+    /// next is written: hand-offs are never merged into one sync.
+    Always,
+    /// Group commit: everything queued when the thread wakes is written with one `write`
+    /// and made durable with one `fdatasync`.
+    Batch,
+    /// At most every `interval`, whatever has been written since.
+    Interval(std::time::Duration),
+    /// Never: the operating system writes the pages back when it likes.
+    Never,
+}
+
+/// When a journaled command's reply and its events are released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AckPolicy {
+    /// Once its record is written to the file (in the OS page cache): survives a crash of
+    /// the process, not of the machine (unless the fsync policy has synced it).
+    AfterWrite,
+    /// Once its record is on stable storage (`fdatasync` returned): survives an OS crash
+    /// and power loss.
+    AfterFsync,
+}
+
+/// The command journal.
+#[derive(Clone, Debug)]
+pub struct JournalConfig {
+    /// Directory of the segment files.
+    pub directory: std::path::PathBuf,
+    /// When segments are synced.
+    pub fsync: FsyncPolicy,
+    /// When replies and events are released.
+    pub ack: AckPolicy,
+    /// Size at which a segment rolls to the next file.
+    pub segment_bytes: u64,
+    /// Worker hand-offs the journal thread's queue holds; a worker that finds it full waits
+    /// (the disk is slower than matching).
+    pub queue_capacity: usize,
+}
+
+/// Snapshots of every book.
+#[derive(Clone, Debug)]
+pub struct SnapshotConfig {
+    /// Directory of the snapshot files.
+    pub directory: std::path::PathBuf,
+    /// Take one of every changed book this often.
+    pub interval: Option<std::time::Duration>,
+    /// Take one of a book after this many commands.
+    pub every_commands: Option<u64>,
+    /// Snapshots kept per symbol (the newest); older ones and the journal segments every
+    /// kept snapshot has passed are deleted.
+    pub keep: usize,
+    /// Take one of every book at clean shutdown.
+    pub on_shutdown: bool,
+    /// Compress the files (LZ4).
+    pub compress: bool,
+}
+
 /// One configured symbol.
 #[derive(Clone, Debug)]
 pub struct SymbolSpec {
@@ -52,6 +112,10 @@ pub struct SystemConfig {
     pub pin_threads: bool,
     /// Events each worker's broadcast ring keeps for subscribers.
     pub event_capacity: usize,
+    /// The command journal, if enabled.
+    pub journal: Option<JournalConfig>,
+    /// Snapshots, if enabled.
+    pub snapshots: Option<SnapshotConfig>,
 }
 
 impl Default for SystemConfig {
@@ -64,6 +128,8 @@ impl Default for SystemConfig {
             on_full: OnFull::Block,
             pin_threads: false,
             event_capacity: 1 << 16,
+            journal: None,
+            snapshots: None,
         }
     }
 }
@@ -98,6 +164,35 @@ impl SystemConfig {
         }
         if self.event_capacity < 2 {
             return bad(format!("engine.event_capacity: must be at least 2, got {}", self.event_capacity));
+        }
+        if let Some(j) = &self.journal {
+            if j.ack == AckPolicy::AfterFsync && j.fsync == FsyncPolicy::Never {
+                return bad("journal.ack: after_fsync needs journal.fsync always, batch or interval \
+                            (with fsync: never nothing is ever known to be on disk)"
+                    .into());
+            }
+            if let FsyncPolicy::Interval(d) = j.fsync {
+                if d.is_zero() {
+                    return bad("journal.interval_ms: must be at least 1".into());
+                }
+            }
+            if j.segment_bytes < 4096 {
+                return bad(format!("journal.segment_bytes: must be at least 4096, got {}", j.segment_bytes));
+            }
+            if j.queue_capacity < 2 {
+                return bad(format!("journal.queue_capacity: must be at least 2, got {}", j.queue_capacity));
+            }
+        }
+        if let Some(s) = &self.snapshots {
+            if s.keep == 0 {
+                return bad("snapshots.keep: must be at least 1".into());
+            }
+            if s.every_commands == Some(0) {
+                return bad("snapshots.every_commands: must be at least 1".into());
+            }
+            if s.interval.is_some_and(|d| d.is_zero()) {
+                return bad("snapshots.interval_seconds: must be > 0".into());
+            }
         }
         let workers = self.worker_count();
         let mut seen = std::collections::HashSet::new();

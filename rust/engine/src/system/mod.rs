@@ -20,11 +20,14 @@
 
 pub(crate) mod admission;
 mod broadcast;
+mod committer;
 mod config;
+mod doorbell;
 mod feed;
 mod queue;
 mod reply;
 mod request;
+mod snapshotter;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -34,10 +37,13 @@ use std::time::Duration;
 
 use crossbeam_utils::Backoff;
 
-pub use config::{OnFull, SymbolSpec, SystemConfig};
+pub use committer::JournalCounters;
+pub use config::{AckPolicy, FsyncPolicy, JournalConfig, OnFull, SnapshotConfig, SymbolSpec, SystemConfig};
+pub use snapshotter::SnapshotCounters;
+pub(crate) use worker::apply_request;
 pub use feed::{FeedEvent, FeedKind, NO_PRICE};
 pub use reply::{Notify, Pending, REPLY_SPIN};
-pub use request::{CommandsSummary, Outcome, OwnedBatch, Request, SystemReport};
+pub use request::{CommandsSummary, Outcome, OwnedBatch, Request, SnapshotTaken, SystemReport};
 
 pub use crate::book::BookReader;
 use crate::book::BookWriter;
@@ -109,6 +115,11 @@ impl SymbolSlot {
 pub(crate) struct Shared {
     pub(crate) symbols: Vec<SymbolSlot>,
     pub(crate) workers: Vec<WorkerShared>,
+    /// One journal committer per worker, when the journal is on (empty otherwise).
+    pub(crate) committers: Vec<committer::CommitterShared>,
+    /// The snapshot writer, when snapshots are on.
+    pub(crate) snapshotter: Option<Arc<snapshotter::SnapshotShared>>,
+    pub(crate) snapshot_config: Option<SnapshotConfig>,
     pub(crate) batch_size: usize,
     on_full: OnFull,
 }
@@ -137,6 +148,9 @@ pub struct TradingSystem {
     joined: AtomicBool,
     cores: Vec<Option<usize>>,
     assignment: Vec<usize>,
+    /// The committers' and the snapshot writer's join handles (joined after the workers).
+    background: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    recovery: Option<crate::journal::recovery::RecoveryReport>,
 }
 
 impl TradingSystem {
@@ -145,6 +159,25 @@ impl TradingSystem {
         config.validate()?;
         let assignment = config.assignment();
         let workers = config.worker_count();
+        let book_configs: Vec<_> = config.symbols.iter().map(|s| s.book.clone()).collect();
+        let durable = config.journal.is_some() || config.snapshots.is_some();
+        let recovered = if durable
+            && crate::journal::recovery::has_data(config.journal.as_ref(), config.snapshots.as_ref())?
+        {
+            Some(crate::journal::recovery::recover(
+                &book_configs,
+                config.journal.as_ref(),
+                config.snapshots.as_ref(),
+                crate::journal::recovery::Mode::Recover,
+            )?)
+        } else {
+            None
+        };
+        let (recovered_books, recovery, summaries, run) = match recovered {
+            Some(r) => (r.books.into_iter().map(Some).collect(), Some(r.report), r.summaries, r.next_run),
+            None => ((0..book_configs.len()).map(|_| None).collect::<Vec<_>>(), None, Vec::new(), 1),
+        };
+        let mut recovered_books = recovered_books;
         let symbols = config
             .symbols
             .iter()
@@ -162,12 +195,76 @@ impl TradingSystem {
             .map(|_| WorkerShared::new(config.queue_capacity, config.event_capacity))
             .map(|(shared, consumer)| (shared, Some(consumer)))
             .unzip();
+        let (committer_shared, mut committer_queues): (Vec<_>, Vec<_>) = match &config.journal {
+            Some(j) => (0..workers)
+                .map(|_| committer::CommitterShared::new(j.queue_capacity))
+                .map(|(shared, consumer)| (shared, Some(consumer)))
+                .unzip(),
+            None => (Vec::new(), Vec::new()),
+        };
+        let (snapshot_shared, snapshot_queue) = match &config.snapshots {
+            Some(_) => {
+                let (s, q) = snapshotter::SnapshotShared::new();
+                (Some(Arc::new(s)), Some(q))
+            }
+            None => (None, None),
+        };
         let shared = Arc::new(Shared {
             symbols,
             workers: worker_shared,
+            committers: committer_shared,
+            snapshotter: snapshot_shared,
+            snapshot_config: config.snapshots.clone(),
             batch_size: config.batch_size,
             on_full: config.on_full,
         });
+        let registry: committer::SegmentRegistry = Arc::new(std::sync::Mutex::new(summaries));
+        let mut background = Vec::new();
+        if let Some(j) = &config.journal {
+            for me in 0..workers {
+                let header = crate::journal::segment::SegmentHeader {
+                    run,
+                    worker: me as u32,
+                    index: 0,
+                    first_sequence: 1,
+                    symbols: (0..assignment.len())
+                        .filter(|&i| assignment[i] == me)
+                        .map(|i| {
+                            let b = &config.symbols[i].book;
+                            crate::journal::segment::SymbolEntry {
+                                name: b.symbol.clone(),
+                                tick_size: b.scale.tick_size,
+                                lot_size: b.scale.lot_size,
+                            }
+                        })
+                        .collect(),
+                };
+                let c = committer::Committer {
+                    shared: Arc::clone(&shared),
+                    me,
+                    config: j.clone(),
+                    header,
+                    registry: Arc::clone(&registry),
+                    queue: committer_queues[me].take().expect("one queue per committer"),
+                };
+                match std::thread::Builder::new().name(format!("lft-journal-{me}")).spawn(move || c.run()) {
+                    Ok(h) => background.push(h),
+                    Err(e) => return Err(EngineError::InvalidConfig(format!("cannot start journal thread: {e}"))),
+                }
+            }
+        }
+        if let (Some(cfg), Some(queue), Some(s)) = (&config.snapshots, snapshot_queue, &shared.snapshotter) {
+            let (cfg, s) = (cfg.clone(), Arc::clone(s));
+            let reg = config.journal.is_some().then(|| Arc::clone(&registry));
+            let names = book_configs.iter().map(|b| b.symbol.clone()).collect();
+            match std::thread::Builder::new()
+                .name("lft-snapshots".into())
+                .spawn(move || snapshotter::run(s, queue, cfg, reg, names))
+            {
+                Ok(h) => background.push(h),
+                Err(e) => return Err(EngineError::InvalidConfig(format!("cannot start snapshot thread: {e}"))),
+            }
+        }
         let cores = crate::affinity::allowed_cores();
         let mut handles = Vec::with_capacity(workers);
         let mut pinned = vec![None; workers];
@@ -176,7 +273,10 @@ impl TradingSystem {
         for me in 0..workers {
             let mine: Vec<u32> =
                 (0..assignment.len()).filter(|&i| assignment[i] == me).map(|i| i as u32).collect();
-            let specs: Vec<_> = mine.iter().map(|&i| config.symbols[i as usize].book.clone()).collect();
+            let specs: Vec<_> = mine
+                .iter()
+                .map(|&i| (config.symbols[i as usize].book.clone(), recovered_books[i as usize].take()))
+                .collect();
             let core = (config.pin_threads && !cores.is_empty()).then(|| cores[me % cores.len()]);
             let shared_w = Arc::clone(&shared);
             let ready = ready_tx.clone();
@@ -187,10 +287,13 @@ impl TradingSystem {
                 // book that cannot be built (e.g. a pool too large to reserve) fails the start.
                 let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let mut books = Vec::with_capacity(mine.len());
-                    for (&i, spec) in mine.iter().zip(specs) {
-                        let book = BookWriter::try_with_config(spec).map_err(|e| e.to_string())?;
+                    for (&i, (spec, recovered)) in mine.iter().zip(specs) {
+                        let (book, seq, last) = match recovered {
+                            Some(r) => (r.book, r.command_sequence, r.last_time),
+                            None => (BookWriter::try_with_config(spec).map_err(|e| e.to_string())?, 0, 0),
+                        };
                         let _ = shared_w.symbols[i as usize].book.set(book.reader().clone());
-                        books.push((i, book));
+                        books.push((i, book, seq, last));
                     }
                     Ok(books)
                 }))
@@ -239,6 +342,7 @@ impl TradingSystem {
             for h in handles {
                 let _ = h.join();
             }
+            stop_background(&shared, background);
             return Err(EngineError::InvalidConfig(why));
         }
         Ok(TradingSystem {
@@ -247,7 +351,40 @@ impl TradingSystem {
             joined: AtomicBool::new(false),
             cores: pinned,
             assignment,
+            background: std::sync::Mutex::new(background),
+            recovery,
         })
+    }
+
+    /// What recovery found at start, if the journal or snapshot directory held data.
+    pub fn recovery(&self) -> Option<&crate::journal::recovery::RecoveryReport> {
+        self.recovery.as_ref()
+    }
+
+    /// Snapshot every book now: each worker captures its books between two commands (at a
+    /// consistent per-symbol sequence number) and the snapshot writer makes the files
+    /// durable. Blocks until every file is written.
+    pub fn snapshot(&self) -> EngineResult<Vec<SystemReport>> {
+        if self.shared.snapshotter.is_none() {
+            return Err(EngineError::InvalidConfig(
+                "snapshots are not enabled (set snapshots.enabled: true and snapshots.directory)".into(),
+            ));
+        }
+        let pending: Vec<_> = (0..self.symbol_count() as u32)
+            .map(|s| self.send(s, Request::Snapshot, false, None))
+            .collect::<Result<_, _>>()
+            .map_err(EngineError::from)?;
+        pending.into_iter().map(|p| p.wait().map_err(EngineError::from)).collect()
+    }
+
+    /// The journal committers' counters (one per worker; empty without a journal).
+    pub fn journal_counters(&self) -> Vec<&JournalCounters> {
+        self.shared.committers.iter().map(|c| &c.counters).collect()
+    }
+
+    /// The snapshot writer's counters (without snapshots, `None`).
+    pub fn snapshot_counters(&self) -> Option<&SnapshotCounters> {
+        self.shared.snapshotter.as_deref().map(|s| &s.counters)
     }
 
     /// Number of symbols.
@@ -437,6 +574,10 @@ impl TradingSystem {
             // A worker never panics itself (commands run under catch_unwind).
             let _ = h.join();
         }
+        // The workers have handed over their last rounds and shutdown snapshots: let the
+        // committers write them and the snapshot writer finish, then join them.
+        let background = std::mem::take(&mut *self.background.lock().unwrap_or_else(|p| p.into_inner()));
+        stop_background(shared, background);
         self.joined.store(true, Ordering::Release);
     }
 }
@@ -444,6 +585,27 @@ impl TradingSystem {
 impl Drop for TradingSystem {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Stop the committers (each writes what is queued first), then the snapshot writer, and
+/// join them.
+fn stop_background(shared: &Shared, handles: Vec<JoinHandle<()>>) {
+    for c in &shared.committers {
+        c.stop.store(true, Ordering::Release);
+        c.bell.unpark();
+    }
+    let (journal, snapshots): (Vec<_>, Vec<_>) =
+        handles.into_iter().partition(|h| h.thread().name().is_some_and(|n| n.starts_with("lft-journal")));
+    for h in journal {
+        let _ = h.join();
+    }
+    if let Some(s) = &shared.snapshotter {
+        s.stop.store(true, Ordering::Release);
+        s.bell.unpark();
+    }
+    for h in snapshots {
+        let _ = h.join();
     }
 }
 

@@ -37,6 +37,9 @@ pub enum Request {
     /// Ask the symbol's worker for its book's [`state_hash`](crate::BookWriter::state_hash):
     /// a query the book's owner answers between commands (it takes no sequence number).
     StateHash,
+    /// Capture the book now and write it as a snapshot file (answered once the file is
+    /// durable); takes no sequence number.
+    Snapshot,
     /// Make the worker panic while handling this command (tests of the halting path).
     #[doc(hidden)]
     InjectPanic,
@@ -51,7 +54,7 @@ impl Request {
             Request::Modify(m) => m.timestamp = ts,
             Request::Expire { now } | Request::EndOfDay { now } => *now = ts,
             Request::Batch(b) => b.timestamp = ts,
-            Request::Commands(_) | Request::StateHash | Request::InjectPanic => {}
+            Request::Commands(_) | Request::StateHash | Request::Snapshot | Request::InjectPanic => {}
         }
     }
 
@@ -64,7 +67,7 @@ impl Request {
             Request::Expire { now } | Request::EndOfDay { now } => *now,
             Request::Batch(b) => b.timestamp,
             Request::Commands(c) => c.last().map_or(0, command_timestamp),
-            Request::StateHash | Request::InjectPanic => 0,
+            Request::StateHash | Request::Snapshot | Request::InjectPanic => 0,
         }
     }
 
@@ -101,7 +104,7 @@ impl From<Command> for Request {
 }
 
 /// A columnar batch that owns its columns (it crosses to the worker thread).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OwnedBatch {
     /// 0 buy, 1 sell.
     pub side: Vec<i8>,
@@ -156,6 +159,21 @@ pub enum Outcome {
     Commands(CommandsSummary),
     /// The answer to a [`Request::StateHash`].
     StateHash(u64),
+    /// The answer to a [`Request::Snapshot`].
+    Snapshot(SnapshotTaken),
+}
+
+/// A snapshot file written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotTaken {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// Orders the book held.
+    pub resting_orders: u64,
+    /// How long the worker paused to capture the book, in nanoseconds.
+    pub capture_ns: u64,
 }
 
 /// Totals of a [`Request::Commands`] hand-off.
@@ -178,7 +196,7 @@ impl SystemReport {
     pub fn report(&self) -> Option<&ExecutionReport> {
         match &self.outcome {
             Outcome::Report(r) => Some(r),
-            Outcome::Batch(_) | Outcome::Commands(_) | Outcome::StateHash(_) => None,
+            Outcome::Batch(_) | Outcome::Commands(_) | Outcome::StateHash(_) | Outcome::Snapshot(_) => None,
         }
     }
 }

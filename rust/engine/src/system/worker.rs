@@ -9,12 +9,15 @@ use std::time::Duration;
 use crossbeam_utils::{Backoff, CachePadded};
 
 use super::broadcast::EventRing;
+use super::committer::{Chunk, CommitterShared, Release};
 use super::feed::{report_events, FeedEvent, FeedKind};
+use super::snapshotter::SnapshotJob;
 use super::queue::{command_queue, QueueConsumer, QueueProducer};
 use super::reply::Replier;
 use super::request::{CommandsSummary, Outcome, Request, SystemReport};
 use super::{Refusal, Reply, Shared};
 use crate::book::{BatchOutput, BookWriter};
+use crate::journal::record::{encode_halted, encode_request};
 use crate::error::EngineError;
 use crate::event::ExecutionReport;
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
@@ -78,11 +81,53 @@ impl WorkerShared {
 }
 
 /// Per-symbol state only the owning worker touches.
-struct Owned {
-    index: u32,
-    book: BookWriter,
-    command_sequence: u64,
-    last_time: Timestamp,
+pub(crate) struct Owned {
+    pub(crate) index: u32,
+    /// Position in this worker's journal symbol table.
+    pub(crate) local: u32,
+    pub(crate) book: BookWriter,
+    pub(crate) command_sequence: u64,
+    pub(crate) last_time: Timestamp,
+    /// Command sequence of the last snapshot captured (or recovered from).
+    snapshot_sequence: u64,
+}
+
+/// Where a worker's replies, events and journal records go.
+pub(crate) struct Outbox<'a> {
+    ring: &'a EventRing,
+    /// With a journal: the round's records and what they release, handed to the committer.
+    journal: Option<(&'a CommitterShared, Chunk)>,
+}
+
+impl Outbox<'_> {
+    fn publish(&mut self, e: FeedEvent) {
+        match &mut self.journal {
+            None => self.ring.publish(&e),
+            Some((_, chunk)) => chunk.releases.push(Release::Event(e)),
+        }
+    }
+
+    fn reply(&mut self, r: Replier<Reply>, answer: Reply) {
+        match &mut self.journal {
+            None => r.fill(answer),
+            Some((_, chunk)) => chunk.releases.push(Release::Reply(r, answer)),
+        }
+    }
+
+    fn frames(&mut self) -> Option<&mut Vec<u8>> {
+        self.journal.as_mut().map(|(_, c)| &mut c.frames)
+    }
+
+    /// End of a round: hand the round to the committer.
+    fn flush(&mut self) {
+        if let Some((committer, chunk)) = &mut self.journal {
+            if !chunk.frames.is_empty() || !chunk.releases.is_empty() {
+                let frames = Vec::with_capacity(chunk.frames.capacity());
+                let full = std::mem::replace(chunk, Chunk { frames, releases: Vec::new() });
+                committer.hand_off(full);
+            }
+        }
+    }
 }
 
 /// Nanoseconds since the Unix epoch.
@@ -92,19 +137,31 @@ pub(crate) fn wall_clock_ns() -> Timestamp {
         .map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64)
 }
 
+/// The books a worker starts with: (symbol index, book, command sequence, last time).
+pub(crate) type StartBook = (u32, BookWriter, u64, Timestamp);
+
 /// The worker loop: the only owner of `books` (their writers) and of the queue's consumer.
-pub(crate) fn run(
-    shared: Arc<Shared>,
-    me: usize,
-    books: Vec<(u32, BookWriter)>,
-    mut queue: QueueConsumer<Envelope>,
-) {
+pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut queue: QueueConsumer<Envelope>) {
     let worker = &shared.workers[me];
     let mut owned: Vec<Option<Owned>> = (0..shared.symbols.len()).map(|_| None).collect();
-    for (s, mut book) in books {
+    for (local, (s, mut book, command_sequence, last_time)) in books.into_iter().enumerate() {
         book.track_level_changes(true);
-        owned[s as usize] = Some(Owned { index: s, book, command_sequence: 0, last_time: 0 });
+        owned[s as usize] = Some(Owned {
+            index: s,
+            local: local as u32,
+            book,
+            command_sequence,
+            last_time,
+            snapshot_sequence: command_sequence,
+        });
     }
+    let mut out = Outbox {
+        ring: &worker.ring,
+        journal: shared.committers.get(me).map(|c| (c, Chunk::default())),
+    };
+    let snapshots = shared.snapshot_config.as_ref();
+    let interval = snapshots.and_then(|c| c.interval);
+    let mut next_snapshot = interval.map(|d| std::time::Instant::now() + d);
     let batch = shared.batch_size;
     let mut scratch = Scratch::new();
     loop {
@@ -115,15 +172,16 @@ pub(crate) fn run(
             let Some(state) = owned[env.symbol as usize].as_mut() else {
                 // Cannot happen: submitters route by the same assignment.
                 if let Some(r) = env.reply {
-                    r.fill(Err(Refusal::before_queue(EngineError::UnknownSymbol(env.symbol.to_string()))));
+                    out.reply(r, Err(Refusal::before_queue(EngineError::UnknownSymbol(env.symbol.to_string()))));
                 }
                 continue;
             };
             // `run_one` already contains panics from the book; this guards the worker's own
             // code, so a bug there halts one symbol instead of silencing the whole worker.
             let symbol = env.symbol as usize;
-            let handled =
-                catch_unwind(AssertUnwindSafe(|| handle(&shared, worker, state, env, &mut scratch)));
+            let handled = catch_unwind(AssertUnwindSafe(|| {
+                handle(&shared, worker, state, env, &mut scratch, &mut out)
+            }));
             if let Err(panic) = handled {
                 let why = format!("worker failed outside the book: {}", super::panic_text(&*panic));
                 eprintln!("lockfree-trading: symbol {} halted: {why}", shared.symbols[symbol].name);
@@ -131,6 +189,24 @@ pub(crate) fn run(
                 scratch = Scratch::new();
             }
         }
+        if let Some(every) = snapshots.and_then(|c| c.every_commands) {
+            for state in owned.iter_mut().flatten() {
+                if state.command_sequence >= state.snapshot_sequence + every {
+                    capture(&shared, state, None);
+                }
+            }
+        }
+        if let (Some(at), Some(d)) = (next_snapshot, interval) {
+            if std::time::Instant::now() >= at {
+                for state in owned.iter_mut().flatten() {
+                    if state.command_sequence != state.snapshot_sequence {
+                        capture(&shared, state, None);
+                    }
+                }
+                next_snapshot = Some(std::time::Instant::now() + d);
+            }
+        }
+        out.flush();
         if taken > 0 {
             worker.processed.fetch_add(taken as u64, Ordering::Relaxed);
             continue;
@@ -138,12 +214,47 @@ pub(crate) fn run(
         if worker.stop.load(Ordering::Acquire) {
             // No submitter can enqueue now; drain what is left and leave.
             if queue.is_empty() {
+                if snapshots.is_some_and(|c| c.on_shutdown) {
+                    for state in owned.iter_mut().flatten() {
+                        if state.command_sequence != state.snapshot_sequence || state.command_sequence == 0 {
+                            capture(&shared, state, None);
+                        }
+                    }
+                }
                 return;
             }
             continue;
         }
         idle(worker, &queue);
     }
+}
+
+/// Capture a book (the worker's whole pause) and hand it to the snapshot writer.
+fn capture(shared: &Shared, state: &mut Owned, reply: Option<Replier<Reply>>) {
+    let Some(writer) = shared.snapshotter.as_ref() else {
+        if let Some(r) = reply {
+            r.fill(Err(Refusal::before_queue(EngineError::InvalidConfig(
+                "snapshots are not enabled (snapshots.enabled: true, snapshots.directory)".into(),
+            ))));
+        }
+        return;
+    };
+    if state.book.poisoned().is_some() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let image = state.book.capture();
+    let capture_ns = started.elapsed().as_nanos() as u64;
+    state.snapshot_sequence = state.command_sequence;
+    writer.submit(SnapshotJob {
+        symbol: state.index,
+        name: shared.symbols[state.index as usize].name.clone(),
+        command_sequence: state.command_sequence,
+        last_time: state.last_time,
+        image,
+        capture_ns,
+        reply,
+    });
 }
 
 /// How long an idle worker keeps polling its queue before it parks. Waking a parked
@@ -197,15 +308,22 @@ impl Scratch {
     }
 }
 
-fn handle(shared: &Shared, worker: &WorkerShared, state: &mut Owned, env: Envelope, scratch: &mut Scratch) {
+fn handle(
+    shared: &Shared,
+    worker: &WorkerShared,
+    state: &mut Owned,
+    env: Envelope,
+    scratch: &mut Scratch,
+    out: &mut Outbox<'_>,
+) {
     let slot = &shared.symbols[state.index as usize];
     let Envelope { request, worker_time, reply, .. } = env;
     if let Some(reason) = slot.halted() {
         if let Some(r) = reply {
-            r.fill(Err(Refusal::before_queue(EngineError::SymbolHalted {
-                symbol: slot.name.clone(),
-                reason,
-            })));
+            out.reply(
+                r,
+                Err(Refusal::before_queue(EngineError::SymbolHalted { symbol: slot.name.clone(), reason })),
+            );
         }
         return;
     }
@@ -218,6 +336,11 @@ fn handle(shared: &Shared, worker: &WorkerShared, state: &mut Owned, env: Envelo
             timestamp: state.last_time,
             outcome: Outcome::StateHash(state.book.state_hash()),
         }),
+        // Answered by the snapshot writer once the file is durable.
+        Request::Snapshot => {
+            capture(shared, state, reply);
+            return;
+        }
         Request::Commands(commands) => {
             let mut sum = CommandsSummary::default();
             for c in commands {
@@ -225,7 +348,7 @@ fn handle(shared: &Shared, worker: &WorkerShared, state: &mut Owned, env: Envelo
                     break;
                 }
                 sum.commands += 1;
-                match run_one(shared, worker, state, c.into(), worker_time, scratch) {
+                match run_one(shared, worker, state, c.into(), worker_time, scratch, out) {
                     Ok(done) => {
                         sum.trades += scratch.report.trades.len() as u64;
                         sum.events += done.events;
@@ -247,7 +370,7 @@ fn handle(shared: &Shared, worker: &WorkerShared, state: &mut Owned, env: Envelo
                 }),
             }
         }
-        request => run_one(shared, worker, state, request, worker_time, scratch).map(|done| SystemReport {
+        request => run_one(shared, worker, state, request, worker_time, scratch, out).map(|done| SystemReport {
             symbol: state.index,
             command_sequence: done.command_sequence,
             timestamp: done.timestamp,
@@ -258,7 +381,7 @@ fn handle(shared: &Shared, worker: &WorkerShared, state: &mut Owned, env: Envelo
         }),
     };
     if let Some(r) = reply {
-        r.fill(answer);
+        out.reply(r, answer);
     }
 }
 
@@ -271,9 +394,10 @@ struct Done {
 }
 
 /// Halt a symbol whose book failed: print why, publish a halted event, refuse the command.
+#[allow(clippy::too_many_arguments)]
 fn halt(
     slot: &super::SymbolSlot,
-    worker: &WorkerShared,
+    out: &mut Outbox<'_>,
     symbol: u32,
     seq: u64,
     timestamp: Timestamp,
@@ -282,32 +406,18 @@ fn halt(
 ) -> Refusal {
     slot.halt(reason.clone());
     eprintln!("lockfree-trading: symbol {} halted: {reason}", slot.name);
-    worker.ring.publish(&FeedEvent::notice(symbol, FeedKind::Halted, seq, timestamp, order_id, 0));
+    out.publish(FeedEvent::notice(symbol, FeedKind::Halted, seq, timestamp, order_id, 0));
     Refusal { command_sequence: seq, error: EngineError::SymbolHalted { symbol: slot.name.clone(), reason } }
 }
 
-/// Run one command through the book exactly as if it came alone, publish its events.
-fn run_one(
-    shared: &Shared,
-    worker: &WorkerShared,
-    state: &mut Owned,
-    mut request: Request,
-    worker_time: bool,
-    scratch: &mut Scratch,
-) -> Result<Done, Refusal> {
-    let slot = &shared.symbols[state.index as usize];
-    state.command_sequence += 1;
-    let seq = state.command_sequence;
-    if worker_time {
-        let now = wall_clock_ns().max(state.last_time);
-        request.set_timestamp(now);
-    }
-    let timestamp = request.timestamp();
-    state.last_time = state.last_time.max(timestamp);
-    let order_id = request.order_id();
-    let book = &mut state.book;
-    let Scratch { report } = scratch;
-    let ran = catch_unwind(AssertUnwindSafe(|| match &request {
+/// The book call of one command: the one mapping from a [`Request`] to the book, shared by
+/// the worker and by recovery's replay (so a replay runs exactly what ran).
+pub(crate) fn apply_request(
+    book: &mut BookWriter,
+    request: &Request,
+    report: &mut crate::event::ExecutionReport,
+) -> crate::EngineResult<Option<BatchOutput>> {
+    match request {
         Request::New(o) => book.submit_into(o, report).map(|()| None),
         Request::Cancel { id, timestamp } => book.cancel_into(*id, *timestamp, report).map(|()| None),
         Request::Modify(m) => book.modify_into(m, report).map(|()| None),
@@ -325,26 +435,60 @@ fn run_one(
                 None
             })
         }
-
         Request::Batch(b) => {
             let mut out = BatchOutput::default();
             book.submit_batch_with_events(&b.as_input(), &mut out, report).map(|()| Some(out))
         }
         Request::Commands(_) => Err(EngineError::invalid("nested command lists are not supported")),
-        Request::StateHash => Err(EngineError::invalid("a state-hash query is not a command")),
+        Request::StateHash | Request::Snapshot => Err(EngineError::invalid("a query is not a command")),
         Request::InjectPanic => panic!("injected panic (test of the halting path)"),
-    }));
+    }
+}
+
+/// Run one command through the book exactly as if it came alone, journal it, publish its
+/// events.
+fn run_one(
+    shared: &Shared,
+    _worker: &WorkerShared,
+    state: &mut Owned,
+    mut request: Request,
+    worker_time: bool,
+    scratch: &mut Scratch,
+    out: &mut Outbox<'_>,
+) -> Result<Done, Refusal> {
+    let slot = &shared.symbols[state.index as usize];
+    state.command_sequence += 1;
+    let seq = state.command_sequence;
+    if worker_time {
+        let now = wall_clock_ns().max(state.last_time);
+        request.set_timestamp(now);
+    }
+    let timestamp = request.timestamp();
+    state.last_time = state.last_time.max(timestamp);
+    let order_id = request.order_id();
+    let book = &mut state.book;
+    let Scratch { report } = scratch;
+    let ran = catch_unwind(AssertUnwindSafe(|| apply_request(book, &request, report)));
+    // Every command that took a sequence number is journaled, refused ones too; one that
+    // failed inside the book is journaled as HALTED (it replays as nothing).
+    let local = state.local;
+    if let Some(frames) = out.frames() {
+        match &ran {
+            Ok(Err(EngineError::BookPoisoned { .. })) | Err(_) => encode_halted(frames, local, seq, timestamp),
+            Ok(_) => encode_request(frames, local, seq, &request),
+        }
+    }
     let symbol = state.index;
     match ran {
         Ok(Ok(batch)) => {
             let mut events = 0u64;
             report_events(symbol, seq, report, |e| {
-                worker.ring.publish(&e);
+                out.publish(e);
                 events += 1;
             });
             // The writer logged every level it changed, with the state it left it in.
             for l in state.book.level_changes() {
-                worker.ring.publish(&FeedEvent {
+                out.publish(FeedEvent {
                     side: l.side,
                     price: l.price,
                     quantity: l.quantity,
@@ -357,22 +501,15 @@ fn run_one(
         Ok(Err(EngineError::BookPoisoned { reason, .. })) => {
             // Cannot happen: the panic that poisoned the book halted the symbol (below).
             let reason = format!("the book refused command {seq}: {reason}");
-            Err(halt(slot, worker, symbol, seq, timestamp, order_id, reason))
+            Err(halt(slot, out, symbol, seq, timestamp, order_id, reason))
         }
         Ok(Err(error)) => {
-            worker.ring.publish(&FeedEvent::notice(
-                symbol,
-                FeedKind::CommandRejected,
-                seq,
-                timestamp,
-                order_id,
-                error.code(),
-            ));
+            out.publish(FeedEvent::notice(symbol, FeedKind::CommandRejected, seq, timestamp, order_id, error.code()));
             Err(Refusal { command_sequence: seq, error })
         }
         Err(panic) => {
             let reason = format!("worker panicked on command {seq}: {}", super::panic_text(&*panic));
-            Err(halt(slot, worker, symbol, seq, timestamp, order_id, reason))
+            Err(halt(slot, out, symbol, seq, timestamp, order_id, reason))
         }
     }
 }

@@ -1,0 +1,334 @@
+//! The journal committer: one thread per worker that makes the worker's records durable
+//! and only then releases what they caused.
+//!
+//! The worker never waits for a disk. At the end of each round it hands the round's
+//! records (already framed, see `journal::record`) and everything the round would have
+//! released (replies to fill, events to publish) to its committer as one [`Chunk`], and
+//! goes on matching. The committer seals the frames (stream sequence, CRC32C), writes all
+//! the chunks it finds queued with one `write` (group commit), syncs them as
+//! [`FsyncPolicy`] says, and releases each chunk when [`AckPolicy`] allows: replies are
+//! filled and events published in the order the worker produced them. While journaling is
+//! on the committer is the only publisher of its worker's event ring.
+//!
+//! The worker does wait when the committer's queue is full, that is when the disk is
+//! slower than matching for longer than the queue holds: back-pressure, not a lock.
+//!
+//! A write or sync that fails halts every symbol of the worker (nothing more can be made
+//! durable) and answers the affected commands with a storage error: their effect is in
+//! memory only, and a restart recovers without them.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::broadcast::EventRing;
+use super::doorbell::Doorbell;
+use super::feed::FeedEvent;
+use super::queue::{command_queue, QueueConsumer, QueueProducer};
+use super::reply::Replier;
+use super::{AckPolicy, FsyncPolicy, JournalConfig, Refusal, Reply, Shared};
+use crate::error::EngineError;
+use crate::journal::record::{seal_frames, FRAME_HEADER};
+use crate::journal::segment::{SegmentHeader, SegmentWriter};
+use crate::journal::SegmentSummary;
+use crate::primitive::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Something a command caused, held until its record is durable enough.
+pub(crate) enum Release {
+    /// An event for the worker's ring.
+    Event(FeedEvent),
+    /// A reply for a submitter.
+    Reply(Replier<Reply>, Reply),
+}
+
+/// One worker round: its frames and what they release.
+#[derive(Default)]
+pub(crate) struct Chunk {
+    pub(crate) frames: Vec<u8>,
+    pub(crate) releases: Vec<Release>,
+}
+
+/// Counters of one committer, for statistics and benches.
+#[derive(Default)]
+pub struct JournalCounters {
+    /// Bytes appended to segments.
+    pub bytes_written: AtomicU64,
+    /// Records appended.
+    pub records: AtomicU64,
+    /// `fdatasync` calls.
+    pub syncs: AtomicU64,
+    /// Summed duration of those calls, in nanoseconds.
+    pub sync_ns: AtomicU64,
+    /// Longest of them, in nanoseconds.
+    pub sync_max_ns: AtomicU64,
+}
+
+/// What a worker and the system share with one committer.
+pub(crate) struct CommitterShared {
+    pub(crate) queue: QueueProducer<Chunk>,
+    pub(crate) bell: Doorbell,
+    /// Set by shutdown once the worker has exited: write what is left and leave.
+    pub(crate) stop: AtomicBool,
+    pub(crate) counters: JournalCounters,
+}
+
+impl CommitterShared {
+    pub(crate) fn new(capacity: usize) -> (Self, QueueConsumer<Chunk>) {
+        let (queue, consumer) = command_queue(capacity);
+        let shared = CommitterShared {
+            queue,
+            bell: Doorbell::new(),
+            stop: AtomicBool::new(false),
+            counters: JournalCounters::default(),
+        };
+        (shared, consumer)
+    }
+
+    /// Worker side: hand a round over, waiting only while the queue is full.
+    pub(crate) fn hand_off(&self, mut chunk: Chunk) {
+        let backoff = crossbeam_utils::Backoff::new();
+        loop {
+            match self.queue.push(chunk) {
+                Ok(()) => break,
+                Err(back) => {
+                    chunk = back;
+                    self.bell.ring();
+                    if backoff.is_completed() {
+                        std::thread::sleep(Duration::from_micros(20));
+                    } else {
+                        backoff.snooze();
+                    }
+                }
+            }
+        }
+        self.bell.ring();
+    }
+}
+
+/// Closed segments and what they hold, shared with the snapshot writer (which deletes the
+/// ones every kept snapshot has passed). Touched once per segment roll: never on the order
+/// path.
+pub(crate) type SegmentRegistry = Arc<Mutex<Vec<SegmentSummary>>>;
+
+/// Everything one committer thread owns.
+pub(crate) struct Committer {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) me: usize,
+    pub(crate) config: JournalConfig,
+    pub(crate) header: SegmentHeader,
+    pub(crate) registry: SegmentRegistry,
+    pub(crate) queue: QueueConsumer<Chunk>,
+}
+
+/// Most chunks one group commit takes (bounds the latency of the first of them).
+const GROUP_MAX: usize = 4096;
+
+impl Committer {
+    /// The thread's loop; returns when stopped and drained.
+    pub(crate) fn run(mut self) {
+        let shared = Arc::clone(&self.shared);
+        let me = &shared.committers[self.me];
+        me.bell.install();
+        let ring = &shared.workers[self.me].ring;
+        let mut writer = match SegmentWriter::create(&self.config.directory, self.config.segment_bytes, self.header.clone()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                self.fail(&e);
+                None
+            }
+        };
+        let mut next_sequence = self.header.first_sequence;
+        let names = self.header.symbols.iter().map(|s| s.name.clone()).collect();
+        let mut summary = SegmentSummary::new(writer.as_ref().map(|w| w.path()).unwrap_or_default(), names);
+        let mut group: Vec<Chunk> = Vec::new();
+        let mut held: Vec<Chunk> = Vec::new();
+        let mut buffer: Vec<u8> = Vec::new();
+        let mut last_sync = Instant::now();
+        let mut failed = writer.is_none();
+        loop {
+            while group.len() < GROUP_MAX {
+                match self.queue.pop() {
+                    Some(c) => group.push(c),
+                    None => break,
+                }
+            }
+            if group.is_empty() {
+                let stopping = me.stop.load(Ordering::Acquire) && self.queue.is_empty();
+                let interval_due = matches!(self.config.fsync, FsyncPolicy::Interval(d) if last_sync.elapsed() >= d);
+                if !held.is_empty() && (stopping || interval_due) || stopping && !failed {
+                    if let Some(w) = writer.as_mut().filter(|_| !failed) {
+                        if self.config.fsync != FsyncPolicy::Never || !held.is_empty() {
+                            if let Err(e) = self.sync(w) {
+                                failed = true;
+                                self.fail(&e);
+                            }
+                        }
+                    }
+                    last_sync = Instant::now();
+                    for c in held.drain(..) {
+                        release(ring, c, failed);
+                    }
+                }
+                if stopping {
+                    if let Some(w) = writer.take() {
+                        drop(w);
+                    }
+                    self.registry.lock().unwrap_or_else(|p| p.into_inner()).push(summary);
+                    return;
+                }
+                let timeout = match self.config.fsync {
+                    FsyncPolicy::Interval(d) if !held.is_empty() => d.saturating_sub(last_sync.elapsed()),
+                    _ => Duration::from_millis(1),
+                };
+                let queue = &self.queue;
+                me.bell.sleep(timeout.max(Duration::from_micros(50)), || !queue.is_empty() || me.stop.load(Ordering::Relaxed));
+                continue;
+            }
+            // Seal every frame (stream sequence, CRC32C), noting what each segment holds.
+            for c in &mut group {
+                next_sequence += seal_frames(&mut c.frames, next_sequence);
+            }
+            if failed {
+                for c in group.drain(..) {
+                    release(ring, c, true);
+                }
+                continue;
+            }
+            let w = writer.as_mut().expect("a writer while not failed");
+            let per_chunk = self.config.fsync == FsyncPolicy::Always;
+            let outcome = if per_chunk {
+                // One write and one sync per hand-off, each released before the next.
+                let mut result = Ok(());
+                for c in group.drain(..) {
+                    if !c.frames.is_empty() {
+                        result = result
+                            .and_then(|()| self.append(w, &c.frames, &mut summary))
+                            .and_then(|()| self.sync(w));
+                    }
+                    release(ring, c, result.is_err());
+                }
+                result
+            } else {
+                buffer.clear();
+                for c in &group {
+                    buffer.extend_from_slice(&c.frames);
+                }
+                let mut result = if buffer.is_empty() { Ok(()) } else { self.append(w, &buffer, &mut summary) };
+                let sync_now = match self.config.fsync {
+                    FsyncPolicy::Batch => true,
+                    FsyncPolicy::Interval(d) => last_sync.elapsed() >= d,
+                    FsyncPolicy::Always | FsyncPolicy::Never => false,
+                };
+                let after_write = self.config.ack == AckPolicy::AfterWrite;
+                if result.is_ok() && after_write {
+                    for c in group.drain(..) {
+                        release(ring, c, false);
+                    }
+                }
+                if result.is_ok() && sync_now {
+                    result = self.sync(w);
+                    last_sync = Instant::now();
+                }
+                match (&result, sync_now || after_write) {
+                    (Ok(()), true) => {
+                        for c in held.drain(..).chain(group.drain(..)) {
+                            release(ring, c, false);
+                        }
+                    }
+                    (Ok(()), false) => held.append(&mut group),
+                    (Err(_), _) => {}
+                }
+                result
+            };
+            if let Err(e) = outcome {
+                failed = true;
+                self.fail(&e);
+                for c in held.drain(..).chain(group.drain(..)) {
+                    release(ring, c, true);
+                }
+            }
+        }
+    }
+
+    /// Write sealed frames (rolling first if the segment is full), noting what the segment
+    /// they land in holds.
+    fn append(&self, w: &mut SegmentWriter, frames: &[u8], summary: &mut SegmentSummary) -> crate::EngineResult<()> {
+        let first = u64::from_le_bytes(frames[FRAME_HEADER..FRAME_HEADER + 8].try_into().expect("8 bytes"));
+        if w.roll_if_full(first, self.config.fsync != FsyncPolicy::Never)? {
+            let closed = std::mem::replace(summary, SegmentSummary::new(w.path(), summary.names.clone()));
+            self.registry.lock().unwrap_or_else(|p| p.into_inner()).push(closed);
+        }
+        for_each_frame(frames, |symbol, seq| summary.note(symbol, seq));
+        w.write(frames)?;
+        let c = &self.shared.committers[self.me].counters;
+        c.bytes_written.fetch_add(frames.len() as u64, Ordering::Relaxed);
+        c.records.fetch_add(seal_count(frames), Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn sync(&self, w: &mut SegmentWriter) -> crate::EngineResult<()> {
+        let start = Instant::now();
+        w.sync()?;
+        let ns = start.elapsed().as_nanos() as u64;
+        let c = &self.shared.committers[self.me].counters;
+        c.syncs.fetch_add(1, Ordering::Relaxed);
+        c.sync_ns.fetch_add(ns, Ordering::Relaxed);
+        c.sync_max_ns.fetch_max(ns, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Nothing more can be made durable: halt the worker's symbols.
+    fn fail(&self, e: &EngineError) {
+        let why = format!("the journal failed: {e}");
+        eprintln!("lockfree-trading: worker {}: {why}; its symbols are halted", self.me);
+        for slot in self.shared.symbols.iter().filter(|s| s.worker == self.me) {
+            slot.halt(why.clone());
+        }
+    }
+}
+
+/// Call `f(symbol, command_sequence)` for each frame.
+fn for_each_frame(frames: &[u8], mut f: impl FnMut(u32, u64)) {
+    let mut at = 0;
+    while at + FRAME_HEADER <= frames.len() {
+        let len = u32::from_le_bytes(frames[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let body = at + FRAME_HEADER;
+        let symbol = u32::from_le_bytes(frames[body + 8..body + 12].try_into().expect("4 bytes"));
+        let seq = u64::from_le_bytes(frames[body + 12..body + 20].try_into().expect("8 bytes"));
+        f(symbol, seq);
+        at = body + len;
+    }
+}
+
+fn seal_count(frames: &[u8]) -> u64 {
+    let mut at = 0;
+    let mut n = 0;
+    while at + FRAME_HEADER <= frames.len() {
+        let len = u32::from_le_bytes(frames[at..at + 4].try_into().expect("4 bytes")) as usize;
+        at += FRAME_HEADER + len;
+        n += 1;
+    }
+    n
+}
+
+/// Fill the chunk's replies and publish its events, in order. After a journal failure the
+/// commands' effects are not durable: replies say so and events are dropped.
+fn release(ring: &EventRing, chunk: Chunk, failed: bool) {
+    for r in chunk.releases {
+        match r {
+            Release::Event(e) if !failed => ring.publish(&e),
+            Release::Event(_) => {}
+            Release::Reply(replier, answer) => {
+                let answer = match answer {
+                    Ok(report) if failed => Err(Refusal {
+                        command_sequence: report.command_sequence,
+                        error: EngineError::Storage(
+                            "the journal failed before this command was durable; it is lost on restart".into(),
+                        ),
+                    }),
+                    other => other,
+                };
+                replier.fill(answer);
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Offline tools over the journal and snapshot directories, for the CLI: `recover --verify`
+//! (rebuild every book, change nothing), `journal inspect` and `journal dump`.
+
+use std::path::Path;
+
+use lft_engine::journal::recovery::{recover, Mode, RecoveryReport};
+use lft_engine::journal::segment::{list_segments, scan_segment};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::errors::PyEngineError;
+use crate::gil::without_gil;
+
+/// The recovery report as a dict.
+pub(crate) fn report_dict(py: Python<'_>, r: &RecoveryReport) -> PyResult<Py<PyDict>> {
+    let d = PyDict::new(py);
+    let symbols = PyList::empty(py);
+    let mut orders = 0usize;
+    for s in &r.symbols {
+        let e = PyDict::new(py);
+        e.set_item("symbol", &s.symbol)?;
+        e.set_item("snapshot", s.snapshot.as_ref().map(|p| p.display().to_string()))?;
+        e.set_item("snapshot_sequence", s.snapshot_sequence)?;
+        e.set_item("commands_replayed", s.commands_replayed)?;
+        e.set_item("command_sequence", s.command_sequence)?;
+        e.set_item("resting_orders", s.resting_orders)?;
+        e.set_item("state_hash", s.state_hash)?;
+        orders += s.resting_orders;
+        symbols.append(e)?;
+    }
+    d.set_item("symbols", symbols)?;
+    d.set_item("segments", r.segments)?;
+    d.set_item("commands_replayed", r.commands_replayed)?;
+    d.set_item("resting_orders", orders)?;
+    d.set_item("seconds", r.seconds)?;
+    d.set_item("notes", r.notes.clone())?;
+    Ok(d.unbind())
+}
+
+/// Rebuild every book from the directories `config` names, verifying every snapshot's CRC
+/// and state hash, and change nothing. Returns the recovery report.
+#[pyfunction]
+#[pyo3(name = "verify_recovery")]
+pub fn py_verify_recovery(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<Py<PyDict>> {
+    let (sc, _) = crate::system::system_config(config)?;
+    sc.validate().map_err(PyEngineError)?;
+    let books: Vec<_> = sc.symbols.iter().map(|s| s.book.clone()).collect();
+    let r = without_gil(py, || recover(&books, sc.journal.as_ref(), sc.snapshots.as_ref(), Mode::Verify))
+        .map_err(PyEngineError)?;
+    report_dict(py, &r.report)
+}
+
+/// Segments of a journal directory: per segment its run, worker, records, first and last
+/// sequence numbers, and what is wrong with it.
+#[pyfunction]
+#[pyo3(name = "journal_inspect")]
+pub fn py_journal_inspect(py: Python<'_>, directory: &str) -> PyResult<Vec<Py<PyDict>>> {
+    let dir = Path::new(directory);
+    let segments = list_segments(dir).map_err(PyEngineError)?;
+    let mut out = Vec::new();
+    for (id, path) in segments {
+        let d = PyDict::new(py);
+        d.set_item("file", path.display().to_string())?;
+        d.set_item("run", id.run)?;
+        d.set_item("worker", id.worker)?;
+        d.set_item("index", id.index)?;
+        match without_gil(py, || scan_segment(&path)) {
+            Ok(scan) => {
+                d.set_item("symbols", scan.header.symbols.iter().map(|s| s.name.clone()).collect::<Vec<_>>())?;
+                d.set_item("records", scan.records.len())?;
+                d.set_item("bytes", scan.file_len)?;
+                d.set_item("first_sequence", scan.records.first().map(|(_, r)| r.stream_sequence))?;
+                d.set_item("last_sequence", scan.records.last().map(|(_, r)| r.stream_sequence))?;
+                let mut errors = Vec::new();
+                if scan.torn {
+                    errors.push(format!(
+                        "torn tail at byte {}: {} bytes of an unfinished append",
+                        scan.good_until,
+                        scan.file_len - scan.good_until
+                    ));
+                }
+                if let Some(why) = scan.corrupt {
+                    errors.push(format!("damaged record at byte {}: {why}", scan.good_until));
+                }
+                d.set_item("errors", errors)?;
+            }
+            Err(e) => {
+                d.set_item("records", 0)?;
+                d.set_item("errors", vec![e.to_string()])?;
+            }
+        }
+        out.push(d.unbind());
+    }
+    Ok(out)
+}
+
+/// Every readable record of `symbol` in a journal directory, in replay order, as dicts
+/// (`command_sequence`, `timestamp`, `command`: a readable form in ticks and lots).
+#[pyfunction]
+#[pyo3(name = "journal_dump", signature = (directory, symbol = None, limit = None))]
+pub fn py_journal_dump(
+    py: Python<'_>,
+    directory: &str,
+    symbol: Option<&str>,
+    limit: Option<usize>,
+) -> PyResult<Vec<Py<PyDict>>> {
+    let dir = Path::new(directory);
+    let segments = list_segments(dir).map_err(PyEngineError)?;
+    let mut out = Vec::new();
+    for (_, path) in segments {
+        let scan = without_gil(py, || scan_segment(&path)).map_err(PyEngineError)?;
+        for (offset, r) in &scan.records {
+            let name = scan.header.symbols.get(r.symbol as usize).map_or("?", |s| s.name.as_str());
+            if symbol.is_some_and(|s| s != name) {
+                continue;
+            }
+            if limit.is_some_and(|l| out.len() >= l) {
+                return Ok(out);
+            }
+            let d = PyDict::new(py);
+            d.set_item("file", path.display().to_string())?;
+            d.set_item("offset", offset)?;
+            d.set_item("symbol", name)?;
+            d.set_item("stream_sequence", r.stream_sequence)?;
+            d.set_item("command_sequence", r.command_sequence)?;
+            d.set_item("timestamp", r.timestamp)?;
+            d.set_item("command", r.what.describe())?;
+            out.push(d.unbind());
+        }
+    }
+    Ok(out)
+}
