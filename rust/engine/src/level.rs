@@ -10,7 +10,17 @@ use crate::types::{Lots, Side, Ticks, Timestamp};
 /// Index sentinel for "no order" in the intrusive FIFO.
 pub(crate) const NIL: u32 = u32::MAX;
 /// Marker for "no activity yet" in the activity timestamps.
-const NO_TIME: i64 = i64::MIN;
+pub(crate) const NO_TIME: i64 = i64::MIN;
+/// Number of counter words of a level (the book image stores them all, in this order).
+pub(crate) const COUNTER_WORDS: usize = word::COUNT;
+/// Position of the visible quantity among the counter words.
+pub(crate) const VISIBLE_WORD: usize = word::VISIBLE;
+/// Position of the order count among the counter words.
+pub(crate) const ORDERS_WORD: usize = word::ORDERS;
+/// Position of the first activity time among the counter words.
+pub(crate) const FIRST_WORD: usize = word::FIRST;
+/// Position of the last activity time among the counter words.
+pub(crate) const LAST_WORD: usize = word::LAST;
 
 /// Consistent copy of a level's public state, as a reader sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -107,6 +117,19 @@ impl LevelCounters {
     /// Writer only: the visible quantity and order count as the writer left them.
     pub(crate) fn visible_and_orders(&self) -> (Lots, u64) {
         (self.words.current_word(word::VISIBLE) as Lots, self.words.current_word(word::ORDERS))
+    }
+
+    /// Writer only: every counter word as the writer left them (what a book image keeps,
+    /// so a restored level's statistics read the same).
+    pub(crate) fn words(&self) -> [u64; word::COUNT] {
+        self.words.current()
+    }
+
+    /// Writer only: replace every counter word at once (restoring a book image), published
+    /// whole like any other change, the visible quantity's single word included.
+    pub(crate) fn set_words(&self, words: &[u64; word::COUNT]) {
+        self.words.publish(words);
+        self.visible.store(words[word::VISIBLE] as Lots, Ordering::Release);
     }
 
     /// Writer only: apply one step's change and publish it whole (only the words that

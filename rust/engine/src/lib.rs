@@ -31,8 +31,8 @@ pub mod system;
 mod types;
 
 pub use book::{
-    BatchInput, BatchOutput, BookConfig, BookReader, BookWriter, Depth, DepthLevel, OrderView,
-    DEFAULT_RETAIN_EMPTY_LEVELS,
+    BatchInput, BatchOutput, BookConfig, BookImage, BookReader, BookWriter, Depth, DepthLevel, OrderView,
+    BOOK_IMAGE_MAGIC, BOOK_IMAGE_VERSION, DEFAULT_RETAIN_EMPTY_LEVELS,
 };
 pub use command::{Command, Modify, NewOrder};
 pub use error::{format_id, EngineError, EngineResult};

@@ -12,7 +12,7 @@ use crate::command::{Modify, NewOrder};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{ExecutionReport, OrderUpdate, Trade};
 use crate::ids::{BuildIdHasher, Fnv64, PackedId};
-use crate::level::{LevelChange, LevelDelta, NIL};
+use crate::level::{LevelChange, LevelDelta, COUNTER_WORDS, NIL};
 use crate::primitive::sync::atomic::Ordering;
 use crate::reclaim::{retire, LoadGuard, Protect};
 use crate::skiplist::{Node, MAX_HEIGHT};
@@ -285,6 +285,126 @@ impl Writer {
             h.int(-1);
         }
         h.finish()
+    }
+}
+
+/// The writer's scalar state a book image keeps: without it a restored book would number
+/// its events, batch ids and retained levels differently from the original.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WriterWords {
+    pub seq: u64,
+    pub batch_ids: u64,
+    pub rng: u64,
+    pub stamp: u64,
+}
+
+/// Book image support: reading the writer's structures out whole, and rebuilding them.
+impl Writer {
+    pub(crate) fn words(&self) -> WriterWords {
+        WriterWords { seq: self.seq, batch_ids: self.batch_ids, rng: self.rng, stamp: self.stamp }
+    }
+
+    /// Set after the levels are rebuilt: their skiplist heights draw on `rng` first.
+    pub(crate) fn set_words(&mut self, w: WriterWords) {
+        self.seq = w.seq;
+        self.batch_ids = w.batch_ids;
+        self.rng = w.rng;
+        self.stamp = w.stamp;
+    }
+
+    /// Number of resting orders.
+    pub(crate) fn resting(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Call `f` on each order of a level, in FIFO (priority) order.
+    ///
+    /// # Safety
+    /// The caller must be the book's writer (no command running), and `node` a level of
+    /// this writer's book.
+    pub(crate) unsafe fn for_each_order(&self, node: &Node, mut f: impl FnMut(&RestingOrder)) {
+        // SAFETY: per the contract; the reference ends before anything else touches the queue.
+        let mut idx = unsafe { node.level.queue() }.head;
+        while idx != NIL {
+            let o = self.arena.get(idx);
+            f(o);
+            idx = self.arena.next_in_level(idx);
+        }
+    }
+
+    /// Call `f` on each retained (emptied, unlinked, still indexed) level, oldest first,
+    /// skipping the stale entries `Step::retire_level` leaves behind.
+    pub(crate) fn for_each_retained(&self, mut f: impl FnMut(&Node)) {
+        for &(p, stamp) in &self.retained {
+            // SAFETY: as in `retire_level`'s `current`: every node named in the queue is alive;
+            // we are the writer and read the queue only for the check.
+            let n = unsafe { &*p };
+            // SAFETY: as above.
+            let q = unsafe { n.level.queue() };
+            if !q.linked && q.empty_stamp == stamp {
+                f(n);
+            }
+        }
+    }
+
+    /// Rebuild one level of a book being restored (nothing else runs on it yet): a fresh
+    /// node, indexed, with its counter words; linked at the end of its ladder when `retained`
+    /// is `None` (levels come best first), else left unlinked and queued for retention with
+    /// that stamp. `orders` join its FIFO in the order given; GTD ones also join the heap.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn restore_level(
+        &mut self,
+        sh: &SharedState,
+        guard: &LoadGuard,
+        side: Side,
+        price: Ticks,
+        counters: &[u64; COUNTER_WORDS],
+        retained: Option<u64>,
+        orders: impl IntoIterator<Item = RestingOrder>,
+    ) {
+        let ladder = sh.ladder(side);
+        let node = Node::new(side, price, self.random_height());
+        let s = match retained {
+            None => ladder.list.insert(node, guard),
+            Some(_) => guard.adopt(crossbeam_epoch::Owned::new(node)),
+        };
+        // Indexed at once: from here on the book's drop frees the node, whatever happens.
+        ladder.index.insert(price, s, guard);
+        // SAFETY: just created and indexed; alive until retired through the epoch.
+        let n = unsafe { &*s.as_raw() };
+        n.level.counters.set_words(counters);
+        // SAFETY: we are the book's writer; no other reference to this queue exists.
+        let q = unsafe { n.level.queue() };
+        match retained {
+            None => q.linked = true,
+            Some(stamp) => {
+                q.empty_stamp = stamp;
+                self.retained.push_back((n as *const Node, stamp));
+                self.retained_live += 1;
+            }
+        }
+        for mut o in orders {
+            o.node = n as *const Node;
+            let (open, expire, accept) = (o.open, o.expire_time(), o.accept_seq);
+            let idx = self.arena.alloc(o).index;
+            self.ids.insert(PackedId::from(o.id()), idx);
+            if let (TimeInForce::Gtd, Some(e)) = (o.tif, expire) {
+                let h = self.arena.handle(idx);
+                self.gtd.push(Reverse((e, accept, h)));
+                self.live_gtd += 1;
+            }
+            self.arena.push_back(q, idx);
+            q.total_open += open;
+        }
+    }
+
+    /// Publish a restored book for readers, as a command's end does (`Step::publish`).
+    pub(crate) fn publish_restored(&self, sh: &SharedState, guard: &LoadGuard) {
+        // SAFETY: linked nodes are alive; we are the writer.
+        let best = |side| unsafe { sh.ladder(side).list.first(guard).as_ref() }.map(|n| n.level.price);
+        sh.publish_top(best(Side::Buy), best(Side::Sell));
+        sh.resting.store(self.ids.len(), Ordering::Release);
+        sh.sequence.store(self.seq, Ordering::Release);
     }
 }
 

@@ -5,11 +5,13 @@
 //! - [`BookReader`]: cloneable and `Sync`; best prices, depth and levels from any thread,
 //!   without ever waiting for the writer or delaying it (guarantees per method).
 
+mod image;
 mod reader;
 mod writer;
 
 use rust_decimal::Decimal;
 
+pub use image::{BookImage, BOOK_IMAGE_MAGIC, BOOK_IMAGE_VERSION};
 pub use reader::BookReader;
 pub use writer::BookWriter;
 
@@ -233,5 +235,7 @@ pub(crate) fn batch_row(
     Ok(order)
 }
 
+#[cfg(all(test, not(loom)))]
+mod image_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;

@@ -44,8 +44,8 @@ const POISONED: &str = "a command panicked inside the book before it finished";
 /// copied::<lft_engine::BookWriter>(); // BookWriter is not Clone
 /// ```
 pub struct BookWriter {
-    reader: BookReader,
-    w: Writer,
+    pub(super) reader: BookReader,
+    pub(super) w: Writer,
     /// Set while a command runs; still set after a panic unwound out of one (poisoned).
     in_command: bool,
     /// Makes the type `!Sync` (the writer state is not meant to be shared), keeps `Send`.
