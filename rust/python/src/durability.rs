@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
+use lft_engine::journal::record::Journaled;
 use lft_engine::journal::recovery::{recover, Mode, RecoveryReport};
+use lft_engine::{Command, OrderType};
 use lft_engine::journal::segment::{list_segments, scan_segment};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -125,8 +127,50 @@ pub fn py_journal_dump(
             d.set_item("command_sequence", r.command_sequence)?;
             d.set_item("timestamp", r.timestamp)?;
             d.set_item("command", r.what.describe())?;
+            fields(&d, &r.what)?;
             out.push(d.unbind());
         }
     }
     Ok(out)
+}
+
+/// The record's fields in engine units (ticks, lots, nanoseconds), for tools and tests that
+/// replay a journal themselves.
+fn fields(d: &Bound<'_, PyDict>, what: &Journaled) -> PyResult<()> {
+    match what {
+        Journaled::Command(Command::New(o)) => {
+            d.set_item("kind", "new")?;
+            d.set_item("order_id", o.id)?;
+            d.set_item("side", o.side as u8)?;
+            d.set_item("order_type", if o.order_type == OrderType::Limit { "LIMIT" } else { "MARKET" })?;
+            d.set_item("time_in_force", o.time_in_force.as_str())?;
+            d.set_item("price", o.price)?;
+            d.set_item("quantity", o.quantity)?;
+            d.set_item("expire_time", o.expire_time)?;
+            d.set_item("post_only", o.post_only)?;
+            d.set_item("display_quantity", o.display_quantity)?;
+        }
+        Journaled::Command(Command::Cancel { id, .. }) => {
+            d.set_item("kind", "cancel")?;
+            d.set_item("order_id", *id)?;
+        }
+        Journaled::Command(Command::Modify(m)) => {
+            d.set_item("kind", "modify")?;
+            d.set_item("order_id", m.id)?;
+            d.set_item("quantity", m.quantity)?;
+            d.set_item("price", m.price)?;
+        }
+        Journaled::Command(Command::Expire { .. }) => d.set_item("kind", "expire")?,
+        Journaled::Command(Command::EndOfDay { .. }) => d.set_item("kind", "end_of_day")?,
+        Journaled::Batch(b) => {
+            d.set_item("kind", "batch")?;
+            d.set_item("sides", b.side.clone())?;
+            d.set_item("prices", b.price.clone())?;
+            d.set_item("quantities", b.quantity.clone())?;
+            d.set_item("time_in_force_codes", b.time_in_force.clone())?;
+            d.set_item("order_ids", b.order_id.clone())?;
+        }
+        Journaled::Halted => d.set_item("kind", "halted")?,
+    }
+    Ok(())
 }

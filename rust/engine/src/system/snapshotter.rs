@@ -101,13 +101,15 @@ pub(crate) fn run(
     let mut wrote = true;
     loop {
         let Some(job) = queue.pop() else {
-            if wrote {
+            let stopping = shared.stop.load(Ordering::Acquire) && queue.is_empty();
+            // At stop the committers have registered their last segments: prune once more.
+            if wrote || stopping {
                 if let Some(r) = &registry {
                     prune_segments(r, &floors, &shared.counters);
                 }
                 wrote = false;
             }
-            if shared.stop.load(Ordering::Acquire) && queue.is_empty() {
+            if stopping {
                 return;
             }
             let q = &queue;
