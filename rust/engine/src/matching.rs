@@ -260,24 +260,7 @@ impl Writer {
                 let q = unsafe { n.level.queue() };
                 let mut idx = q.head;
                 while idx != NIL {
-                    let o = self.arena.get(idx);
-                    for v in [
-                        o.id() as i128,
-                        o.side as i128,
-                        o.open as i128,
-                        o.visible as i128,
-                        o.display as i128,
-                        o.filled as i128,
-                        o.original as i128,
-                        o.tif as i128,
-                        o.expire_time().map_or(-1, |e| e as i128),
-                        o.post_only as i128,
-                        o.timestamp as i128,
-                        o.queued_at as i128,
-                        o.accept_seq as i128,
-                    ] {
-                        h.int(v);
-                    }
+                    hash_order(&mut h, self.arena.get(idx));
                     idx = self.arena.next_in_level(idx);
                 }
                 node = n.next(guard);
@@ -405,6 +388,27 @@ impl Writer {
         sh.publish_top(best(Side::Buy), best(Side::Sell));
         sh.resting.store(self.ids.len(), Ordering::Release);
         sh.sequence.store(self.seq, Ordering::Release);
+    }
+}
+
+/// One order's part of [`Writer::state_hash`] (also used to hash a book image's orders).
+pub(crate) fn hash_order(h: &mut Fnv64, o: &RestingOrder) {
+    for v in [
+        o.id() as i128,
+        o.side as i128,
+        o.open as i128,
+        o.visible as i128,
+        o.display as i128,
+        o.filled as i128,
+        o.original as i128,
+        o.tif as i128,
+        o.expire_time().map_or(-1, |e| e as i128),
+        o.post_only as i128,
+        o.timestamp as i128,
+        o.queued_at as i128,
+        o.accept_seq as i128,
+    ] {
+        h.int(v);
     }
 }
 

@@ -11,15 +11,16 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lft_engine::{
-    BookConfig, BookReader, BookWriter, Modify, NewOrder, OrderType, Scale, Side, TimeInForce, Timestamp,
+    BookConfig, BookImage, BookReader, BookWriter, Modify, NewOrder, OrderType, Scale, Side, TimeInForce,
+    Timestamp,
 };
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::convert::{lots, opt_decimal, ticks, timestamp, to_py_decimal};
 use crate::enums::{PyOrderType, PySide, PyTimeInForce};
 use crate::errors::{EngineResultPy, PyEngineError};
-use crate::gil::with_writer;
+use crate::gil::{with_writer, without_gil};
 use crate::objects::{updates_of, PyDepth, PyExecutionReport, PyLevel, PyLevelStats, PyOrder, PyOrderUpdate};
 
 /// The Python arguments of a new order, as given.
@@ -331,6 +332,47 @@ impl PyOrderBook {
     #[pyo3(name = "state_hash")]
     fn py_state_hash(&self, py: Python<'_>) -> PyResult<u64> {
         Ok(with_writer(py, &self.writer, |w| unpoisoned(w).map(|w| w.state_hash()))?)
+    }
+
+    /// The book's whole state as bytes (the book image of `docs/snapshot-format.md`).
+    /// The capture runs under the writer's lock, between commands; the encoding after it,
+    /// with the GIL still released.
+    #[pyo3(name = "snapshot")]
+    fn py_snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let image = with_writer(py, &self.writer, |w| unpoisoned(w).map(|w| w.capture()))?;
+        let bytes = without_gil(py, || image.encode());
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// A book holding exactly the state `snapshot()` captured: symbol, tick and lot size,
+    /// retention and order limit come from the bytes. It uses the default clock (a clock
+    /// callable is not part of a snapshot). Raises `CorruptData` for bytes that are not a
+    /// valid image, `TypeError` for anything but `bytes`.
+    #[staticmethod]
+    #[pyo3(name = "restore")]
+    fn py_restore(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let data = data.cast::<PyBytes>().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "OrderBook.restore() takes bytes, got {}",
+                data.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+            ))
+        })?;
+        let bytes = data.as_bytes();
+        let writer = without_gil(py, || {
+            let image = BookImage::decode(bytes)?;
+            BookWriter::restore(image.config()?, &image)
+        })
+        .map_err(PyEngineError)?;
+        Ok(PyOrderBook { book: writer.reader().clone(), writer: Mutex::new(writer), clock: None })
+    }
+
+    /// Pickling (and `copy.copy` / `copy.deepcopy`): `OrderBook.restore(snapshot())`. The
+    /// copy uses the default clock, whatever clock this book has.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let restore = py.get_type::<PyOrderBook>().getattr("restore")?;
+        let bytes = slf.get().py_snapshot(py)?;
+        Ok((restore, PyTuple::new(py, [bytes])?))
     }
 
     #[pyo3(name = "to_ticks")]

@@ -19,8 +19,9 @@ use std::fmt::Display;
 use super::{BookConfig, BookWriter};
 use crate::arena::RestingOrder;
 use crate::error::{EngineError, EngineResult};
+use crate::ids::Fnv64;
 use crate::level::{COUNTER_WORDS, FIRST_WORD, LAST_WORD, NO_TIME, ORDERS_WORD, VISIBLE_WORD};
-use crate::matching::WriterWords;
+use crate::matching::{hash_order, WriterWords};
 use crate::primitive::sync::atomic::Ordering;
 use crate::reclaim::LoadGuard;
 use crate::scale::{parse_decimal, Scale};
@@ -124,7 +125,6 @@ pub struct BookImage {
     max_orders: Option<u64>,
     words: WriterWords,
     id_counter: u64,
-    state_hash: u64,
     /// Linked bid levels (best first), then linked ask levels (best first), then retained
     /// levels (oldest first, no orders).
     levels: Vec<LevelImage>,
@@ -165,9 +165,24 @@ impl BookImage {
         self.words.seq
     }
 
-    /// [`BookWriter::state_hash`] of the captured book.
+    /// [`BookWriter::state_hash`] of the captured book, computed from the image's own
+    /// contents (the same digest over the same orders). Computed on demand rather than by
+    /// [`BookWriter::capture`]: the digest mixes every order byte by byte and would cost
+    /// capture, which pauses matching, several times its copy. O(orders).
     pub fn state_hash(&self) -> u64 {
-        self.state_hash
+        let mut h = Fnv64::default();
+        h.int(self.words.seq as i128);
+        let mut orders = self.orders.iter();
+        for side in [&self.levels[..self.bid_levels], &self.linked()[self.bid_levels..]] {
+            for l in side {
+                h.int(l.price as i128);
+                for o in orders.by_ref().take(l.orders as usize) {
+                    hash_order(&mut h, &o.to_resting());
+                }
+            }
+            h.int(-1);
+        }
+        h.finish()
     }
 
     /// Resting orders in the image.
@@ -227,7 +242,7 @@ impl BookImage {
         b.push(self.max_orders.is_some() as u8);
         b.extend_from_slice(&self.max_orders.unwrap_or(0).to_le_bytes());
         let w = &self.words;
-        for v in [w.seq, w.batch_ids, w.rng, w.stamp, self.id_counter, self.state_hash] {
+        for v in [w.seq, w.batch_ids, w.rng, w.stamp, self.id_counter, self.state_hash()] {
             b.extend_from_slice(&v.to_le_bytes());
         }
         b.extend_from_slice(&(self.orders.len() as u64).to_le_bytes());
@@ -305,6 +320,7 @@ impl BookImage {
             stamp: r.u64("stamp")?,
         };
         let id_counter = r.u64("id_counter")?;
+        let hash_at = r.at;
         let state_hash = r.u64("state_hash")?;
         let at = r.at;
         let order_count = r.u64("the order count")?;
@@ -324,7 +340,6 @@ impl BookImage {
             max_orders,
             words,
             id_counter,
-            state_hash,
             levels: Vec::new(),
             bid_levels: 0,
             ask_levels: 0,
@@ -388,6 +403,12 @@ impl BookImage {
             return Err(corrupt(format!("{} unexpected bytes at byte {}", r.left(), r.at)));
         }
         check.finish(&image).map_err(corrupt)?;
+        let computed = image.state_hash();
+        if computed != state_hash {
+            return Err(corrupt(format!(
+                "state hash {state_hash:#018x} at byte {hash_at} does not match the orders' {computed:#018x}"
+            )));
+        }
         Ok(image)
     }
 
@@ -763,8 +784,9 @@ impl Checker {
 
 impl BookWriter {
     /// Copy the book's whole state into an owned [`BookImage`]. Runs between commands (it
-    /// takes `&self`), in one pass over the ladders with no allocation per order, so a worker
-    /// can take it while matching pauses. On a poisoned book (see [`BookWriter::poisoned`])
+    /// takes `&self`), in one pass over the ladders with no allocation per order and nothing
+    /// else (no digest, no encoding: [`BookImage::encode`] may run on another thread), so a
+    /// worker can take it while matching pauses. On a poisoned book (see [`BookWriter::poisoned`])
     /// the image may be inconsistent; [`BookWriter::restore`] then refuses it.
     pub fn capture(&self) -> BookImage {
         // SAFETY: `&self` on the only writer: no command runs, and this only loads.
@@ -808,7 +830,6 @@ impl BookWriter {
             max_orders: config.max_orders.map(|m| m as u64),
             words: self.w.words(),
             id_counter: sh.id_counter.load(Ordering::Relaxed),
-            state_hash: self.w.state_hash(sh, &guard),
             levels,
             bid_levels: counts[0],
             ask_levels: counts[1],
@@ -874,11 +895,10 @@ impl BookWriter {
             sh.id_counter.store(image.id_counter, Ordering::Relaxed);
             w.publish_restored(sh, &guard);
         }
-        let hash = book.state_hash();
-        if hash != image.state_hash {
+        let (hash, want) = (book.state_hash(), image.state_hash());
+        if hash != want {
             return Err(EngineError::CorruptData(format!(
-                "book image: the restored book's state hash {hash:#018x} differs from the captured {:#018x}",
-                image.state_hash
+                "book image: the restored book's state hash {hash:#018x} differs from the image's {want:#018x}"
             )));
         }
         Ok(book)

@@ -115,6 +115,7 @@ fn round_trip(book: &BookWriter, config: BookConfig) -> BookWriter {
     let bytes = book.to_bytes();
     let image = BookImage::decode(&bytes).expect("decode");
     assert_eq!(image, book.capture());
+    assert_eq!(image.state_hash(), book.state_hash(), "the image's digest is the book's");
     assert_eq!(image.encode(), bytes, "encoding is canonical");
     BookWriter::restore(config, &image).expect("restore")
 }
@@ -292,9 +293,15 @@ fn big_book(n: usize) -> BookWriter {
 
 fn measure(n: usize) {
     let a = big_book(n);
-    let t0 = Instant::now();
-    let image = a.capture();
-    let capture = t0.elapsed();
+    let mut capture = std::time::Duration::MAX;
+    let mut image = None;
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        image = Some(a.capture());
+        capture = capture.min(t0.elapsed());
+    }
+    let image = image.unwrap();
+    assert_eq!(image.state_hash(), a.state_hash());
     let t1 = Instant::now();
     let bytes = image.encode();
     let encode = t1.elapsed();
@@ -305,7 +312,7 @@ fn measure(n: usize) {
     let b = BookWriter::restore(config(10_000), &decoded).unwrap();
     let restore = t3.elapsed();
     eprintln!(
-        "book image, {n} orders: capture {capture:?}, encode {encode:?}, decode {decode:?}, restore {restore:?}; \
+        "book image, {n} orders: capture {capture:?} (best of 5), encode {encode:?}, decode {decode:?}, restore {restore:?}; \
          {} bytes ({:.1} bytes/order)",
         bytes.len(),
         bytes.len() as f64 / n as f64
