@@ -14,9 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import lockfree_trading as lt
+import pytest
 from lockfree_trading import _core
 from lockfree_trading.cli import main as cli_main
 
@@ -25,15 +24,32 @@ CHILD = Path(__file__).parent / "helpers" / "crash_child.py"
 TICK = Decimal("0.01")
 
 
-def durable_config(tmp: Path, *, ack: str = "after_fsync", fsync: str = "batch", snapshots: bool = False,
-                   every: int | None = None, segment_bytes: int = 1 << 20) -> dict[str, Any]:
+def durable_config(
+    tmp: Path,
+    *,
+    ack: str = "after_fsync",
+    fsync: str = "batch",
+    snapshots: bool = False,
+    every: int | None = None,
+    segment_bytes: int = 1 << 20,
+) -> dict[str, Any]:
     return {
         "symbols": [{"name": s, "tick_size": "0.01"} for s in SYMBOLS],
         "engine": {"threads": 2},
-        "journal": {"enabled": True, "directory": str(tmp / "journal"), "fsync": fsync, "ack": ack,
-                    "segment_bytes": segment_bytes},
-        "snapshots": {"enabled": snapshots, "directory": str(tmp / "snapshots"), "every_commands": every,
-                      "interval_seconds": None, "keep": 2},
+        "journal": {
+            "enabled": True,
+            "directory": str(tmp / "journal"),
+            "fsync": fsync,
+            "ack": ack,
+            "segment_bytes": segment_bytes,
+        },
+        "snapshots": {
+            "enabled": snapshots,
+            "directory": str(tmp / "snapshots"),
+            "every_commands": every,
+            "interval_seconds": None,
+            "keep": 2,
+        },
     }
 
 
@@ -49,10 +65,18 @@ def replay_journal(directory: Path, symbol: str) -> lt.OrderBook:
         try:
             kind = r["kind"]
             if kind == "new":
-                book.submit(lt.Side.BUY if r["side"] == 0 else lt.Side.SELL, r["quantity"], px(r["price"]),
-                            order_type=r["order_type"], time_in_force=r["time_in_force"],
-                            order_id=r["order_id"], post_only=r["post_only"],
-                            display_quantity=r["display_quantity"], expire_time=r["expire_time"], timestamp=ts)
+                book.submit(
+                    lt.Side.BUY if r["side"] == 0 else lt.Side.SELL,
+                    r["quantity"],
+                    px(r["price"]),
+                    order_type=r["order_type"],
+                    time_in_force=r["time_in_force"],
+                    order_id=r["order_id"],
+                    post_only=r["post_only"],
+                    display_quantity=r["display_quantity"],
+                    expire_time=r["expire_time"],
+                    timestamp=ts,
+                )
             elif kind == "cancel":
                 book.cancel(r["order_id"], timestamp=ts)
             elif kind == "modify":
@@ -96,7 +120,10 @@ def test_enabled_journal_creates_its_directory_and_a_restart_recovers_the_books(
 
 
 def test_snapshot_without_snapshots_enabled_says_how_to_enable_them(tmp_path: Path) -> None:
-    with lt.TradingSystem(durable_config(tmp_path)) as s, pytest.raises(lt.InvalidConfig, match="snapshots.enabled"):
+    with (
+        lt.TradingSystem(durable_config(tmp_path)) as s,
+        pytest.raises(lt.InvalidConfig, match=r"snapshots\.enabled"),
+    ):
         s.snapshot()
 
 
@@ -158,8 +185,12 @@ def _kills() -> int:
 
 def _run_child(cfg: dict[str, Any], ack_dir: Path, nonce: int, rng: random.Random) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    child = subprocess.Popen([sys.executable, str(CHILD), json.dumps(cfg), str(ack_dir), str(nonce)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), json.dumps(cfg), str(ack_dir), str(nonce)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         assert child.stdout is not None
         line = child.stdout.readline()
@@ -192,8 +223,14 @@ def _acked(ack_dir: Path) -> dict[str, int]:
 )
 def test_crash_drill_loses_nothing_acknowledged(tmp_path: Path, variant: dict[str, Any]) -> None:
     kills = max(1, round(_kills() * variant["share"]))
-    cfg = durable_config(tmp_path, ack=variant["ack"], fsync=variant["fsync"], snapshots=variant["snapshots"],
-                         every=300, segment_bytes=64 << 10)
+    cfg = durable_config(
+        tmp_path,
+        ack=variant["ack"],
+        fsync=variant["fsync"],
+        snapshots=variant["snapshots"],
+        every=300,
+        segment_bytes=64 << 10,
+    )
     acks = tmp_path / "acks"
     acks.mkdir()
     rng = random.Random(len(variant["ack"]) * 7 + kills)

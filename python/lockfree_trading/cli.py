@@ -284,21 +284,28 @@ def run_journal(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
             print(f"{args.directory}: no journal segments", file=out)
             return 0
         bad = 0
-        print(f"{'segment':<28} {'run':>4} {'wkr':>3} {'records':>10} {'first':>10} {'last':>10} {'bytes':>12}  symbols", file=out)
+        head = (
+            f"{'segment':<28} {'run':>4} {'wkr':>3} {'records':>10} {'first':>10} {'last':>10} {'bytes':>12}"
+        )
+        print(f"{head}  symbols", file=out)
         for s in segments:
             name = Path(s["file"]).name
             first = s.get("first_sequence")
             last = s.get("last_sequence")
+            first_text = "-" if first is None else str(first)
+            last_text = "-" if last is None else str(last)
             print(
-                f"{name:<28} {s['run']:>4} {s['worker']:>3} {s['records']:>10,} {first if first is not None else '-':>10} "
-                f"{last if last is not None else '-':>10} {s.get('bytes', 0):>12,}  {', '.join(s.get('symbols', []))}",
+                f"{name:<28} {s['run']:>4} {s['worker']:>3} {s['records']:>10,} {first_text:>10} "
+                f"{last_text:>10} {s.get('bytes', 0):>12,}  {', '.join(s.get('symbols', []))}",
                 file=out,
             )
             for e in s["errors"]:
                 bad += 1
                 print(f"    error: {e}", file=out)
         total = sum(int(s["records"]) for s in segments)
-        print(f"{_plural(len(segments), 'segment')}, {total:,} records, {_plural(bad, 'error')} found", file=out)
+        print(
+            f"{_plural(len(segments), 'segment')}, {total:,} records, {_plural(bad, 'error')} found", file=out
+        )
         return 1 if bad else 0
     records = _core.journal_dump(args.directory, args.symbol, args.limit)
     for r in records:
@@ -314,13 +321,21 @@ def run_recover(config: Config, verify: bool, out: Optional[TextIO] = None) -> i
     """`trading-system recover --config config.yaml --verify`: rebuild, check, change nothing."""
     out = out or sys.stdout
     if not verify:
-        print("trading-system recover: only --verify is supported (the daemon recovers at start)", file=sys.stderr)
+        print(
+            "trading-system recover: only --verify is supported (the daemon recovers at start)",
+            file=sys.stderr,
+        )
         return 2
     if not (config.journal.enabled or config.snapshots.enabled):
-        print("trading-system recover: neither journal nor snapshots is enabled in the config", file=sys.stderr)
+        print(
+            "trading-system recover: neither journal nor snapshots is enabled in the config", file=sys.stderr
+        )
         return 2
     r = _core.verify_recovery(config.to_engine_dict())
-    print(f"{'symbol':<12} {'snapshot seq':>12} {'replayed':>10} {'command seq':>12} {'orders':>9}  state hash", file=out)
+    print(
+        f"{'symbol':<12} {'snapshot seq':>12} {'replayed':>10} {'command seq':>12} {'orders':>9}  state hash",
+        file=out,
+    )
     for s in r["symbols"]:
         print(
             f"{s['symbol']:<12} {s['snapshot_sequence']:>12,} {s['commands_replayed']:>10,} "
@@ -362,7 +377,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     dump.add_argument("--limit", type=int, default=None, help="at most this many records")
     rec = sub.add_parser("recover", help="rebuild every book from snapshots and journal")
     rec.add_argument("--config", default=argparse.SUPPRESS, help="path to config.yaml")
-    rec.add_argument("--verify", action="store_true", help="check snapshots, hashes and journal; change nothing")
+    rec.add_argument(
+        "--verify", action="store_true", help="check snapshots, hashes and journal; change nothing"
+    )
     args = parser.parse_args(argv)
     if args.command == "generate":
         return run_generate(args)

@@ -18,6 +18,7 @@ pub mod args;
 pub mod baseline;
 pub mod compare;
 pub mod drive;
+pub mod durability;
 pub mod events;
 pub mod latency;
 pub mod machine;

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use lft_bench::args::Args;
 use lft_bench::compare::{run_compare, CompareReport};
+use lft_bench::durability::{run_durability, DurabilityReport};
 use lft_bench::latency::{run_latency, LatencyReport};
 use lft_bench::machine::{loadavg, machine_info, MachineInfo};
 use lft_bench::memory::{replay_growth, resting_memory, BookKind};
@@ -39,6 +40,11 @@ Commands (human summary on stderr; --json PATH writes a JSON object):
       The TradingSystem with 1, 2, 4, ... workers (default up to the cores available) on a
       multi-symbol stream, uniform and Pareto-skewed activity; one driver thread hands
       each symbol's commands over in chunks of 256.
+  durability [--count 1000000] [--symbols 4] [--workers 1] [--repeat 3]
+             [--recovery-count 10000000] [--dir target/durability-bench] [--quick]
+      TradingSystem throughput with the journal off / fsync never / interval / batch /
+      always (one run, modes interleaved), single-submit ack latency per mode, fsync latency,
+      snapshot capture pause and size for 1e3, 1e5, 1e6 resting orders, recovery time.
   all        --json PATH [--quick] [--seed 42]
       throughput (all scenarios), latency (normal), compare (worst scenario and normal),
       memory; --quick shrinks everything to well under 30 s.
@@ -55,6 +61,9 @@ fn allowed(cmd: &str) -> &'static [&'static str] {
         "compare" => &["scenario", "count", "seed", "repeat", "json"],
         "memory" => &["quick", "orders", "messages", "warmup", "seed", "json", "part", "book", "levels"],
         "scaling" => &["symbols", "count", "workers", "repeat", "scenario", "seed", "json", "pin-workers"],
+        "durability" => {
+            &["count", "symbols", "workers", "repeat", "recovery-count", "dir", "seed", "json", "quick"]
+        }
         "all" => &["json", "quick", "seed", "no-pin"],
         _ => &[],
     }
@@ -91,6 +100,7 @@ fn main() -> ExitCode {
         "compare" => cmd_compare(&args),
         "memory" => cmd_memory(&args),
         "scaling" => cmd_scaling(&args),
+        "durability" => cmd_durability(&args),
         "all" => cmd_all(&args),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
@@ -121,6 +131,8 @@ struct Output<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     scaling: Option<&'a ScalingReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    durability: Option<&'a DurabilityReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     total_seconds: Option<f64>,
 }
 
@@ -134,6 +146,7 @@ impl<'a> Output<'a> {
             compare: None,
             memory: None,
             scaling: None,
+            durability: None,
             total_seconds: None,
         }
     }
@@ -225,6 +238,28 @@ fn scaling_section(args: &Args, quick: bool) -> Result<ScalingReport, String> {
         if pin { ", workers pinned" } else { "" }
     );
     Ok(run_scaling(scenario, symbols as u16, count, seed, &workers, repeat, pin))
+}
+
+fn cmd_durability(args: &Args) -> Result<(), String> {
+    let r = durability_section(args, args.flag("quick"))?;
+    let m = machine_info();
+    write_json(args, &Output { durability: Some(&r), ..Output::new(&m) })
+}
+
+fn durability_section(args: &Args, quick: bool) -> Result<DurabilityReport, String> {
+    let count = args.count("count", if quick { 200_000 } else { 1_000_000 })?;
+    let symbols = args.count("symbols", 4)?.clamp(1, u16::MAX as usize) as u16;
+    let workers = args.count("workers", 1)?.max(1);
+    let repeat = args.count("repeat", if quick { 1 } else { 3 })?;
+    let recovery = args.count("recovery-count", if quick { 1_000_000 } else { 10_000_000 })?;
+    let seed = args.count("seed", 42)? as u64;
+    let dir = args.get("dir").map_or_else(lft_bench::durability::default_directory, std::path::PathBuf::from);
+    let sizes: &[usize] = if quick { &[1_000, 100_000] } else { &[1_000, 100_000, 1_000_000] };
+    eprintln!(
+        "durability: {count} commands over {symbols} symbols, {workers} worker(s), median of {repeat}; files in {}",
+        dir.display()
+    );
+    Ok(run_durability(&dir, count, symbols, workers, repeat, recovery, seed, sizes))
 }
 
 fn cmd_compare(args: &Args) -> Result<(), String> {
@@ -391,6 +426,8 @@ fn cmd_all(args: &Args) -> Result<(), String> {
 
     let scaling = scaling_section(args, quick)?;
 
+    let durability = durability_section(args, quick)?;
+
     machine.loadavg_end = loadavg();
     let total = started.elapsed().as_secs_f64();
     eprintln!("all done in {total:.1} s; load average at end {:?}", machine.loadavg_end);
@@ -414,6 +451,7 @@ fn cmd_all(args: &Args) -> Result<(), String> {
             compare: Some(&cmp),
             memory: Some(mem),
             scaling: Some(&scaling),
+            durability: Some(&durability),
             total_seconds: Some(total),
             ..Output::new(&machine)
         },

@@ -75,7 +75,7 @@ pub struct ScalingReport {
 }
 
 /// Each symbol's commands, in stream order, cut into hand-off chunks.
-fn split(records: &[Record], symbols: usize) -> Vec<Vec<Vec<Command>>> {
+pub fn split(records: &[Record], symbols: usize) -> Vec<Vec<Vec<Command>>> {
     let mut per: Vec<Vec<Command>> = vec![Vec::new(); symbols];
     for r in records {
         per[r.symbol as usize].push(command(r));
@@ -99,7 +99,7 @@ fn system(symbols: usize, workers: usize, pin: bool) -> TradingSystem {
 }
 
 /// One timed run: (seconds, rejected, trades).
-fn run_once(sys: &TradingSystem, chunks: Vec<Vec<Vec<Command>>>) -> (f64, u64, u64) {
+pub fn run_once(sys: &TradingSystem, chunks: Vec<Vec<Vec<Command>>>) -> (f64, u64, u64) {
     let mut queues: Vec<VecDeque<Vec<Command>>> = chunks.into_iter().map(VecDeque::from).collect();
     let mut in_flight: Vec<VecDeque<Pending<Reply>>> = queues.iter().map(|_| VecDeque::new()).collect();
     let (mut rejected, mut trades) = (0u64, 0u64);

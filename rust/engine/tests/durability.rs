@@ -135,7 +135,9 @@ fn apply(book: &mut BookWriter, r: &Request) {
             let _ = book.submit_batch_with_events(&b.as_input(), &mut out, &mut ev);
         }
         Request::New(o) => drop(book.apply(&Command::New(*o))),
-        Request::Cancel { id, timestamp } => drop(book.apply(&Command::Cancel { id: *id, timestamp: *timestamp })),
+        Request::Cancel { id, timestamp } => {
+            drop(book.apply(&Command::Cancel { id: *id, timestamp: *timestamp }))
+        }
         Request::Modify(m) => drop(book.apply(&Command::Modify(*m))),
         Request::Expire { now } => drop(book.apply(&Command::Expire { now: *now })),
         Request::EndOfDay { now } => drop(book.apply(&Command::EndOfDay { now: *now })),
@@ -147,7 +149,14 @@ fn apply(book: &mut BookWriter, r: &Request) {
 type Streams = Vec<Vec<Request>>;
 
 /// Run `n` random requests through the system, snapshotting on demand now and then.
-fn drive(system: &TradingSystem, rng: &mut Rng, n: usize, t0: Timestamp, streams: &mut Streams, ids: &mut OrderId) {
+fn drive(
+    system: &TradingSystem,
+    rng: &mut Rng,
+    n: usize,
+    t0: Timestamp,
+    streams: &mut Streams,
+    ids: &mut OrderId,
+) {
     for k in 0..n {
         let s = rng.below(SYMBOLS.len() as u64) as usize;
         let r = request(rng, t0 + k as i64, ids);
@@ -176,7 +185,7 @@ fn reference_hashes(streams: &Streams, upto: &[usize]) -> Vec<u64> {
 fn a_restarted_system_has_exactly_the_books_of_an_uninterrupted_run() {
     for (seed, every, threads) in [(1u64, Some(150), 2), (2, None, 1), (3, Some(37), 3)] {
         let dir = scratch_dir(&format!("roundtrip-{seed}"));
-        let mut rng = Rng(seed * 0x9E37_79B9 | 1);
+        let mut rng = Rng((seed * 0x9E37_79B9) | 1);
         let mut streams: Streams = vec![Vec::new(); SYMBOLS.len()];
         let mut ids = 0;
         let system = TradingSystem::start(config(&dir, every, threads)).unwrap();
@@ -288,7 +297,10 @@ fn damage_in_the_middle_of_the_journal_is_an_error_naming_the_file_and_offset() 
     let err = recover(&books(), cfg.journal.as_ref(), None, Mode::Verify).err().expect("an error");
     let text = err.to_string();
     assert!(matches!(err, EngineError::CorruptData(_)), "{text}");
-    assert!(text.contains(first.file_name().unwrap().to_str().unwrap()) && text.contains("at byte"), "{text}");
+    assert!(
+        text.contains(first.file_name().unwrap().to_str().unwrap()) && text.contains("at byte"),
+        "{text}"
+    );
     // Start refuses too: never a silently different state.
     assert!(TradingSystem::start(cfg).is_err());
     let _ = std::fs::remove_dir_all(&dir);
@@ -318,7 +330,11 @@ fn a_damaged_newest_snapshot_falls_back_to_the_previous_one() {
     std::fs::write(&victim, &bytes).unwrap();
     let system = TradingSystem::start(cfg.clone()).unwrap();
     let r = system.recovery().unwrap();
-    assert!(r.notes.iter().any(|n| n.contains(victim.file_name().unwrap().to_str().unwrap())), "{:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.contains(victim.file_name().unwrap().to_str().unwrap())),
+        "{:?}",
+        r.notes
+    );
     let got: Vec<u64> = (0..3).map(|s| system.state_hash(s).unwrap()).collect();
     assert_eq!(got, expected);
     drop(system);
@@ -347,7 +363,8 @@ fn old_segments_are_deleted_once_every_kept_snapshot_has_passed_them() {
     drive(&system, &mut rng, 3000, 1, &mut streams, &mut ids);
     std::thread::sleep(Duration::from_millis(50));
     let expected: Vec<u64> = (0..3).map(|s| system.state_hash(s).unwrap()).collect();
-    let deleted = system.snapshot_counters().unwrap().segments_deleted.load(std::sync::atomic::Ordering::Relaxed);
+    let deleted =
+        system.snapshot_counters().unwrap().segments_deleted.load(std::sync::atomic::Ordering::Relaxed);
     drop(system);
     assert!(deleted > 0, "8 KiB segments and a snapshot every 100 commands: some must go");
     let system = TradingSystem::start(cfg).unwrap();

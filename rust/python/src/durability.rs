@@ -5,8 +5,8 @@ use std::path::Path;
 
 use lft_engine::journal::record::Journaled;
 use lft_engine::journal::recovery::{recover, Mode, RecoveryReport};
-use lft_engine::{Command, OrderType};
 use lft_engine::journal::segment::{list_segments, scan_segment};
+use lft_engine::{Command, OrderType};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -68,7 +68,10 @@ pub fn py_journal_inspect(py: Python<'_>, directory: &str) -> PyResult<Vec<Py<Py
         d.set_item("index", id.index)?;
         match without_gil(py, || scan_segment(&path)) {
             Ok(scan) => {
-                d.set_item("symbols", scan.header.symbols.iter().map(|s| s.name.clone()).collect::<Vec<_>>())?;
+                d.set_item(
+                    "symbols",
+                    scan.header.symbols.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+                )?;
                 d.set_item("records", scan.records.len())?;
                 d.set_item("bytes", scan.file_len)?;
                 d.set_item("first_sequence", scan.records.first().map(|(_, r)| r.stream_sequence))?;

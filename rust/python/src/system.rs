@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_queue::SegQueue;
 use lft_engine::system::{
-    AckPolicy, FeedEvent, FeedKind, FsyncPolicy, JournalConfig, Notify, OnFull, Outcome, SnapshotConfig, Pending, Refusal, Reply, Request, SymbolSpec, SystemConfig,
-    SystemReport, TradingSystem, NO_PRICE,
+    AckPolicy, FeedEvent, FeedKind, FsyncPolicy, JournalConfig, Notify, OnFull, Outcome, Pending, Refusal,
+    Reply, Request, SnapshotConfig, SymbolSpec, SystemConfig, SystemReport, TradingSystem, NO_PRICE,
 };
 use lft_engine::{BookConfig, Modify, Scale};
 use pyo3::prelude::*;
@@ -193,7 +193,10 @@ pub(crate) fn system_config(cfg: &Bound<'_, PyDict>) -> PyResult<(SystemConfig, 
         sc.snapshots = Some(SnapshotConfig {
             directory: get::<String>(&sn, "directory", "snapshots".into())?.into(),
             interval: get(&sn, "interval_seconds", None::<f64>)?
-                .map(|x| Duration::try_from_secs_f64(x).map_err(|e| config_error(format!("snapshots.interval_seconds: {e}"))))
+                .map(|x| {
+                    Duration::try_from_secs_f64(x)
+                        .map_err(|e| config_error(format!("snapshots.interval_seconds: {e}")))
+                })
                 .transpose()?,
             every_commands: get(&sn, "every_commands", None::<u64>)?,
             keep: get(&sn, "keep", 3usize)?,

@@ -90,12 +90,7 @@ pub struct Record {
 }
 
 /// Append one frame (stream sequence and CRC left zero: see [`seal_frames`]).
-pub(crate) fn encode_request(
-    out: &mut Vec<u8>,
-    symbol: u32,
-    command_sequence: u64,
-    request: &Request,
-) {
+pub(crate) fn encode_request(out: &mut Vec<u8>, symbol: u32, command_sequence: u64, request: &Request) {
     let (timestamp, k) = match request {
         Request::New(o) => (o.timestamp, kind::NEW),
         Request::Cancel { timestamp, .. } => (*timestamp, kind::CANCEL),
@@ -286,7 +281,8 @@ fn decode_body(body: &[u8]) -> Result<Record, String> {
                 t => return Err(format!("order type code {t} is unknown")),
             };
             let tif = c.u8()?;
-            let time_in_force = TimeInForce::from_code(tif).ok_or(format!("time-in-force code {tif} is unknown"))?;
+            let time_in_force =
+                TimeInForce::from_code(tif).ok_or(format!("time-in-force code {tif} is unknown"))?;
             let flags = c.u8()?;
             if flags >> 4 != 0 {
                 return Err(format!("new-order flags {flags:#x} has unknown bits"));
@@ -336,7 +332,8 @@ fn decode_body(body: &[u8]) -> Result<Record, String> {
             let price = (0..n).map(|_| c.i64()).collect::<Result<_, _>>()?;
             let quantity = (0..n).map(|_| c.i64()).collect::<Result<_, _>>()?;
             let time_in_force = if flags & 1 != 0 { Some(c.take(n)?.to_vec()) } else { None };
-            let order_id = if flags & 2 != 0 { Some((0..n).map(|_| c.u64()).collect::<Result<_, _>>()?) } else { None };
+            let order_id =
+                if flags & 2 != 0 { Some((0..n).map(|_| c.u64()).collect::<Result<_, _>>()?) } else { None };
             Journaled::Batch(OwnedBatch { side, price, quantity, time_in_force, order_id, timestamp })
         }
         kind::HALTED => Journaled::Halted,
@@ -369,9 +366,8 @@ pub fn decode_all(mut bytes: &[u8]) -> EngineResult<Vec<Record>> {
     let mut out = Vec::new();
     let mut offset = 0usize;
     while !bytes.is_empty() {
-        let (r, n) = decode_frame(bytes).map_err(|e| {
-            EngineError::CorruptData(format!("at byte {offset}: {e:?}"))
-        })?;
+        let (r, n) =
+            decode_frame(bytes).map_err(|e| EngineError::CorruptData(format!("at byte {offset}: {e:?}")))?;
         out.push(r);
         bytes = &bytes[n..];
         offset += n;
@@ -405,7 +401,13 @@ mod tests {
                 order_id: Some(vec![11, 12]),
                 timestamp: 8,
             }),
-            Request::Batch(OwnedBatch { side: vec![1], price: vec![3], quantity: vec![4], timestamp: 9, ..Default::default() }),
+            Request::Batch(OwnedBatch {
+                side: vec![1],
+                price: vec![3],
+                quantity: vec![4],
+                timestamp: 9,
+                ..Default::default()
+            }),
         ]
     }
 
@@ -443,7 +445,7 @@ mod tests {
             let mut bad = buf.clone();
             bad[i] ^= 0x41;
             // Either the flipped frame fails, or (a flip in a later frame) the first still reads.
-            let _ = decode_all(&bad).err().expect("a flip is always detected somewhere");
+            let _ = decode_all(&bad).expect_err("a flip is always detected somewhere");
         }
     }
 }

@@ -103,7 +103,8 @@ pub fn has_data(journal: Option<&JournalConfig>, snapshots: Option<&SnapshotConf
     }
     if let Some(s) = snapshots {
         if let Ok(entries) = std::fs::read_dir(&s.directory) {
-            if entries.flatten().any(|e| e.file_name().to_string_lossy().ends_with(snapshot::SNAPSHOT_SUFFIX)) {
+            if entries.flatten().any(|e| e.file_name().to_string_lossy().ends_with(snapshot::SNAPSHOT_SUFFIX))
+            {
                 return Ok(true);
             }
         }
@@ -111,7 +112,13 @@ pub fn has_data(journal: Option<&JournalConfig>, snapshots: Option<&SnapshotConf
     Ok(false)
 }
 
-fn scale_mismatch(symbol: &str, what: &str, stored: impl std::fmt::Display, configured: impl std::fmt::Display, file: &Path) -> EngineError {
+fn scale_mismatch(
+    symbol: &str,
+    what: &str,
+    stored: impl std::fmt::Display,
+    configured: impl std::fmt::Display,
+    file: &Path,
+) -> EngineError {
     EngineError::InvalidConfig(format!(
         "symbols[{symbol}].{what}: {configured} in the config, but {stored} in {}; the journal's prices and \
          quantities are integers at the old size. Restore the old value, or move the journal and snapshot \
@@ -153,10 +160,22 @@ pub fn recover(
                     Some(&i) => {
                         let c = &books[i];
                         if c.scale.tick_size != s.tick_size.normalize() {
-                            return Err(scale_mismatch(&s.name, "tick_size", s.tick_size, c.scale.tick_size, path));
+                            return Err(scale_mismatch(
+                                &s.name,
+                                "tick_size",
+                                s.tick_size,
+                                c.scale.tick_size,
+                                path,
+                            ));
                         }
                         if c.scale.lot_size != s.lot_size.normalize() {
-                            return Err(scale_mismatch(&s.name, "lot_size", s.lot_size, c.scale.lot_size, path));
+                            return Err(scale_mismatch(
+                                &s.name,
+                                "lot_size",
+                                s.lot_size,
+                                c.scale.lot_size,
+                                path,
+                            ));
                         }
                         map.push(Some(i));
                     }
@@ -172,13 +191,20 @@ pub fn recover(
                     }
                 }
             }
-            let mut summary = SegmentSummary::new(path.clone(), scan.header.symbols.iter().map(|s| s.name.clone()).collect());
+            let mut summary = SegmentSummary::new(
+                path.clone(),
+                scan.header.symbols.iter().map(|s| s.name.clone()).collect(),
+            );
             for (offset, rec) in &scan.records {
                 let offset = *offset;
                 summary.note(rec.symbol, rec.command_sequence);
                 let Some(&Some(i)) = map.get(rec.symbol as usize) else {
                     if map.get(rec.symbol as usize).is_none() {
-                        return Err(corrupt_at(path, offset, &format!("record names symbol #{} of a {}-symbol table", rec.symbol, map.len())));
+                        return Err(corrupt_at(
+                            path,
+                            offset,
+                            &format!("record names symbol #{} of a {}-symbol table", rec.symbol, map.len()),
+                        ));
                     }
                     continue;
                 };
@@ -209,7 +235,10 @@ pub fn recover(
                             return Err(corrupt_at(
                                 path,
                                 offset,
-                                &format!("{}: command {} failed inside the book on replay", books[i].symbol, rec.command_sequence),
+                                &format!(
+                                    "{}: command {} failed inside the book on replay",
+                                    books[i].symbol, rec.command_sequence
+                                ),
                             ))
                         }
                         Ok(_) => {}
@@ -220,7 +249,11 @@ pub fn recover(
                 replayed[i] += 1;
             }
             if let Some(why) = &scan.corrupt {
-                return Err(corrupt_at(path, scan.good_until, &format!("damaged record ({why}) with data after it")));
+                return Err(corrupt_at(
+                    path,
+                    scan.good_until,
+                    &format!("damaged record ({why}) with data after it"),
+                ));
             }
             if scan.torn {
                 let cut = scan.file_len - scan.good_until;
@@ -280,7 +313,9 @@ fn start_from_snapshot(
             let loaded = snapshot::read(&path).and_then(|f| {
                 snapshot::check_symbol(&f, symbol, &path)?;
                 let book = BookWriter::restore(config.clone(), &f.image).map_err(|e| match e {
-                    EngineError::InvalidConfig(m) => EngineError::InvalidConfig(format!("{}: {m}", path.display())),
+                    EngineError::InvalidConfig(m) => {
+                        EngineError::InvalidConfig(format!("{}: {m}", path.display()))
+                    }
                     other => EngineError::CorruptData(format!("{}: {other}", path.display())),
                 })?;
                 Ok((f, book))
@@ -290,7 +325,11 @@ fn start_from_snapshot(
                     entry.snapshot = Some(path);
                     entry.snapshot_sequence = f.command_sequence;
                     report.symbols.push(entry);
-                    return Ok(RecoveredBook { book, command_sequence: f.command_sequence, last_time: f.last_time });
+                    return Ok(RecoveredBook {
+                        book,
+                        command_sequence: f.command_sequence,
+                        last_time: f.last_time,
+                    });
                 }
                 Err(e @ EngineError::InvalidConfig(_)) => return Err(e),
                 Err(e) => report.notes.push(format!("{e}; trying an older snapshot")),
@@ -298,5 +337,9 @@ fn start_from_snapshot(
         }
     }
     report.symbols.push(entry);
-    Ok(RecoveredBook { book: BookWriter::try_with_config(config.clone())?, command_sequence: 0, last_time: 0 })
+    Ok(RecoveredBook {
+        book: BookWriter::try_with_config(config.clone())?,
+        command_sequence: 0,
+        last_time: 0,
+    })
 }

@@ -223,8 +223,11 @@ impl SegmentWriter {
         if sync_on_roll {
             self.sync()?;
         }
-        let header =
-            SegmentHeader { index: self.header.index + 1, first_sequence: next_sequence, ..self.header.clone() };
+        let header = SegmentHeader {
+            index: self.header.index + 1,
+            first_sequence: next_sequence,
+            ..self.header.clone()
+        };
         *self = SegmentWriter::create(&self.dir, self.roll_at, header)?;
         Ok(true)
     }
@@ -309,7 +312,10 @@ pub fn scan_segment(path: &Path) -> EngineResult<SegmentScan> {
 
 /// Cut a torn tail off a segment (and make the cut durable).
 pub(crate) fn truncate_segment(path: &Path, len: u64) -> EngineResult<()> {
-    let f = OpenOptions::new().write(true).open(path).map_err(|e| io_error("cannot open journal segment", path, e))?;
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| io_error("cannot open journal segment", path, e))?;
     f.set_len(len).map_err(|e| io_error("cannot truncate journal segment", path, e))?;
     f.sync_all().map_err(|e| io_error("cannot fsync journal segment", path, e))
 }
@@ -342,7 +348,11 @@ mod tests {
             worker: 1,
             index: 2,
             first_sequence: 99,
-            symbols: vec![SymbolEntry { name: "BTC-USD".into(), tick_size: "0.01".parse().unwrap(), lot_size: "1".parse().unwrap() }],
+            symbols: vec![SymbolEntry {
+                name: "BTC-USD".into(),
+                tick_size: "0.01".parse().unwrap(),
+                lot_size: "1".parse().unwrap(),
+            }],
         };
         let bytes = encode_header(&h);
         let p = Path::new("x.lftj");

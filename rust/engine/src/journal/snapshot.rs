@@ -116,7 +116,10 @@ pub fn decode(bytes: &[u8], path: &Path) -> EngineResult<SnapshotFile> {
     let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
     let version = u16_at(8);
     if version != SNAPSHOT_VERSION {
-        return Err(bad(8, &format!("unsupported snapshot version {version} (this build reads {SNAPSHOT_VERSION})")));
+        return Err(bad(
+            8,
+            &format!("unsupported snapshot version {version} (this build reads {SNAPSHOT_VERSION})"),
+        ));
     }
     let flags = u16_at(10);
     if flags > 1 {
@@ -126,7 +129,10 @@ pub fn decode(bytes: &[u8], path: &Path) -> EngineResult<SnapshotFile> {
     let (raw_len, stored_len) = (u64_at(36), u64_at(44));
     let end = HEADER as u64 + stored_len;
     if end + 4 != bytes.len() as u64 {
-        return Err(bad(44, &format!("stored length {stored_len} does not match the file's {} bytes", bytes.len())));
+        return Err(bad(
+            44,
+            &format!("stored length {stored_len} does not match the file's {} bytes", bytes.len()),
+        ));
     }
     let end = end as usize;
     let stored_crc = u32::from_le_bytes(bytes[end..end + 4].try_into().expect("4 bytes"));
@@ -137,7 +143,10 @@ pub fn decode(bytes: &[u8], path: &Path) -> EngineResult<SnapshotFile> {
     let raw = if flags & 1 != 0 {
         // Bounded: an image is never more than 255x its LZ4 form, and the CRC matched.
         if raw_len > (stored_len.saturating_mul(255)).max(1 << 20) {
-            return Err(bad(36, &format!("image length {raw_len} is implausible for {stored_len} stored bytes")));
+            return Err(bad(
+                36,
+                &format!("image length {raw_len} is implausible for {stored_len} stored bytes"),
+            ));
         }
         lz4_flex::block::decompress(stored, raw_len as usize)
             .map_err(|e| bad(HEADER, &format!("LZ4 data does not decompress: {e}")))?

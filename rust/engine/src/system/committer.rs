@@ -115,6 +115,9 @@ pub(crate) struct Committer {
     pub(crate) me: usize,
     pub(crate) config: JournalConfig,
     pub(crate) header: SegmentHeader,
+    /// The stream's first segment, created (header synced) by `TradingSystem::start`, so a
+    /// directory that cannot be written fails the start, not a later command.
+    pub(crate) writer: Option<SegmentWriter>,
     pub(crate) registry: SegmentRegistry,
     pub(crate) queue: QueueConsumer<Chunk>,
 }
@@ -129,13 +132,7 @@ impl Committer {
         let me = &shared.committers[self.me];
         me.bell.install();
         let ring = &shared.workers[self.me].ring;
-        let mut writer = match SegmentWriter::create(&self.config.directory, self.config.segment_bytes, self.header.clone()) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                self.fail(&e);
-                None
-            }
-        };
+        let mut writer = self.writer.take();
         let mut next_sequence = self.header.first_sequence;
         let names = self.header.symbols.iter().map(|s| s.name.clone()).collect();
         let mut summary = SegmentSummary::new(writer.as_ref().map(|w| w.path()).unwrap_or_default(), names);
@@ -153,7 +150,8 @@ impl Committer {
             }
             if group.is_empty() {
                 let stopping = me.stop.load(Ordering::Acquire) && self.queue.is_empty();
-                let interval_due = matches!(self.config.fsync, FsyncPolicy::Interval(d) if last_sync.elapsed() >= d);
+                let interval_due =
+                    matches!(self.config.fsync, FsyncPolicy::Interval(d) if last_sync.elapsed() >= d);
                 if !held.is_empty() && (stopping || interval_due) || stopping && !failed {
                     if let Some(w) = writer.as_mut().filter(|_| !failed) {
                         if self.config.fsync != FsyncPolicy::Never || !held.is_empty() {
@@ -180,7 +178,9 @@ impl Committer {
                     _ => Duration::from_millis(1),
                 };
                 let queue = &self.queue;
-                me.bell.sleep(timeout.max(Duration::from_micros(50)), || !queue.is_empty() || me.stop.load(Ordering::Relaxed));
+                me.bell.sleep(timeout.max(Duration::from_micros(50)), || {
+                    !queue.is_empty() || me.stop.load(Ordering::Relaxed)
+                });
                 continue;
             }
             // Seal every frame (stream sequence, CRC32C), noting what each segment holds.
@@ -212,7 +212,8 @@ impl Committer {
                 for c in &group {
                     buffer.extend_from_slice(&c.frames);
                 }
-                let mut result = if buffer.is_empty() { Ok(()) } else { self.append(w, &buffer, &mut summary) };
+                let mut result =
+                    if buffer.is_empty() { Ok(()) } else { self.append(w, &buffer, &mut summary) };
                 let sync_now = match self.config.fsync {
                     FsyncPolicy::Batch => true,
                     FsyncPolicy::Interval(d) => last_sync.elapsed() >= d,
@@ -251,7 +252,12 @@ impl Committer {
 
     /// Write sealed frames (rolling first if the segment is full), noting what the segment
     /// they land in holds.
-    fn append(&self, w: &mut SegmentWriter, frames: &[u8], summary: &mut SegmentSummary) -> crate::EngineResult<()> {
+    fn append(
+        &self,
+        w: &mut SegmentWriter,
+        frames: &[u8],
+        summary: &mut SegmentSummary,
+    ) -> crate::EngineResult<()> {
         let first = u64::from_le_bytes(frames[FRAME_HEADER..FRAME_HEADER + 8].try_into().expect("8 bytes"));
         if w.roll_if_full(first, self.config.fsync != FsyncPolicy::Never)? {
             let closed = std::mem::replace(summary, SegmentSummary::new(w.path(), summary.names.clone()));
@@ -322,7 +328,8 @@ fn release(ring: &EventRing, chunk: Chunk, failed: bool) {
                     Ok(report) if failed => Err(Refusal {
                         command_sequence: report.command_sequence,
                         error: EngineError::Storage(
-                            "the journal failed before this command was durable; it is lost on restart".into(),
+                            "the journal failed before this command was durable; it is lost on restart"
+                                .into(),
                         ),
                     }),
                     other => other,

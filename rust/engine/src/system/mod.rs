@@ -39,11 +39,11 @@ use crossbeam_utils::Backoff;
 
 pub use committer::JournalCounters;
 pub use config::{AckPolicy, FsyncPolicy, JournalConfig, OnFull, SnapshotConfig, SymbolSpec, SystemConfig};
-pub use snapshotter::SnapshotCounters;
-pub(crate) use worker::apply_request;
 pub use feed::{FeedEvent, FeedKind, NO_PRICE};
 pub use reply::{Notify, Pending, REPLY_SPIN};
 pub use request::{CommandsSummary, Outcome, OwnedBatch, Request, SnapshotTaken, SystemReport};
+pub use snapshotter::SnapshotCounters;
+pub(crate) use worker::apply_request;
 
 pub use crate::book::BookReader;
 use crate::book::BookWriter;
@@ -219,7 +219,9 @@ impl TradingSystem {
             on_full: config.on_full,
         });
         let registry: committer::SegmentRegistry = Arc::new(std::sync::Mutex::new(summaries));
-        let mut background = Vec::new();
+        // Every file and directory first (a path that cannot be written fails the start
+        // before any thread runs), then the threads.
+        let mut writers = Vec::new();
         if let Some(j) = &config.journal {
             for me in 0..workers {
                 let header = crate::journal::segment::SegmentHeader {
@@ -239,21 +241,50 @@ impl TradingSystem {
                         })
                         .collect(),
                 };
+                let writer = crate::journal::segment::SegmentWriter::create(
+                    &j.directory,
+                    j.segment_bytes,
+                    header.clone(),
+                )
+                .map_err(|e| EngineError::InvalidConfig(format!("journal.directory: {e}")))?;
+                writers.push((header, writer));
+            }
+        }
+        if let Some(cfg) = &config.snapshots {
+            std::fs::create_dir_all(&cfg.directory).map_err(|e| {
+                EngineError::InvalidConfig(format!(
+                    "snapshots.directory: cannot create {}: {e}",
+                    cfg.directory.display()
+                ))
+            })?;
+        }
+        let mut background = Vec::new();
+        let mut spawn_failure = None;
+        if let Some(j) = &config.journal {
+            for (me, ((header, writer), queue)) in
+                writers.into_iter().zip(committer_queues.iter_mut()).enumerate()
+            {
                 let c = committer::Committer {
                     shared: Arc::clone(&shared),
                     me,
                     config: j.clone(),
                     header,
+                    writer: Some(writer),
                     registry: Arc::clone(&registry),
-                    queue: committer_queues[me].take().expect("one queue per committer"),
+                    queue: queue.take().expect("one queue per committer"),
                 };
                 match std::thread::Builder::new().name(format!("lft-journal-{me}")).spawn(move || c.run()) {
                     Ok(h) => background.push(h),
-                    Err(e) => return Err(EngineError::InvalidConfig(format!("cannot start journal thread: {e}"))),
+                    Err(e) => {
+                        spawn_failure = Some(format!("cannot start journal thread: {e}"));
+                        break;
+                    }
                 }
             }
         }
-        if let (Some(cfg), Some(queue), Some(s)) = (&config.snapshots, snapshot_queue, &shared.snapshotter) {
+        if let (Some(cfg), Some(queue), Some(s), None) =
+            (&config.snapshots, snapshot_queue, &shared.snapshotter, &spawn_failure)
+        {
             let (cfg, s) = (cfg.clone(), Arc::clone(s));
             let reg = config.journal.is_some().then(|| Arc::clone(&registry));
             let names = book_configs.iter().map(|b| b.symbol.clone()).collect();
@@ -262,8 +293,12 @@ impl TradingSystem {
                 .spawn(move || snapshotter::run(s, queue, cfg, reg, names))
             {
                 Ok(h) => background.push(h),
-                Err(e) => return Err(EngineError::InvalidConfig(format!("cannot start snapshot thread: {e}"))),
+                Err(e) => spawn_failure = Some(format!("cannot start snapshot thread: {e}")),
             }
+        }
+        if let Some(why) = spawn_failure {
+            stop_background(&shared, background);
+            return Err(EngineError::InvalidConfig(why));
         }
         let cores = crate::affinity::allowed_cores();
         let mut handles = Vec::with_capacity(workers);

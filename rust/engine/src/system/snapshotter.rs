@@ -60,7 +60,12 @@ impl SnapshotShared {
     pub(crate) fn new() -> (Self, QueueConsumer<SnapshotJob>) {
         let (queue, consumer) = command_queue(1024);
         (
-            SnapshotShared { queue, bell: Doorbell::new(), stop: AtomicBool::new(false), counters: SnapshotCounters::default() },
+            SnapshotShared {
+                queue,
+                bell: Doorbell::new(),
+                stop: AtomicBool::new(false),
+                counters: SnapshotCounters::default(),
+            },
             consumer,
         )
     }
@@ -113,17 +118,20 @@ pub(crate) fn run(
                 return;
             }
             let q = &queue;
-            shared.bell.sleep(Duration::from_millis(5), || !q.is_empty() || shared.stop.load(Ordering::Relaxed));
+            shared
+                .bell
+                .sleep(Duration::from_millis(5), || !q.is_empty() || shared.stop.load(Ordering::Relaxed));
             continue;
         };
         shared.counters.capture_max_ns.fetch_max(job.capture_ns, Ordering::Relaxed);
         let started = Instant::now();
         let bytes = snapshot::encode(job.command_sequence, job.last_time, &job.image, config.compress);
-        let written = snapshot::write(&config.directory, &job.name, &bytes, job.command_sequence)
-            .and_then(|(path, size)| {
+        let written = snapshot::write(&config.directory, &job.name, &bytes, job.command_sequence).and_then(
+            |(path, size)| {
                 let oldest = snapshot::prune(&config.directory, &job.name, config.keep)?;
                 Ok((path, size, oldest))
-            });
+            },
+        );
         shared.counters.write_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let answer = match written {
             Ok((path, size, oldest)) => {

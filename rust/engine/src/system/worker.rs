@@ -11,15 +11,15 @@ use crossbeam_utils::{Backoff, CachePadded};
 use super::broadcast::EventRing;
 use super::committer::{Chunk, CommitterShared, Release};
 use super::feed::{report_events, FeedEvent, FeedKind};
-use super::snapshotter::SnapshotJob;
 use super::queue::{command_queue, QueueConsumer, QueueProducer};
 use super::reply::Replier;
 use super::request::{CommandsSummary, Outcome, Request, SystemReport};
+use super::snapshotter::SnapshotJob;
 use super::{Refusal, Reply, Shared};
 use crate::book::{BatchOutput, BookWriter};
-use crate::journal::record::{encode_halted, encode_request};
 use crate::error::EngineError;
 use crate::event::ExecutionReport;
+use crate::journal::record::{encode_halted, encode_request};
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use crate::primitive::thread::{park_timeout, Thread};
 use crate::types::Timestamp;
@@ -155,10 +155,8 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
             snapshot_sequence: command_sequence,
         });
     }
-    let mut out = Outbox {
-        ring: &worker.ring,
-        journal: shared.committers.get(me).map(|c| (c, Chunk::default())),
-    };
+    let mut out =
+        Outbox { ring: &worker.ring, journal: shared.committers.get(me).map(|c| (c, Chunk::default())) };
     let snapshots = shared.snapshot_config.as_ref();
     let interval = snapshots.and_then(|c| c.interval);
     let mut next_snapshot = interval.map(|d| std::time::Instant::now() + d);
@@ -172,7 +170,10 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
             let Some(state) = owned[env.symbol as usize].as_mut() else {
                 // Cannot happen: submitters route by the same assignment.
                 if let Some(r) = env.reply {
-                    out.reply(r, Err(Refusal::before_queue(EngineError::UnknownSymbol(env.symbol.to_string()))));
+                    out.reply(
+                        r,
+                        Err(Refusal::before_queue(EngineError::UnknownSymbol(env.symbol.to_string()))),
+                    );
                 }
                 continue;
             };
@@ -370,15 +371,17 @@ fn handle(
                 }),
             }
         }
-        request => run_one(shared, worker, state, request, worker_time, scratch, out).map(|done| SystemReport {
-            symbol: state.index,
-            command_sequence: done.command_sequence,
-            timestamp: done.timestamp,
-            outcome: match done.batch {
-                Some(out) => Outcome::Batch(out),
-                None => Outcome::Report(std::mem::take(&mut scratch.report)),
-            },
-        }),
+        request => {
+            run_one(shared, worker, state, request, worker_time, scratch, out).map(|done| SystemReport {
+                symbol: state.index,
+                command_sequence: done.command_sequence,
+                timestamp: done.timestamp,
+                outcome: match done.batch {
+                    Some(out) => Outcome::Batch(out),
+                    None => Outcome::Report(std::mem::take(&mut scratch.report)),
+                },
+            })
+        }
     };
     if let Some(r) = reply {
         out.reply(r, answer);
@@ -474,7 +477,9 @@ fn run_one(
     let local = state.local;
     if let Some(frames) = out.frames() {
         match &ran {
-            Ok(Err(EngineError::BookPoisoned { .. })) | Err(_) => encode_halted(frames, local, seq, timestamp),
+            Ok(Err(EngineError::BookPoisoned { .. })) | Err(_) => {
+                encode_halted(frames, local, seq, timestamp)
+            }
             Ok(_) => encode_request(frames, local, seq, &request),
         }
     }
@@ -504,7 +509,14 @@ fn run_one(
             Err(halt(slot, out, symbol, seq, timestamp, order_id, reason))
         }
         Ok(Err(error)) => {
-            out.publish(FeedEvent::notice(symbol, FeedKind::CommandRejected, seq, timestamp, order_id, error.code()));
+            out.publish(FeedEvent::notice(
+                symbol,
+                FeedKind::CommandRejected,
+                seq,
+                timestamp,
+                order_id,
+                error.code(),
+            ));
             Err(Refusal { command_sequence: seq, error })
         }
         Err(panic) => {
