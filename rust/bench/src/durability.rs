@@ -22,7 +22,7 @@ use lft_engine::{BookConfig, BookWriter, Decimal, NewOrder, Side};
 use lft_workload::{generate, GeneratorConfig, Scenario};
 use serde::Serialize;
 
-use crate::scaling::{run_once, split};
+use crate::scaling::{run_once, run_pipelined, split};
 use crate::stats::{median, rate};
 
 /// One journal mode's results.
@@ -202,12 +202,19 @@ pub fn run_durability(
     let mut fsync = vec![(0f64, 0f64); MODES.len()];
     let mut bytes = vec![0f64; MODES.len()];
     // Interleave the modes round by round, so drift of the machine hits them alike.
+    let only = std::env::var("LFT_MODES").ok();
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|m| m == name));
     for _ in 0..repeat.max(1) {
         for (k, (name, mode)) in MODES.iter().enumerate() {
+            if !wanted(name) {
+                runs[k].push(0.0);
+                continue;
+            }
             let dir = base.join(format!("tp-{name}"));
             fresh(&dir);
             let sys = system(symbols as usize, workers, mode.map(|(f, a)| journal(&dir, f, a)));
-            let (secs, _, _) = run_once(&sys, split(&records, symbols as usize));
+            let depth: usize = std::env::var("LFT_DEPTH").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+            let (secs, _, _) = run_pipelined(&sys, split(&records, symbols as usize), depth);
             runs[k].push(rate(records.len() as u64, secs));
             let c = sys.journal_counters();
             let syncs: u64 = c.iter().map(|c| c.syncs.load(std::sync::atomic::Ordering::Relaxed)).sum();
@@ -227,6 +234,9 @@ pub fn run_durability(
     let off = median(runs[0].clone());
     let mut modes = Vec::new();
     for (k, (name, mode)) in MODES.iter().enumerate() {
+        if !wanted(name) {
+            continue;
+        }
         let dir = base.join(format!("ack-{name}"));
         fresh(&dir);
         let sys = system(symbols as usize, workers, mode.map(|(f, a)| journal(&dir, f, a)));
@@ -256,6 +266,7 @@ pub fn run_durability(
     fresh(&snap_dir);
     let snapshots: Vec<SnapshotPoint> = book_sizes
         .iter()
+        .filter(|_| std::env::var_os("LFT_NO_SNAPSHOTS").is_none())
         .map(|&n| {
             let p = snapshot_point(n, &snap_dir);
             eprintln!(

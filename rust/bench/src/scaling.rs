@@ -100,6 +100,15 @@ fn system(symbols: usize, workers: usize, pin: bool) -> TradingSystem {
 
 /// One timed run: (seconds, rejected, trades).
 pub fn run_once(sys: &TradingSystem, chunks: Vec<Vec<Vec<Command>>>) -> (f64, u64, u64) {
+    run_pipelined(sys, chunks, IN_FLIGHT)
+}
+
+/// [`run_once`] with `in_flight` hand-offs outstanding per symbol.
+pub fn run_pipelined(
+    sys: &TradingSystem,
+    chunks: Vec<Vec<Vec<Command>>>,
+    in_flight_max: usize,
+) -> (f64, u64, u64) {
     let mut queues: Vec<VecDeque<Vec<Command>>> = chunks.into_iter().map(VecDeque::from).collect();
     let mut in_flight: Vec<VecDeque<Pending<Reply>>> = queues.iter().map(|_| VecDeque::new()).collect();
     let (mut rejected, mut trades) = (0u64, 0u64);
@@ -119,7 +128,7 @@ pub fn run_once(sys: &TradingSystem, chunks: Vec<Vec<Vec<Command>>>) -> (f64, u6
         let mut sent = false;
         for (i, q) in queues.iter_mut().enumerate() {
             // Keep a few hand-offs queued per symbol; collect the oldest when full.
-            if in_flight[i].len() >= IN_FLIGHT {
+            if in_flight[i].len() >= in_flight_max {
                 if !in_flight[i][0].is_ready() {
                     continue;
                 }

@@ -32,19 +32,30 @@ use crate::journal::segment::{SegmentHeader, SegmentWriter};
 use crate::journal::SegmentSummary;
 use crate::primitive::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// Something a command caused, held until its record is durable enough.
-pub(crate) enum Release {
-    /// An event for the worker's ring.
-    Event(FeedEvent),
-    /// A reply for a submitter.
-    Reply(Replier<Reply>, Reply),
-}
-
-/// One worker round: its frames and what they release.
+/// One worker round: its frames and what they release, held until the frames are durable
+/// enough. Events and replies are kept apart (an event is a few words, a reply can be
+/// large); each reply records how many of the round's events came before it, so the
+/// release keeps the worker's order.
 #[derive(Default)]
 pub(crate) struct Chunk {
     pub(crate) frames: Vec<u8>,
-    pub(crate) releases: Vec<Release>,
+    pub(crate) events: Vec<FeedEvent>,
+    pub(crate) replies: Vec<(usize, Replier<Reply>, Reply)>,
+}
+
+impl Chunk {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.frames.is_empty() && self.events.is_empty() && self.replies.is_empty()
+    }
+
+    /// An empty chunk with room for what this one held.
+    pub(crate) fn like(&self) -> Chunk {
+        Chunk {
+            frames: Vec::with_capacity(self.frames.len()),
+            events: Vec::with_capacity(self.events.len()),
+            replies: Vec::with_capacity(self.replies.len()),
+        }
+    }
 }
 
 /// Counters of one committer, for statistics and benches.
@@ -263,11 +274,15 @@ impl Committer {
             let closed = std::mem::replace(summary, SegmentSummary::new(w.path(), summary.names.clone()));
             self.registry.lock().unwrap_or_else(|p| p.into_inner()).push(closed);
         }
-        for_each_frame(frames, |symbol, seq| summary.note(symbol, seq));
+        let mut records = 0u64;
+        for_each_frame(frames, |symbol, seq| {
+            summary.note(symbol, seq);
+            records += 1;
+        });
         w.write(frames)?;
         let c = &self.shared.committers[self.me].counters;
         c.bytes_written.fetch_add(frames.len() as u64, Ordering::Relaxed);
-        c.records.fetch_add(seal_count(frames), Ordering::Relaxed);
+        c.records.fetch_add(records, Ordering::Relaxed);
         Ok(())
     }
 
@@ -305,37 +320,31 @@ fn for_each_frame(frames: &[u8], mut f: impl FnMut(u32, u64)) {
     }
 }
 
-fn seal_count(frames: &[u8]) -> u64 {
-    let mut at = 0;
-    let mut n = 0;
-    while at + FRAME_HEADER <= frames.len() {
-        let len = u32::from_le_bytes(frames[at..at + 4].try_into().expect("4 bytes")) as usize;
-        at += FRAME_HEADER + len;
-        n += 1;
-    }
-    n
-}
-
 /// Fill the chunk's replies and publish its events, in order. After a journal failure the
 /// commands' effects are not durable: replies say so and events are dropped.
 fn release(ring: &EventRing, chunk: Chunk, failed: bool) {
-    for r in chunk.releases {
-        match r {
-            Release::Event(e) if !failed => ring.publish(&e),
-            Release::Event(_) => {}
-            Release::Reply(replier, answer) => {
-                let answer = match answer {
-                    Ok(report) if failed => Err(Refusal {
-                        command_sequence: report.command_sequence,
-                        error: EngineError::Storage(
-                            "the journal failed before this command was durable; it is lost on restart"
-                                .into(),
-                        ),
-                    }),
-                    other => other,
-                };
-                replier.fill(answer);
+    let Chunk { events, replies, .. } = chunk;
+    let mut published = 0;
+    let mut publish_to = |upto: usize| {
+        if !failed {
+            for e in &events[published..upto] {
+                ring.publish(e);
             }
         }
+        published = upto;
+    };
+    for (before, replier, answer) in replies {
+        publish_to(before);
+        let answer = match answer {
+            Ok(report) if failed => Err(Refusal {
+                command_sequence: report.command_sequence,
+                error: EngineError::Storage(
+                    "the journal failed before this command was durable; it is lost on restart".into(),
+                ),
+            }),
+            other => other,
+        };
+        replier.fill(answer);
     }
+    publish_to(events.len());
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crossbeam_utils::{Backoff, CachePadded};
 
 use super::broadcast::EventRing;
-use super::committer::{Chunk, CommitterShared, Release};
+use super::committer::{Chunk, CommitterShared};
 use super::feed::{report_events, FeedEvent, FeedKind};
 use super::queue::{command_queue, QueueConsumer, QueueProducer};
 use super::reply::Replier;
@@ -103,14 +103,14 @@ impl Outbox<'_> {
     fn publish(&mut self, e: FeedEvent) {
         match &mut self.journal {
             None => self.ring.publish(&e),
-            Some((_, chunk)) => chunk.releases.push(Release::Event(e)),
+            Some((_, chunk)) => chunk.events.push(e),
         }
     }
 
     fn reply(&mut self, r: Replier<Reply>, answer: Reply) {
         match &mut self.journal {
             None => r.fill(answer),
-            Some((_, chunk)) => chunk.releases.push(Release::Reply(r, answer)),
+            Some((_, chunk)) => chunk.replies.push((chunk.events.len(), r, answer)),
         }
     }
 
@@ -121,9 +121,9 @@ impl Outbox<'_> {
     /// End of a round: hand the round to the committer.
     fn flush(&mut self) {
         if let Some((committer, chunk)) = &mut self.journal {
-            if !chunk.frames.is_empty() || !chunk.releases.is_empty() {
-                let frames = Vec::with_capacity(chunk.frames.capacity());
-                let full = std::mem::replace(chunk, Chunk { frames, releases: Vec::new() });
+            if !chunk.is_empty() {
+                let next = chunk.like();
+                let full = std::mem::replace(chunk, next);
                 committer.hand_off(full);
             }
         }
