@@ -13,7 +13,7 @@ RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml
 PY_SOURCES := $(shell find python -type f \( -name '*.py' -o -name '*.pyi' -o -name 'py.typed' \)) pyproject.toml
 
 .PHONY: all venv build run demo test test-rust test-python lint fmt bench bench-deps bench-rust bench-python loom loom-mutants loom-clippy \
-	nightly miri tsan clean
+	nightly miri tsan clean crash-test
 
 all: build
 
@@ -60,6 +60,11 @@ test-python: $(BUILT)
 	$(BIN)/python -m pytest tests
 
 test: lint test-rust loom miri test-python
+
+# The crash drill at full length: 200 SIGKILLs of a loaded, journaling child (make test
+# runs 20), across the three durability modes of tests/test_durability.py.
+crash-test: $(BUILT)
+	LFT_CRASH_KILLS=200 $(BIN)/python -m pytest tests/test_durability.py -k crash_drill -q
 
 # Model-check the concurrent protocols with loom: every `loom_*` test (under
 # `#[cfg(all(test, loom))]`): the ladders' publish/unlink/relink/reclaim, the price index's

@@ -191,6 +191,9 @@ def markdown(report: dict[str, Any]) -> str:
                     f"{p['speedup']:.2f}x | {p['efficiency']:.2f} | {p['busiest_worker_share']:.0%} |"
                 )
         lines.append("")
+    dur = _get(report, "rust", "durability")
+    if dur:
+        lines += durability_table(dur)
     crit = report.get("complexity", {})
     if crit:
         lines += ["## Cost per operation vs resting orders (criterion medians, ns)", ""]
@@ -202,6 +205,44 @@ def markdown(report: dict[str, Any]) -> str:
                 lines.append(f"| {op} | " + " | ".join(f"{per.get(str(n), 0):.0f}" for n in sizes) + " |")
             lines.append("")
     return "\n".join(lines)
+
+
+def durability_table(dur: dict[str, Any]) -> list[str]:
+    """The journal modes side by side, snapshot pauses and recovery (`lft-bench durability`)."""
+    lines = [
+        "## Durability: journal modes side by side, snapshots, recovery",
+        "",
+        f"TradingSystem, {dur.get('count', 0):,} commands over {dur.get('symbols')} symbols, "
+        f"{dur.get('workers')} worker, median of {dur.get('repeat')} runs with the modes interleaved; "
+        "ack latency is the round trip of single submits, one at a time.",
+        "",
+        "| journal | ack | messages/s | vs off | ack p50 | ack p99 | ack p99.9 | fsync mean | fsync max | bytes/cmd |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for m in dur.get("modes", []):
+        a = m["ack_us"]
+        lines.append(
+            f"| {m['mode']} | {m['ack'] or '-'} | {_fmt_rate(m['messages_per_s'])} | {m['vs_off']:.2f}x | "
+            f"{a[0]:,.1f} us | {a[1]:,.1f} us | {a[2]:,.1f} us | {m['fsync_mean_us']:,.0f} us | "
+            f"{m['fsync_max_us']:,.0f} us | {m['bytes_per_command']:.1f} |"
+        )
+    lines += [
+        "",
+        "| resting orders | worker pause (capture) | file bytes/order (LZ4) | write + fsync | restore |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for p in dur.get("snapshots", []):
+        lines.append(
+            f"| {p['orders']:,} | {p['capture_ms']:.2f} ms | {p['file_bytes_per_order']:.1f} | "
+            f"{p['write_ms']:.1f} ms | {p['restore_ms']:.1f} ms |"
+        )
+    lines += [
+        "",
+        f"Recovery of a journal of {dur.get('recovery_commands', 0):,} commands (no snapshot): "
+        f"{dur.get('recovery_seconds', 0):.2f} s ({_fmt_rate(dur.get('recovery_messages_per_s'))} commands/s).",
+        "",
+    ]
+    return lines
 
 
 def _scaling_runs(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -277,6 +318,9 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
         fig.savefig(out / "latency.png", dpi=110)
         plt.close(fig)
         written.append("latency.png")
+    dur = _get(report, "rust", "durability")
+    if dur:
+        lines += durability_table(dur)
     crit = report.get("complexity", {})
     if crit:
         fig, ax = plt.subplots(figsize=(8, 4.5))

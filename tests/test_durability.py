@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from typing import Any
 
 import lockfree_trading as lt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lockfree_trading import _core
 from lockfree_trading.cli import main as cli_main
 
@@ -250,3 +253,114 @@ def test_crash_drill_loses_nothing_acknowledged(tmp_path: Path, variant: dict[st
         for sym in SYMBOLS:
             assert s.state_hash(sym) == recovered[sym]["state_hash"]
         s.submit("AAA", lt.Side.BUY, 1, "1.00")
+
+
+# ---------------------------------------------------------------------- damaged files
+
+_SENT: dict[str, list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = {}
+
+
+def _apply(book: Any, call: tuple[str, tuple[Any, ...], dict[str, Any]]) -> None:
+    name, args, kwargs = call
+    try:
+        getattr(book, name)(*args, **kwargs)
+    except lt.TradingError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def damaged_source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A journal and snapshots of known commands (kept in `_SENT` per symbol)."""
+    base = tmp_path_factory.mktemp("damage-source")
+    cfg = durable_config(base, snapshots=True, segment_bytes=4096)
+    rng = random.Random(3)
+    _SENT.clear()
+    with lt.TradingSystem(cfg) as s:
+        for i in range(400):
+            sym = rng.choice(SYMBOLS)
+            ts = i + 1
+            pick = rng.random()
+            if pick < 0.6:
+                side = lt.Side.BUY if rng.random() < 0.5 else lt.Side.SELL
+                call = (
+                    "submit",
+                    (side, rng.randint(1, 5), f"{rng.randint(95, 105)}.00"),
+                    {"order_id": i + 1, "timestamp": ts},
+                )
+            elif pick < 0.85:
+                call = ("cancel", (rng.randint(1, i + 1),), {"timestamp": ts})
+            else:
+                call = ("modify", (rng.randint(1, i + 1),), {"quantity": rng.randint(1, 5), "timestamp": ts})
+            _SENT.setdefault(sym, []).append(call)
+            name, args, kwargs = call
+            try:
+                getattr(s, name)(sym, *args, **kwargs)
+            except lt.TradingError:
+                pass
+            if i in (150, 300):
+                s.snapshot()
+    return base, cfg
+
+
+def _reference_hash(symbol: str, k: int) -> int:
+    book = lt.OrderBook(symbol, tick_size=TICK, lot_size=Decimal(1))
+    for call in _SENT.get(symbol, [])[:k]:
+        _apply(book, call)
+    return book.state_hash()
+
+
+def _check_recovery(cfg: dict[str, Any]) -> None:
+    try:
+        r = _core.verify_recovery(lt.Config.from_dict(cfg).to_engine_dict())
+    except (lt.CorruptData, lt.InvalidConfig, lt.StorageError) as e:
+        assert ".lft" in str(e), str(e)  # a clear error names the file
+        return
+    for s in r["symbols"]:
+        assert s["state_hash"] == _reference_hash(s["symbol"], s["command_sequence"]), (s, r["notes"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    flips=st.lists(
+        st.tuples(st.integers(0, 10_000), st.floats(0, 1), st.integers(1, 255)), min_size=1, max_size=3
+    )
+)
+def test_flipped_bytes_give_a_valid_prefix_or_a_clear_error(
+    tmp_path_factory: pytest.TempPathFactory,
+    damaged_source: tuple[Path, dict[str, Any]],
+    flips: list[tuple[int, float, int]],
+) -> None:
+    base, cfg = damaged_source
+    work = tmp_path_factory.mktemp("flip")
+    shutil.copytree(base / "journal", work / "journal")
+    shutil.copytree(base / "snapshots", work / "snapshots")
+    files = sorted([*(work / "journal").glob("*.lftj"), *(work / "snapshots").glob("*.lfts")])
+    for which, where, xor in flips:
+        f = files[which % len(files)]
+        data = bytearray(f.read_bytes())
+        if data:
+            at = min(len(data) - 1, int(where * len(data)))
+            data[at] ^= xor
+            f.write_bytes(bytes(data))
+    moved = json.loads(json.dumps(cfg))
+    moved["journal"]["directory"] = str(work / "journal")
+    moved["snapshots"]["directory"] = str(work / "snapshots")
+    _check_recovery(moved)
+
+
+def test_undamaged_files_and_a_deleted_newest_snapshot_recover_everything(
+    tmp_path: Path, damaged_source: tuple[Path, dict[str, Any]]
+) -> None:
+    base, cfg = damaged_source
+    shutil.copytree(base / "journal", tmp_path / "journal")
+    shutil.copytree(base / "snapshots", tmp_path / "snapshots")
+    moved = json.loads(json.dumps(cfg))
+    moved["journal"]["directory"] = str(tmp_path / "journal")
+    moved["snapshots"]["directory"] = str(tmp_path / "snapshots")
+    for sym in SYMBOLS:
+        newest = sorted((tmp_path / "snapshots").glob(f"{sym}@*.lfts"))[-1]
+        newest.unlink()
+    r = _core.verify_recovery(lt.Config.from_dict(moved).to_engine_dict())
+    for s in r["symbols"]:
+        assert s["command_sequence"] == len(_SENT[s["symbol"]])
+        assert s["state_hash"] == _reference_hash(s["symbol"], s["command_sequence"])

@@ -190,3 +190,16 @@ fn memory_measurements_are_sane() {
     assert_eq!(g.growth_after_warmup, g.rss_after as i64 - g.rss_after_warmup as i64);
     assert!(g.resting_after > 0);
 }
+
+#[test]
+fn durability_bench_runs_every_mode_and_recovers_what_it_wrote() {
+    let dir = std::env::temp_dir().join(format!("lft-durability-bench-{}", std::process::id()));
+    let r = lft_bench::durability::run_durability(&dir, 20_000, 2, 1, 1, 10_000, 7, &[1_000]);
+    assert_eq!(r.modes.len(), 5);
+    assert!(r.modes.iter().all(|m| m.messages_per_s > 0.0 && m.ack_us[0] <= m.ack_us[3]));
+    assert!(r.modes.iter().skip(1).all(|m| m.bytes_per_command > 20.0), "every mode journals");
+    assert!(r.modes[3].fsync_mean_us > 0.0, "batch syncs");
+    assert_eq!(r.snapshots[0].orders, 1_000);
+    assert_eq!(r.recovery_commands, 10_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}
