@@ -346,6 +346,15 @@ fn decode_body(body: &[u8]) -> Result<Record, String> {
 }
 
 impl Journaled {
+    /// The request that replays this record, by value (`None` for [`Journaled::Halted`]).
+    pub fn into_request(self) -> Option<Request> {
+        match self {
+            Journaled::Command(c) => Some(c.into()),
+            Journaled::Batch(b) => Some(Request::Batch(b)),
+            Journaled::Halted => None,
+        }
+    }
+
     /// The request that replays this record (`None` for [`Journaled::Halted`]).
     pub fn to_request(&self) -> Option<Request> {
         match self {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::record::corrupt_at;
-use super::segment::{list_segments, scan_segment, truncate_segment, SegmentId};
+use super::segment::{list_segments, stream_segment, truncate_segment, SegmentHeader, SegmentId};
 use super::{snapshot, SegmentSummary};
 use crate::book::{BookConfig, BookWriter};
 use crate::error::{EngineError, EngineResult};
@@ -148,56 +148,30 @@ pub fn recover(
         let segments = list_segments(&j.directory)?;
         report.segments = segments.len();
         let mut scratch = ExecutionReport::default();
+        let mut buffer = Vec::new();
         let mut warned_unknown = std::collections::HashSet::new();
         for (id, path) in &segments {
             next_run = next_run.max(id.run + 1);
-            let scan = scan_segment(path)?;
-            check_header(&scan.header, id, path)?;
-            // The segment's table index -> config index (None: no longer configured).
-            let mut map = Vec::with_capacity(scan.header.symbols.len());
-            for s in &scan.header.symbols {
-                match index.get(s.name.as_str()) {
-                    Some(&i) => {
-                        let c = &books[i];
-                        if c.scale.tick_size != s.tick_size.normalize() {
-                            return Err(scale_mismatch(
-                                &s.name,
-                                "tick_size",
-                                s.tick_size,
-                                c.scale.tick_size,
-                                path,
-                            ));
-                        }
-                        if c.scale.lot_size != s.lot_size.normalize() {
-                            return Err(scale_mismatch(
-                                &s.name,
-                                "lot_size",
-                                s.lot_size,
-                                c.scale.lot_size,
-                                path,
-                            ));
-                        }
-                        map.push(Some(i));
-                    }
-                    None => {
-                        if warned_unknown.insert(s.name.clone()) {
-                            report.notes.push(format!(
-                                "{}: symbol {:?} is in the journal but not in the config; its records are ignored",
-                                path.display(),
-                                s.name
-                            ));
-                        }
-                        map.push(None);
-                    }
+            let mut map: Option<Vec<Option<usize>>> = None;
+            let mut summary: Option<SegmentSummary> = None;
+            let scan = stream_segment(path, &mut buffer, |header, offset, rec| {
+                if map.is_none() {
+                    check_header(header, id, path)?;
+                    map = Some(symbol_map(
+                        header,
+                        books,
+                        &index,
+                        path,
+                        &mut warned_unknown,
+                        &mut report.notes,
+                    )?);
+                    summary = Some(SegmentSummary::new(
+                        path.clone(),
+                        header.symbols.iter().map(|s| s.name.clone()).collect(),
+                    ));
                 }
-            }
-            let mut summary = SegmentSummary::new(
-                path.clone(),
-                scan.header.symbols.iter().map(|s| s.name.clone()).collect(),
-            );
-            for (offset, rec) in &scan.records {
-                let offset = *offset;
-                summary.note(rec.symbol, rec.command_sequence);
+                let map = map.as_ref().expect("built above");
+                summary.as_mut().expect("built above").note(rec.symbol, rec.command_sequence);
                 let Some(&Some(i)) = map.get(rec.symbol as usize) else {
                     if map.get(rec.symbol as usize).is_none() {
                         return Err(corrupt_at(
@@ -206,11 +180,11 @@ pub fn recover(
                             &format!("record names symbol #{} of a {}-symbol table", rec.symbol, map.len()),
                         ));
                     }
-                    continue;
+                    return Ok(());
                 };
                 let state = &mut out[i];
                 if rec.command_sequence <= state.command_sequence {
-                    continue; // the snapshot includes it
+                    return Ok(()); // the snapshot includes it
                 }
                 if rec.command_sequence != state.command_sequence + 1 {
                     return Err(corrupt_at(
@@ -227,27 +201,36 @@ pub fn recover(
                         ),
                     ));
                 }
-                if let Some(request) = rec.what.to_request() {
+                if let Some(request) = rec.what.into_request() {
                     let book = &mut state.book;
                     let ran = catch_unwind(AssertUnwindSafe(|| apply_request(book, &request, &mut scratch)));
-                    match ran {
-                        Ok(Err(EngineError::BookPoisoned { .. })) | Err(_) => {
-                            return Err(corrupt_at(
-                                path,
-                                offset,
-                                &format!(
-                                    "{}: command {} failed inside the book on replay",
-                                    books[i].symbol, rec.command_sequence
-                                ),
-                            ))
-                        }
-                        Ok(_) => {}
+                    if matches!(ran, Ok(Err(EngineError::BookPoisoned { .. })) | Err(_)) {
+                        return Err(corrupt_at(
+                            path,
+                            offset,
+                            &format!(
+                                "{}: command {} failed inside the book on replay",
+                                books[i].symbol, rec.command_sequence
+                            ),
+                        ));
                     }
                 }
                 state.command_sequence = rec.command_sequence;
                 state.last_time = state.last_time.max(rec.timestamp);
                 replayed[i] += 1;
+                Ok(())
+            })?;
+            if map.is_none() {
+                // No records: still check the header and its symbol table against the config.
+                check_header(&scan.header, id, path)?;
+                symbol_map(&scan.header, books, &index, path, &mut warned_unknown, &mut report.notes)?;
             }
+            let summary = summary.unwrap_or_else(|| {
+                SegmentSummary::new(
+                    path.clone(),
+                    scan.header.symbols.iter().map(|s| s.name.clone()).collect(),
+                )
+            });
             if let Some(why) = &scan.corrupt {
                 return Err(corrupt_at(
                     path,
@@ -283,6 +266,44 @@ pub fn recover(
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(Recovered { books: out, report, summaries, next_run })
+}
+
+/// The segment's table index -> config index (`None`: a symbol no longer configured, noted
+/// once); a changed tick or lot size is an error naming the file.
+fn symbol_map(
+    header: &SegmentHeader,
+    books: &[BookConfig],
+    index: &HashMap<&str, usize>,
+    path: &Path,
+    warned_unknown: &mut std::collections::HashSet<String>,
+    notes: &mut Vec<String>,
+) -> EngineResult<Vec<Option<usize>>> {
+    let mut map = Vec::with_capacity(header.symbols.len());
+    for s in &header.symbols {
+        match index.get(s.name.as_str()) {
+            Some(&i) => {
+                let c = &books[i];
+                if c.scale.tick_size != s.tick_size.normalize() {
+                    return Err(scale_mismatch(&s.name, "tick_size", s.tick_size, c.scale.tick_size, path));
+                }
+                if c.scale.lot_size != s.lot_size.normalize() {
+                    return Err(scale_mismatch(&s.name, "lot_size", s.lot_size, c.scale.lot_size, path));
+                }
+                map.push(Some(i));
+            }
+            None => {
+                if warned_unknown.insert(s.name.clone()) {
+                    notes.push(format!(
+                        "{}: symbol {:?} is in the journal but not in the config; its records are ignored",
+                        path.display(),
+                        s.name
+                    ));
+                }
+                map.push(None);
+            }
+        }
+    }
+    Ok(map)
 }
 
 fn check_header(h: &super::segment::SegmentHeader, id: &SegmentId, path: &Path) -> EngineResult<()> {

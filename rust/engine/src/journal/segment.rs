@@ -270,9 +270,32 @@ pub struct SegmentScan {
 
 /// Read a segment: header, then frames until the end, a torn tail or a damaged frame.
 pub fn scan_segment(path: &Path) -> EngineResult<SegmentScan> {
-    let bytes = std::fs::read(path).map_err(|e| io_error("cannot read journal segment", path, e))?;
-    let (header, mut at) = decode_header(&bytes, path)?;
     let mut records = Vec::new();
+    let mut buffer = Vec::new();
+    let mut scan = stream_segment(path, &mut buffer, |_, offset, record| {
+        records.push((offset, record));
+        Ok(())
+    })?;
+    scan.records = records;
+    Ok(scan)
+}
+
+/// [`scan_segment`] without collecting: `each(header, offset, record)` is called for every record
+/// in order (its error stops the scan and is returned); the returned scan's `records` is
+/// empty. The file is read into `buffer`, reused across calls (recovery reads many
+/// segments of the same size).
+pub fn stream_segment(
+    path: &Path,
+    buffer: &mut Vec<u8>,
+    mut each: impl FnMut(&SegmentHeader, u64, Record) -> EngineResult<()>,
+) -> EngineResult<SegmentScan> {
+    use std::io::Read;
+    buffer.clear();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(buffer))
+        .map_err(|e| io_error("cannot read journal segment", path, e))?;
+    let bytes = &buffer[..];
+    let (header, mut at) = decode_header(bytes, path)?;
     let mut torn = false;
     let mut corrupt = None;
     let mut expected = header.first_sequence;
@@ -287,7 +310,7 @@ pub fn scan_segment(path: &Path) -> EngineResult<SegmentScan> {
                     break;
                 }
                 expected += 1;
-                records.push((at as u64, record));
+                each(&header, at as u64, record)?;
                 at += n;
             }
             Err(FrameError::Truncated) => {
@@ -307,7 +330,8 @@ pub fn scan_segment(path: &Path) -> EngineResult<SegmentScan> {
             }
         }
     }
-    Ok(SegmentScan { header, records, good_until: at as u64, file_len: bytes.len() as u64, torn, corrupt })
+    let file_len = bytes.len() as u64;
+    Ok(SegmentScan { header, records: Vec::new(), good_until: at as u64, file_len, torn, corrupt })
 }
 
 /// Cut a torn tail off a segment (and make the cut durable).
