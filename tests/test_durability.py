@@ -364,3 +364,10 @@ def test_undamaged_files_and_a_deleted_newest_snapshot_recover_everything(
     for s in r["symbols"]:
         assert s["command_sequence"] == len(_SENT[s["symbol"]])
         assert s["state_hash"] == _reference_hash(s["symbol"], s["command_sequence"])
+
+
+def test_statistics_enabled_is_refused_rather_than_silently_ignored() -> None:
+    with pytest.raises(
+        lt.InvalidConfig, match=r"statistics\.enabled: statistics collection is not available"
+    ):
+        lt.Config.from_dict({"symbols": [{"name": "A"}], "statistics": {"enabled": True}})

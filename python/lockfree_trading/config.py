@@ -207,9 +207,20 @@ class JournalSettings(_Strict):
 
 
 class StatisticsSettings(_Strict):
-    """Reserved for statistics collection (a later release)."""
+    """Reserved for statistics collection (a later release): accepted only while disabled,
+    so a config never silently asks for something this release does not do."""
 
     enabled: bool = False
+
+    @field_validator("enabled")
+    @classmethod
+    def _not_yet(cls, v: bool) -> bool:
+        if v:
+            raise ValueError(
+                "statistics collection is not available in this release; set statistics.enabled: false "
+                "(live per-level counters are always on: OrderBook.level(side, price))"
+            )
+        return v
     periods_seconds: list[float] = Field(default_factory=lambda: [1.0, 60.0])
     directory: str = "stats"
 
