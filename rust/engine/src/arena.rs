@@ -98,6 +98,7 @@ pub(crate) struct Handle {
     pub generation: u32,
 }
 
+#[derive(Clone, Copy)]
 struct Slot {
     generation: u32,
     order: Option<RestingOrder>,
@@ -205,6 +206,47 @@ impl Arena {
     /// The order after `index` in its FIFO.
     pub(crate) fn next_in_level(&self, index: u32) -> u32 {
         self.get(index).next
+    }
+
+    /// Every slot, copied in memory order (one `memcpy`: `Slot` is `Copy`), free ones
+    /// included, for a book image taken while matching pauses.
+    pub(crate) fn copy_slots(&self) -> SlotsCopy {
+        SlotsCopy { slots: self.slots.clone() }
+    }
+}
+
+/// The arena's slots as [`Arena::copy_slots`] found them: the orders with their FIFO links,
+/// at their slot numbers, free slots empty. Read only (a book image walks it to put orders in
+/// FIFO order); the level pointers copied with the orders are never followed.
+#[derive(Clone)]
+pub(crate) struct SlotsCopy {
+    slots: Vec<Slot>,
+}
+
+// SAFETY: the only non-`Send`/`Sync` part of a copied slot is `RestingOrder::node`, a raw
+// pointer into the book's levels that nothing reached through a `SlotsCopy` ever dereferences
+// (`SlotsCopy` hands out orders only by shared reference, and the image reads their plain
+// fields and `next`); as plain data the copy is safe to move and share between threads.
+unsafe impl Send for SlotsCopy {}
+// SAFETY: as for `Send`: immutable plain data once made.
+unsafe impl Sync for SlotsCopy {}
+
+impl SlotsCopy {
+    /// Number of slots copied (occupied or free).
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The order in slot `index`, if the slot exists and was occupied.
+    #[inline]
+    pub(crate) fn get(&self, index: u32) -> Option<&RestingOrder> {
+        self.slots.get(index as usize)?.order.as_ref()
+    }
+
+    /// The slot after `order` in its FIFO, or [`NIL`].
+    #[inline]
+    pub(crate) fn next(order: &RestingOrder) -> u32 {
+        order.next
     }
 }
 
