@@ -146,10 +146,10 @@ impl Fifo {
             let first = order.len();
             let mut idx = head;
             while idx != NIL && budget > 0 {
-                let Some(o) = slots.get(idx) else { break };
+                let Some(next) = slots.next(idx) else { break };
                 order.push(idx);
                 budget -= 1;
-                idx = SlotsCopy::next(o);
+                idx = next;
             }
             counts.push((order.len() - first) as u32);
         }
@@ -172,7 +172,7 @@ impl Iterator for OrderIter<'_> {
             OrderIter::Ordered(it) => it.next().copied(),
             OrderIter::Captured(it, slots) => {
                 // `Fifo::walk` only records occupied slots.
-                it.next().map(|&i| OrderImage::of(slots.get(i).expect("a walked slot is occupied")))
+                it.next().map(|&i| OrderImage::of(&slots.get(i).expect("a walked slot is occupied").0))
             }
         }
     }
