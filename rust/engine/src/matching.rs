@@ -7,7 +7,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use crossbeam_epoch::Shared;
 
-use crate::arena::{Arena, Handle, RestingOrder};
+use crate::arena::{Arena, Handle, RestingOrder, SlotsCopy};
 use crate::command::{Modify, NewOrder};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{ExecutionReport, OrderUpdate, Trade};
@@ -295,24 +295,20 @@ impl Writer {
         self.stamp = w.stamp;
     }
 
-    /// Number of resting orders.
-    pub(crate) fn resting(&self) -> usize {
-        self.ids.len()
+    /// The arena's slots copied whole in memory order (see [`Arena::copy_slots`]): what a
+    /// book image takes of the orders, with no walk of the levels' FIFOs.
+    pub(crate) fn copy_orders(&self) -> SlotsCopy {
+        self.arena.copy_slots()
     }
 
-    /// Call `f` on each order of a level, in FIFO (priority) order.
+    /// Slot of the oldest order of a level (the head of its FIFO), or [`NIL`].
     ///
     /// # Safety
     /// The caller must be the book's writer (no command running), and `node` a level of
     /// this writer's book.
-    pub(crate) unsafe fn for_each_order(&self, node: &Node, mut f: impl FnMut(&RestingOrder)) {
-        // SAFETY: per the contract; the reference ends before anything else touches the queue.
-        let mut idx = unsafe { node.level.queue() }.head;
-        while idx != NIL {
-            let o = self.arena.get(idx);
-            f(o);
-            idx = self.arena.next_in_level(idx);
-        }
+    pub(crate) unsafe fn fifo_head(&self, node: &Node) -> u32 {
+        // SAFETY: per the contract; the reference ends with this read.
+        unsafe { node.level.queue() }.head
     }
 
     /// Call `f` on each retained (emptied, unlinked, still indexed) level, oldest first,

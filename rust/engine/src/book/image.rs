@@ -14,13 +14,14 @@
 //! restore into an internally consistent book.
 
 use std::collections::HashSet;
-use std::fmt::Display;
+use std::fmt::{self, Debug, Display};
+use std::sync::OnceLock;
 
 use super::{BookConfig, BookWriter};
-use crate::arena::RestingOrder;
+use crate::arena::{RestingOrder, SlotsCopy};
 use crate::error::{EngineError, EngineResult};
 use crate::ids::Fnv64;
-use crate::level::{COUNTER_WORDS, FIRST_WORD, LAST_WORD, NO_TIME, ORDERS_WORD, VISIBLE_WORD};
+use crate::level::{COUNTER_WORDS, FIRST_WORD, LAST_WORD, NIL, NO_TIME, ORDERS_WORD, VISIBLE_WORD};
 use crate::matching::{hash_order, WriterWords};
 use crate::primitive::sync::atomic::Ordering;
 use crate::reclaim::LoadGuard;
@@ -102,21 +103,99 @@ impl OrderImage {
     }
 }
 
-/// One level: where it sits, its counter words, and how many of the image's orders (the
-/// next ones in order) rest on it.
+/// One level: where it sits and its counter words (how many orders rest on it is in the
+/// image's [`Orders`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct LevelImage {
     side: Side,
     price: Ticks,
     counters: [u64; COUNTER_WORDS],
-    orders: u32,
+}
+
+/// The linked levels' orders, in one of two forms. Either way [`BookImage::orders`] yields
+/// them level by level (the order of `BookImage::linked`), each level's in FIFO order, and
+/// [`BookImage::counts`] says how many each level has.
+#[derive(Clone)]
+enum Orders {
+    /// From [`BookImage::decode`]: already in that order.
+    Ordered { orders: Vec<OrderImage>, counts: Vec<u32> },
+    /// From [`BookWriter::capture`]: the arena's slots copied in memory order, and each
+    /// linked level's FIFO head, so that capture (which pauses matching) chases no links;
+    /// the FIFO order is worked out from the copied links on first use.
+    Captured { slots: SlotsCopy, heads: Vec<u32>, fifo: OnceLock<Fifo> },
+}
+
+/// A captured image's orders in FIFO order: slot numbers, level by level, and each level's
+/// count.
+#[derive(Clone)]
+struct Fifo {
+    order: Vec<u32>,
+    counts: Vec<u32>,
+}
+
+impl Fifo {
+    /// Follow each level's copied links from its head. A consistent book puts every
+    /// occupied slot on at most one FIFO; the walk still stops at a free or missing slot and
+    /// after as many steps as there are slots, so that the links of a poisoned book (which
+    /// [`BookWriter::restore`] refuses) cannot make it run forever or panic.
+    fn walk(slots: &SlotsCopy, heads: &[u32]) -> Fifo {
+        let mut order = Vec::with_capacity(slots.len());
+        let mut counts = Vec::with_capacity(heads.len());
+        let mut budget = slots.len();
+        for &head in heads {
+            let first = order.len();
+            let mut idx = head;
+            while idx != NIL && budget > 0 {
+                let Some(next) = slots.next(idx) else { break };
+                order.push(idx);
+                budget -= 1;
+                idx = next;
+            }
+            counts.push((order.len() - first) as u32);
+        }
+        Fifo { order, counts }
+    }
+}
+
+/// [`BookImage::orders`]: the orders by value, whichever form they are kept in.
+enum OrderIter<'a> {
+    Ordered(std::slice::Iter<'a, OrderImage>),
+    Captured(std::slice::Iter<'a, u32>, &'a SlotsCopy),
+}
+
+impl Iterator for OrderIter<'_> {
+    type Item = OrderImage;
+
+    #[inline]
+    fn next(&mut self) -> Option<OrderImage> {
+        match self {
+            OrderIter::Ordered(it) => it.next().copied(),
+            OrderIter::Captured(it, slots) => {
+                // `Fifo::walk` only records occupied slots.
+                it.next().map(|&i| OrderImage::of(&slots.get(i).expect("a walked slot is occupied").0))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            OrderIter::Ordered(it) => it.size_hint(),
+            OrderIter::Captured(it, _) => it.size_hint(),
+        }
+    }
 }
 
 /// An owned copy of one book's state, from [`BookWriter::capture`] or [`BookImage::decode`];
 /// [`BookWriter::restore`] turns it back into a book that answers every later command exactly
 /// as the original would have. Its fields are private so that only those two constructors
 /// make one: a captured image comes from a consistent book, a decoded one has been validated.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// A captured image keeps its orders as the book's order slab had them (a near-sequential
+/// copy, cheap while matching pauses) and puts them in priority order on first need
+/// ([`BookImage::encode`], [`BookImage::state_hash`], [`BookImage::len`], comparison,
+/// [`BookWriter::restore`]), once. Equality compares the logical content: two images of
+/// books with the same state are equal however their orders sat in memory.
+#[derive(Clone)]
 pub struct BookImage {
     symbol: String,
     tick_size: String,
@@ -130,8 +209,52 @@ pub struct BookImage {
     levels: Vec<LevelImage>,
     bid_levels: usize,
     ask_levels: usize,
-    /// The linked levels' orders, level by level, each level's in FIFO order.
-    orders: Vec<OrderImage>,
+    /// The linked levels' orders.
+    orders: Orders,
+}
+
+impl PartialEq for BookImage {
+    fn eq(&self, other: &Self) -> bool {
+        self.symbol == other.symbol
+            && self.tick_size == other.tick_size
+            && self.lot_size == other.lot_size
+            && self.retain_empty_levels == other.retain_empty_levels
+            && self.max_orders == other.max_orders
+            && self.words == other.words
+            && self.id_counter == other.id_counter
+            && self.levels == other.levels
+            && self.bid_levels == other.bid_levels
+            && self.ask_levels == other.ask_levels
+            && self.counts() == other.counts()
+            && self.orders().eq(other.orders())
+    }
+}
+
+impl Eq for BookImage {}
+
+impl Debug for BookImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct List<'a>(&'a BookImage);
+        impl Debug for List<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.0.orders()).finish()
+            }
+        }
+        f.debug_struct("BookImage")
+            .field("symbol", &self.symbol)
+            .field("tick_size", &self.tick_size)
+            .field("lot_size", &self.lot_size)
+            .field("retain_empty_levels", &self.retain_empty_levels)
+            .field("max_orders", &self.max_orders)
+            .field("words", &self.words)
+            .field("id_counter", &self.id_counter)
+            .field("levels", &self.levels)
+            .field("bid_levels", &self.bid_levels)
+            .field("ask_levels", &self.ask_levels)
+            .field("counts", &self.counts())
+            .field("orders", &List(self))
+            .finish()
+    }
 }
 
 impl BookImage {
@@ -172,11 +295,11 @@ impl BookImage {
     pub fn state_hash(&self) -> u64 {
         let mut h = Fnv64::default();
         h.int(self.words.seq as i128);
-        let mut orders = self.orders.iter();
-        for side in [&self.levels[..self.bid_levels], &self.linked()[self.bid_levels..]] {
-            for l in side {
+        let mut orders = self.orders();
+        for (side, counts) in self.sides() {
+            for (l, &n) in side.iter().zip(counts) {
                 h.int(l.price as i128);
-                for o in orders.by_ref().take(l.orders as usize) {
+                for o in orders.by_ref().take(n as usize) {
                     hash_order(&mut h, &o.to_resting());
                 }
             }
@@ -185,26 +308,67 @@ impl BookImage {
         h.finish()
     }
 
-    /// Resting orders in the image.
+    /// Resting orders in the image (on a captured image, the first call that needs the
+    /// orders in FIFO order puts them so: O(orders)).
     pub fn len(&self) -> usize {
-        self.orders.len()
+        match &self.orders {
+            Orders::Ordered { orders, .. } => orders.len(),
+            Orders::Captured { .. } => self.fifo().order.len(),
+        }
     }
 
     /// No resting orders.
     pub fn is_empty(&self) -> bool {
-        self.orders.is_empty()
+        self.len() == 0
+    }
+
+    /// A captured image's orders in FIFO order, worked out once.
+    fn fifo(&self) -> &Fifo {
+        match &self.orders {
+            Orders::Captured { slots, heads, fifo } => fifo.get_or_init(|| Fifo::walk(slots, heads)),
+            Orders::Ordered { .. } => unreachable!("a decoded image's orders are in order"),
+        }
+    }
+
+    /// How many orders each linked level has, in the order of `linked`.
+    fn counts(&self) -> &[u32] {
+        match &self.orders {
+            Orders::Ordered { counts, .. } => counts,
+            Orders::Captured { .. } => &self.fifo().counts,
+        }
+    }
+
+    /// Every linked level's orders, level by level, each level's in FIFO order.
+    fn orders(&self) -> OrderIter<'_> {
+        match &self.orders {
+            Orders::Ordered { orders, .. } => OrderIter::Ordered(orders.iter()),
+            Orders::Captured { slots, .. } => OrderIter::Captured(self.fifo().order.iter(), slots),
+        }
+    }
+
+    /// The bid levels and the ask levels, each with its levels' order counts.
+    fn sides(&self) -> [(&[LevelImage], &[u32]); 2] {
+        let (bids, asks) = self.linked().split_at(self.bid_levels);
+        let (bid_counts, ask_counts) = self.counts().split_at(self.bid_levels);
+        [(bids, bid_counts), (asks, ask_counts)]
     }
 
     /// The config the captured book had (order capacity sized for its orders), for restoring
     /// it without knowing it up front (the Python binding's `OrderBook.restore`).
     pub fn config(&self) -> EngineResult<BookConfig> {
+        let mut config = self.base_config()?;
+        config.order_capacity = self.len();
+        Ok(config)
+    }
+
+    /// [`BookImage::config`] with the default order capacity (needs no orders).
+    fn base_config(&self) -> EngineResult<BookConfig> {
         let corrupt = |e: EngineError| EngineError::CorruptData(format!("book image: {e}"));
         let tick = parse_decimal(&self.tick_size, "tick_size").map_err(corrupt)?;
         let lot = parse_decimal(&self.lot_size, "lot_size").map_err(corrupt)?;
         let mut config = BookConfig::new(self.symbol.clone(), tick, lot).map_err(corrupt)?;
         config.retain_empty_levels = to_usize(self.retain_empty_levels, "retain_empty_levels")?;
         config.max_orders = self.max_orders.map(|m| to_usize(m, "max_orders")).transpose()?;
-        config.order_capacity = self.orders.len();
         Ok(config)
     }
 
@@ -222,7 +386,7 @@ impl BookImage {
         let fixed = 8 + 1 + 8 + 8 * 7;
         let lists = 4 * 3
             + LEVEL_BYTES * (self.bid_levels + self.ask_levels)
-            + ORDER_BYTES * self.orders.len()
+            + ORDER_BYTES * self.len()
             + RETAINED_BYTES * self.retained().len();
         header + fixed + lists + 4
     }
@@ -245,18 +409,18 @@ impl BookImage {
         for v in [w.seq, w.batch_ids, w.rng, w.stamp, self.id_counter, self.state_hash()] {
             b.extend_from_slice(&v.to_le_bytes());
         }
-        b.extend_from_slice(&(self.orders.len() as u64).to_le_bytes());
-        let mut orders = self.orders.iter();
-        for side in [&self.levels[..self.bid_levels], &self.linked()[self.bid_levels..]] {
+        b.extend_from_slice(&(self.len() as u64).to_le_bytes());
+        let mut orders = self.orders();
+        for (side, counts) in self.sides() {
             b.extend_from_slice(&(side.len() as u32).to_le_bytes());
-            for l in side {
+            for (l, &n) in side.iter().zip(counts) {
                 b.extend_from_slice(&l.price.to_le_bytes());
                 for c in l.counters {
                     b.extend_from_slice(&c.to_le_bytes());
                 }
-                b.extend_from_slice(&l.orders.to_le_bytes());
-                for o in orders.by_ref().take(l.orders as usize) {
-                    encode_order(&mut b, o);
+                b.extend_from_slice(&n.to_le_bytes());
+                for o in orders.by_ref().take(n as usize) {
+                    encode_order(&mut b, &o);
                 }
             }
         }
@@ -343,48 +507,53 @@ impl BookImage {
             levels: Vec::new(),
             bid_levels: 0,
             ask_levels: 0,
-            orders: Vec::with_capacity(order_count),
+            orders: Orders::Ordered { orders: Vec::new(), counts: Vec::new() },
         };
-        let mut check = Checker::new(&image)?;
+        let mut check = Checker::new(&image, order_count)?;
+        let mut orders = Vec::with_capacity(order_count);
+        let mut counts = Vec::new();
         for side in [Side::Buy, Side::Sell] {
             let name = side_name(side);
             let count = r.count(LEVEL_BYTES, format_args!("the {name} level count"))?;
             image.levels.reserve(count);
+            counts.reserve(count);
             for li in 0..count {
                 let at = r.at;
                 let what = format!("{name} level {li}");
                 let price = r.i64(what.as_str())?;
                 let counters = r.counters(what.as_str())?;
                 let n = r.u32(what.as_str())?;
-                let level = LevelImage { side, price, counters, orders: n };
-                let first = image.orders.len();
+                let level = LevelImage { side, price, counters };
+                let first = orders.len();
                 for oi in 0..n {
-                    let k = image.orders.len();
+                    let k = orders.len();
                     let o = r.order(format_args!("order {k} ({what}, its order {oi})"))?;
-                    if image.orders.len() == order_count {
+                    if orders.len() == order_count {
                         return Err(corrupt(format!(
                             "more orders than the order count {order_count} at byte {}",
                             r.at - ORDER_BYTES
                         )));
                     }
-                    image.orders.push(o);
+                    orders.push(o);
                 }
                 check
-                    .linked_level(&level, &image.orders[first..])
+                    .linked_level(&level, n as usize, orders[first..].iter().copied())
                     .map_err(|m| corrupt(format!("{what} at byte {at}: {m}")))?;
                 image.levels.push(level);
+                counts.push(n);
             }
             match side {
                 Side::Buy => image.bid_levels = count,
                 Side::Sell => image.ask_levels = count,
             }
         }
-        if image.orders.len() != order_count {
+        if orders.len() != order_count {
             return Err(corrupt(format!(
                 "the levels hold {} orders, the header says {order_count}",
-                image.orders.len()
+                orders.len()
             )));
         }
+        image.orders = Orders::Ordered { orders, counts };
         let count = r.count(RETAINED_BYTES, "the retained level count")?;
         image.levels.reserve(count);
         for li in 0..count {
@@ -395,7 +564,7 @@ impl BookImage {
                 .ok_or_else(|| corrupt(format!("{what} at byte {at}: side code {code} is not 0 or 1")))?;
             let price = r.i64(what.as_str())?;
             let counters = r.counters(what.as_str())?;
-            let level = LevelImage { side, price, counters, orders: 0 };
+            let level = LevelImage { side, price, counters };
             check.retained_level(&level).map_err(|m| corrupt(format!("{what} at byte {at}: {m}")))?;
             image.levels.push(level);
         }
@@ -415,16 +584,11 @@ impl BookImage {
     /// Run every check [`BookImage::decode`] does on an image already in memory.
     fn validate(&self) -> EngineResult<()> {
         let corrupt = |m: String| EngineError::CorruptData(format!("book image: {m}"));
-        let mut check = Checker::new(self)?;
-        let mut orders = &self.orders[..];
-        for (i, l) in self.linked().iter().enumerate() {
-            let n = (l.orders as usize).min(orders.len());
-            let (mine, rest) = orders.split_at(n);
-            check.linked_level(l, mine).map_err(|m| corrupt(format!("level {i}: {m}")))?;
-            orders = rest;
-        }
-        if !orders.is_empty() {
-            return Err(corrupt(format!("{} orders belong to no level", orders.len())));
+        let mut check = Checker::new(self, self.len())?;
+        let mut orders = self.orders();
+        for (i, (l, &n)) in self.linked().iter().zip(self.counts()).enumerate() {
+            let mine = orders.by_ref().take(n as usize);
+            check.linked_level(l, n as usize, mine).map_err(|m| corrupt(format!("level {i}: {m}")))?;
         }
         for (i, l) in self.retained().iter().enumerate() {
             check.retained_level(l).map_err(|m| corrupt(format!("retained level {i}: {m}")))?;
@@ -604,8 +768,9 @@ struct Checker {
 }
 
 impl Checker {
-    fn new(image: &BookImage) -> EngineResult<Self> {
-        let config = image.config()?;
+    /// `orders`: about how many orders the image holds (sizes the sets).
+    fn new(image: &BookImage, orders: usize) -> EngineResult<Self> {
+        let config = image.base_config()?;
         let corrupt = |m: String| Err(EngineError::CorruptData(format!("book image: {m}")));
         if config.scale.tick_size.to_string() != image.tick_size
             || config.scale.lot_size.to_string() != image.lot_size
@@ -621,8 +786,8 @@ impl Checker {
         Ok(Checker {
             scale: config.scale,
             seq: image.words.seq,
-            ids: HashSet::with_capacity(image.orders.capacity().max(image.orders.len())),
-            accept: HashSet::with_capacity(image.orders.capacity().max(image.orders.len())),
+            ids: HashSet::with_capacity(orders),
+            accept: HashSet::with_capacity(orders),
             prices: HashSet::new(),
             last: None,
             best: [None, None],
@@ -646,7 +811,13 @@ impl Checker {
         Ok(())
     }
 
-    fn linked_level(&mut self, l: &LevelImage, orders: &[OrderImage]) -> Result<(), String> {
+    /// `orders`: the level's `count` orders, in FIFO order.
+    fn linked_level(
+        &mut self,
+        l: &LevelImage,
+        count: usize,
+        orders: impl Iterator<Item = OrderImage>,
+    ) -> Result<(), String> {
         self.price(l.side, l.price)?;
         if let Some((side, last)) = self.last.filter(|(s, _)| *s == l.side) {
             let ordered = match side {
@@ -664,16 +835,15 @@ impl Checker {
         }
         self.last = Some((l.side, l.price));
         self.best[l.side as usize].get_or_insert(l.price);
-        if l.orders == 0 {
+        if count == 0 {
             return Err("a linked level with no orders".into());
-        }
-        if orders.len() != l.orders as usize {
-            return Err(format!("{} orders for a level of {}", orders.len(), l.orders));
         }
         Self::activity(&l.counters)?;
         let (mut visible, mut open): (Lots, Lots) = (0, 0);
-        for (i, o) in orders.iter().enumerate() {
-            self.order(l, o)
+        let mut seen = 0;
+        for (i, o) in orders.enumerate() {
+            seen += 1;
+            self.order(l, &o)
                 .map_err(|m| format!("its order {i} (id {}): {m}", crate::error::format_id(o.id)))?;
             open = open
                 .checked_add(o.open)
@@ -681,12 +851,13 @@ impl Checker {
                 .ok_or("the orders' open quantities add up past the book's largest level total")?;
             visible += o.visible; // each <= its open, so the sum <= the opens' (checked) sum
         }
-        if l.counters[VISIBLE_WORD] != visible as u64 || l.counters[ORDERS_WORD] != orders.len() as u64 {
+        if seen != count {
+            return Err(format!("{seen} orders for a level of {count}"));
+        }
+        if l.counters[VISIBLE_WORD] != visible as u64 || l.counters[ORDERS_WORD] != count as u64 {
             return Err(format!(
-                "counters say {} lots visible in {} orders, the orders hold {visible} in {}",
-                l.counters[VISIBLE_WORD] as i64,
-                l.counters[ORDERS_WORD],
-                orders.len()
+                "counters say {} lots visible in {} orders, the orders hold {visible} in {count}",
+                l.counters[VISIBLE_WORD] as i64, l.counters[ORDERS_WORD],
             ));
         }
         Ok(())
@@ -775,8 +946,8 @@ impl Checker {
         if retained > image.words.stamp {
             return Err(format!("{retained} retained levels but only {} emptyings", image.words.stamp));
         }
-        if let Some(m) = image.max_orders.filter(|&m| image.orders.len() as u64 > m) {
-            return Err(format!("{} orders, more than max_orders {m}", image.orders.len()));
+        if let Some(m) = image.max_orders.filter(|&m| image.len() as u64 > m) {
+            return Err(format!("{} orders, more than max_orders {m}", image.len()));
         }
         Ok(())
     }
@@ -784,31 +955,27 @@ impl Checker {
 
 impl BookWriter {
     /// Copy the book's whole state into an owned [`BookImage`]. Runs between commands (it
-    /// takes `&self`), in one pass over the ladders with no allocation per order and nothing
-    /// else (no digest, no encoding: [`BookImage::encode`] may run on another thread), so a
-    /// worker can take it while matching pauses. On a poisoned book (see [`BookWriter::poisoned`])
-    /// the image may be inconsistent; [`BookWriter::restore`] then refuses it.
+    /// takes `&self`) and pauses matching, so it does as little as it can: one copy of the
+    /// order slab in memory order (free slots included), and per level its price, counter
+    /// words and FIFO head; no walk of any FIFO, no digest, no encoding (the image puts the
+    /// orders in priority order when first needed, e.g. by [`BookImage::encode`] on another
+    /// thread). On a poisoned book (see [`BookWriter::poisoned`]) the image may be
+    /// inconsistent; [`BookWriter::restore`] then refuses it.
     pub fn capture(&self) -> BookImage {
         // SAFETY: `&self` on the only writer: no command runs, and this only loads.
         let guard = unsafe { LoadGuard::new() };
         let core = &self.reader.core;
         let sh = &core.shared;
         let mut levels = Vec::new();
-        let mut orders = Vec::with_capacity(self.w.resting());
+        let mut heads = Vec::new();
         let mut counts = [0usize; 2];
         for side in [Side::Buy, Side::Sell] {
             let mut node = sh.ladder(side).list.first(&guard);
             // SAFETY: nodes reachable from the head are protected by `guard`.
             while let Some(n) = unsafe { node.as_ref() } {
-                let first = orders.len();
                 // SAFETY: we are the writer, between commands; `n` is this book's level.
-                unsafe { self.w.for_each_order(n, |o| orders.push(OrderImage::of(o))) };
-                levels.push(LevelImage {
-                    side,
-                    price: n.level.price,
-                    counters: n.level.counters.words(),
-                    orders: (orders.len() - first) as u32,
-                });
+                heads.push(unsafe { self.w.fifo_head(n) });
+                levels.push(LevelImage { side, price: n.level.price, counters: n.level.counters.words() });
                 counts[side as usize] += 1;
                 node = n.next(&guard);
             }
@@ -818,7 +985,6 @@ impl BookWriter {
                 side: n.level.side,
                 price: n.level.price,
                 counters: n.level.counters.words(),
-                orders: 0,
             })
         });
         let config = &core.config;
@@ -833,7 +999,7 @@ impl BookWriter {
             levels,
             bid_levels: counts[0],
             ask_levels: counts[1],
-            orders,
+            orders: Orders::Captured { slots: self.w.copy_orders(), heads, fifo: OnceLock::new() },
         }
     }
 
@@ -869,7 +1035,7 @@ impl BookWriter {
             }
         }
         image.validate()?;
-        config.order_capacity = config.order_capacity.max(image.orders.len());
+        config.order_capacity = config.order_capacity.max(image.len());
         let retain = config.retain_empty_levels;
         let mut book = BookWriter::try_with_config(config)?;
         {
@@ -878,9 +1044,9 @@ impl BookWriter {
             // SAFETY: the book was just made and nothing else has it: we are its only writer,
             // and retire nothing.
             let guard = unsafe { LoadGuard::new() };
-            let mut orders = image.orders.iter();
-            for l in image.linked() {
-                let mine = orders.by_ref().take(l.orders as usize).map(|o| o.to_resting());
+            let mut orders = image.orders();
+            for (l, &n) in image.linked().iter().zip(image.counts()) {
+                let mine = orders.by_ref().take(n as usize).map(|o| o.to_resting());
                 w.restore_level(sh, &guard, l.side, l.price, &l.counters, None, mine);
             }
             let retained = image.retained();
