@@ -190,6 +190,7 @@ fn snapshot_point(n: usize, dir: &Path) -> SnapshotPoint {
 }
 
 /// Run every measurement. Files go under `base` (a directory on the disk to measure).
+#[allow(clippy::too_many_arguments)]
 pub fn run_durability(
     base: &Path,
     count: usize,
