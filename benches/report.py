@@ -216,7 +216,8 @@ def durability_table(dur: dict[str, Any]) -> list[str]:
         f"{dur.get('workers')} worker, median of {dur.get('repeat')} runs with the modes interleaved; "
         "ack latency is the round trip of single submits, one at a time.",
         "",
-        "| journal | ack | messages/s | vs off | ack p50 | ack p99 | ack p99.9 | fsync mean | fsync max | bytes/cmd |",
+        "| journal | ack | messages/s | vs off | ack p50 | ack p99 | ack p99.9 | fsync mean | fsync max "
+        "| bytes/cmd |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for m in dur.get("modes", []):
@@ -239,7 +240,8 @@ def durability_table(dur: dict[str, Any]) -> list[str]:
     lines += [
         "",
         f"Recovery of a journal of {dur.get('recovery_commands', 0):,} commands (no snapshot): "
-        f"{dur.get('recovery_seconds', 0):.2f} s ({_fmt_rate(dur.get('recovery_messages_per_s'))} commands/s).",
+        f"{dur.get('recovery_seconds', 0):.2f} s "
+        f"({_fmt_rate(dur.get('recovery_messages_per_s'))} commands/s).",
         "",
     ]
     return lines
@@ -318,9 +320,6 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
         fig.savefig(out / "latency.png", dpi=110)
         plt.close(fig)
         written.append("latency.png")
-    dur = _get(report, "rust", "durability")
-    if dur:
-        lines += durability_table(dur)
     crit = report.get("complexity", {})
     if crit:
         fig, ax = plt.subplots(figsize=(8, 4.5))

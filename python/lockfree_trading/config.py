@@ -221,6 +221,7 @@ class StatisticsSettings(_Strict):
                 "(live per-level counters are always on: OrderBook.level(side, price))"
             )
         return v
+
     periods_seconds: list[float] = Field(default_factory=lambda: [1.0, 60.0])
     directory: str = "stats"
 

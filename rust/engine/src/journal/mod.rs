@@ -20,31 +20,81 @@ pub mod segment;
 pub mod snapshot;
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use crate::error::EngineResult;
 
-/// The log a committer writes to. Frames arrive sealed (stream sequence and CRC32C set),
-/// in stream order.
+/// The log a committer writes to: append a group of sealed frames (stream sequence and
+/// CRC32C set, in stream order), make them durable, close. The committer's group commit,
+/// fsync and ack policies and the workers know nothing else about it, so a replicated,
+/// sequenced log can stand in for the local segment files ([`SegmentLog`]); reading a
+/// stream back from a position is [`segment::list_segments`] + [`segment::stream_segment`]
+/// for the files.
 pub trait CommandLog: Send {
-    /// Append a group of frames (may roll to a new file or stream position first).
+    /// Append a group of frames.
     fn append(&mut self, frames: &[u8]) -> EngineResult<()>;
     /// Make everything appended so far durable.
     fn sync(&mut self) -> EngineResult<()>;
+    /// No more appends (clean shutdown): finish any bookkeeping.
+    fn close(&mut self) {}
 }
 
-impl CommandLog for segment::SegmentWriter {
+/// Closed segments and what they hold, shared with the snapshot writer (which deletes the
+/// ones every kept snapshot has passed). Touched once per segment roll: never on the order
+/// path.
+pub(crate) type SegmentRegistry = Arc<Mutex<Vec<SegmentSummary>>>;
+
+/// The local implementation of [`CommandLog`]: one worker's stream of segment files,
+/// rolling at the configured size and registering each closed segment's summary.
+pub(crate) struct SegmentLog {
+    writer: segment::SegmentWriter,
+    summary: SegmentSummary,
+    registry: SegmentRegistry,
+    /// Sync a full segment before rolling (every policy but `fsync: never`).
+    sync_on_roll: bool,
+}
+
+impl SegmentLog {
+    pub(crate) fn new(
+        writer: segment::SegmentWriter,
+        names: Vec<String>,
+        registry: SegmentRegistry,
+        sync_on_roll: bool,
+    ) -> Self {
+        let summary = SegmentSummary::new(writer.path(), names);
+        SegmentLog { writer, summary, registry, sync_on_roll }
+    }
+
+    fn register(&mut self, closed: SegmentSummary) {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner()).push(closed);
+    }
+}
+
+impl CommandLog for SegmentLog {
     fn append(&mut self, frames: &[u8]) -> EngineResult<()> {
-        if frames.len() >= record::FRAME_HEADER + 8 {
-            let first = u64::from_le_bytes(
-                frames[record::FRAME_HEADER..record::FRAME_HEADER + 8].try_into().expect("8 bytes"),
-            );
-            self.roll_if_full(first, true)?;
+        if frames.len() < record::FRAME_HEADER + 8 {
+            return Ok(());
         }
-        self.write(frames)
+        let first = u64::from_le_bytes(
+            frames[record::FRAME_HEADER..record::FRAME_HEADER + 8].try_into().expect("8 bytes"),
+        );
+        if self.writer.roll_if_full(first, self.sync_on_roll)? {
+            let next = SegmentSummary::new(self.writer.path(), self.summary.names.clone());
+            let closed = std::mem::replace(&mut self.summary, next);
+            self.register(closed);
+        }
+        let summary = &mut self.summary;
+        record::for_each_frame(frames, |symbol, seq| summary.note(symbol, seq));
+        self.writer.write(frames)
     }
 
     fn sync(&mut self) -> EngineResult<()> {
-        segment::SegmentWriter::sync(self)
+        self.writer.sync()
+    }
+
+    fn close(&mut self) {
+        let last = std::mem::take(&mut self.summary);
+        self.register(last);
     }
 }
 

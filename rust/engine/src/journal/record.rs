@@ -194,6 +194,26 @@ pub(crate) fn seal_frames(frames: &mut [u8], mut next: u64) -> u64 {
     count
 }
 
+/// Call `f(symbol, command_sequence)` for each frame of a buffer of whole frames.
+pub(crate) fn for_each_frame(frames: &[u8], mut f: impl FnMut(u32, u64)) {
+    let mut at = 0;
+    while at + FRAME_HEADER <= frames.len() {
+        let len = u32::from_le_bytes(frames[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let body = at + FRAME_HEADER;
+        let symbol = u32::from_le_bytes(frames[body + 8..body + 12].try_into().expect("4 bytes"));
+        let seq = u64::from_le_bytes(frames[body + 12..body + 20].try_into().expect("8 bytes"));
+        f(symbol, seq);
+        at = body + len;
+    }
+}
+
+/// The number of frames in a buffer of whole frames.
+pub(crate) fn frame_count(frames: &[u8]) -> u64 {
+    let mut n = 0;
+    for_each_frame(frames, |_, _| n += 1);
+    n
+}
+
 /// Why a frame could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FrameError {

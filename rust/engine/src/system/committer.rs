@@ -17,7 +17,7 @@
 //! durable) and answers the affected commands with a storage error: their effect is in
 //! memory only, and a restart recovers without them.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::broadcast::EventRing;
@@ -27,9 +27,8 @@ use super::queue::{command_queue, QueueConsumer, QueueProducer};
 use super::reply::Replier;
 use super::{AckPolicy, FsyncPolicy, JournalConfig, Refusal, Reply, Shared};
 use crate::error::EngineError;
-use crate::journal::record::{seal_frames, FRAME_HEADER};
-use crate::journal::segment::{SegmentHeader, SegmentWriter};
-use crate::journal::SegmentSummary;
+use crate::journal::record::seal_frames;
+use crate::journal::CommandLog;
 use crate::primitive::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// One worker round: its frames and what they release, held until the frames are durable
@@ -115,21 +114,17 @@ impl CommitterShared {
     }
 }
 
-/// Closed segments and what they hold, shared with the snapshot writer (which deletes the
-/// ones every kept snapshot has passed). Touched once per segment roll: never on the order
-/// path.
-pub(crate) type SegmentRegistry = Arc<Mutex<Vec<SegmentSummary>>>;
-
 /// Everything one committer thread owns.
 pub(crate) struct Committer {
     pub(crate) shared: Arc<Shared>,
     pub(crate) me: usize,
     pub(crate) config: JournalConfig,
-    pub(crate) header: SegmentHeader,
-    /// The stream's first segment, created (header synced) by `TradingSystem::start`, so a
-    /// directory that cannot be written fails the start, not a later command.
-    pub(crate) writer: Option<SegmentWriter>,
-    pub(crate) registry: SegmentRegistry,
+    /// Stream sequence of the first record this committer writes.
+    pub(crate) first_sequence: u64,
+    /// Where the records go: the local segment files ([`SegmentLog`], opened by
+    /// `TradingSystem::start`, so a directory that cannot be written fails the start), or
+    /// any other [`CommandLog`].
+    pub(crate) log: Option<Box<dyn CommandLog>>,
     pub(crate) queue: QueueConsumer<Chunk>,
 }
 
@@ -143,15 +138,17 @@ impl Committer {
         let me = &shared.committers[self.me];
         me.bell.install();
         let ring = &shared.workers[self.me].ring;
-        let mut writer = self.writer.take();
-        let mut next_sequence = self.header.first_sequence;
-        let names = self.header.symbols.iter().map(|s| s.name.clone()).collect();
-        let mut summary = SegmentSummary::new(writer.as_ref().map(|w| w.path()).unwrap_or_default(), names);
+        let mut log = self.log.take();
+        let mut next_sequence = self.first_sequence;
         let mut group: Vec<Chunk> = Vec::new();
+        // Written, waiting for a sync before release (`ack: after_fsync`).
         let mut held: Vec<Chunk> = Vec::new();
         let mut buffer: Vec<u8> = Vec::new();
         let mut last_sync = Instant::now();
-        let mut failed = writer.is_none();
+        // Written since the last sync.
+        let mut dirty = false;
+        let mut failed = log.is_none();
+        let syncs = self.config.fsync != FsyncPolicy::Never;
         loop {
             while group.len() < GROUP_MAX {
                 match self.queue.pop() {
@@ -163,29 +160,31 @@ impl Committer {
                 let stopping = me.stop.load(Ordering::Acquire) && self.queue.is_empty();
                 let interval_due =
                     matches!(self.config.fsync, FsyncPolicy::Interval(d) if last_sync.elapsed() >= d);
-                if !held.is_empty() && (stopping || interval_due) || stopping && !failed {
-                    if let Some(w) = writer.as_mut().filter(|_| !failed) {
-                        if self.config.fsync != FsyncPolicy::Never || !held.is_empty() {
-                            if let Err(e) = self.sync(w) {
-                                failed = true;
-                                self.fail(&e);
-                            }
+                // An interval sync is due even when nothing new arrives; at stop, whatever
+                // was written is synced (unless the policy never syncs).
+                if (interval_due || stopping) && dirty && syncs && !failed {
+                    if let Some(l) = log.as_deref_mut() {
+                        if let Err(e) = self.sync(l) {
+                            failed = true;
+                            self.fail(&e);
                         }
                     }
+                    dirty = false;
                     last_sync = Instant::now();
+                }
+                if !dirty || failed {
                     for c in held.drain(..) {
                         release(ring, c, failed);
                     }
                 }
                 if stopping {
-                    if let Some(w) = writer.take() {
-                        drop(w);
+                    if let Some(l) = log.as_deref_mut() {
+                        l.close();
                     }
-                    self.registry.lock().unwrap_or_else(|p| p.into_inner()).push(summary);
                     return;
                 }
                 let timeout = match self.config.fsync {
-                    FsyncPolicy::Interval(d) if !held.is_empty() => d.saturating_sub(last_sync.elapsed()),
+                    FsyncPolicy::Interval(d) if dirty => d.saturating_sub(last_sync.elapsed()),
                     _ => Duration::from_millis(1),
                 };
                 let queue = &self.queue;
@@ -194,60 +193,54 @@ impl Committer {
                 });
                 continue;
             }
-            // Seal every frame (stream sequence, CRC32C), noting what each segment holds.
+            // Seal every frame (stream sequence, CRC32C).
             for c in &mut group {
                 next_sequence += seal_frames(&mut c.frames, next_sequence);
             }
-            if failed {
+            let Some(l) = log.as_deref_mut().filter(|_| !failed) else {
                 for c in group.drain(..) {
                     release(ring, c, true);
                 }
                 continue;
-            }
-            let w = writer.as_mut().expect("a writer while not failed");
-            let per_chunk = self.config.fsync == FsyncPolicy::Always;
-            let outcome = if per_chunk {
+            };
+            let outcome = if self.config.fsync == FsyncPolicy::Always {
                 // One write and one sync per hand-off, each released before the next.
                 let mut result = Ok(());
                 for c in group.drain(..) {
                     if !c.frames.is_empty() {
-                        result = result
-                            .and_then(|()| self.append(w, &c.frames, &mut summary))
-                            .and_then(|()| self.sync(w));
+                        result = result.and_then(|()| self.append(l, &c.frames)).and_then(|()| self.sync(l));
                     }
                     release(ring, c, result.is_err());
                 }
+                last_sync = Instant::now();
                 result
             } else {
                 buffer.clear();
                 for c in &group {
                     buffer.extend_from_slice(&c.frames);
                 }
-                let mut result =
-                    if buffer.is_empty() { Ok(()) } else { self.append(w, &buffer, &mut summary) };
-                let sync_now = match self.config.fsync {
-                    FsyncPolicy::Batch => true,
-                    FsyncPolicy::Interval(d) => last_sync.elapsed() >= d,
-                    FsyncPolicy::Always | FsyncPolicy::Never => false,
-                };
-                let after_write = self.config.ack == AckPolicy::AfterWrite;
-                if result.is_ok() && after_write {
+                let mut result = if buffer.is_empty() { Ok(()) } else { self.append(l, &buffer) };
+                dirty |= !buffer.is_empty();
+                if result.is_ok() && self.config.ack == AckPolicy::AfterWrite {
                     for c in group.drain(..) {
                         release(ring, c, false);
                     }
                 }
+                let sync_now = match self.config.fsync {
+                    FsyncPolicy::Batch => dirty,
+                    FsyncPolicy::Interval(d) => dirty && last_sync.elapsed() >= d,
+                    FsyncPolicy::Always | FsyncPolicy::Never => false,
+                };
                 if result.is_ok() && sync_now {
-                    result = self.sync(w);
+                    result = self.sync(l);
+                    dirty = false;
                     last_sync = Instant::now();
                 }
-                match (&result, sync_now || after_write) {
-                    (Ok(()), true) => {
-                        for c in held.drain(..).chain(group.drain(..)) {
-                            release(ring, c, false);
-                        }
+                held.append(&mut group);
+                if result.is_ok() && (!dirty || !syncs) {
+                    for c in held.drain(..) {
+                        release(ring, c, false);
                     }
-                    (Ok(()), false) => held.append(&mut group),
-                    (Err(_), _) => {}
                 }
                 result
             };
@@ -261,34 +254,18 @@ impl Committer {
         }
     }
 
-    /// Write sealed frames (rolling first if the segment is full), noting what the segment
-    /// they land in holds.
-    fn append(
-        &self,
-        w: &mut SegmentWriter,
-        frames: &[u8],
-        summary: &mut SegmentSummary,
-    ) -> crate::EngineResult<()> {
-        let first = u64::from_le_bytes(frames[FRAME_HEADER..FRAME_HEADER + 8].try_into().expect("8 bytes"));
-        if w.roll_if_full(first, self.config.fsync != FsyncPolicy::Never)? {
-            let closed = std::mem::replace(summary, SegmentSummary::new(w.path(), summary.names.clone()));
-            self.registry.lock().unwrap_or_else(|p| p.into_inner()).push(closed);
-        }
-        let mut records = 0u64;
-        for_each_frame(frames, |symbol, seq| {
-            summary.note(symbol, seq);
-            records += 1;
-        });
-        w.write(frames)?;
+    /// Append sealed frames to the log, counting them.
+    fn append(&self, log: &mut dyn CommandLog, frames: &[u8]) -> crate::EngineResult<()> {
+        log.append(frames)?;
         let c = &self.shared.committers[self.me].counters;
         c.bytes_written.fetch_add(frames.len() as u64, Ordering::Relaxed);
-        c.records.fetch_add(records, Ordering::Relaxed);
+        c.records.fetch_add(crate::journal::record::frame_count(frames), Ordering::Relaxed);
         Ok(())
     }
 
-    fn sync(&self, w: &mut SegmentWriter) -> crate::EngineResult<()> {
+    fn sync(&self, log: &mut dyn CommandLog) -> crate::EngineResult<()> {
         let start = Instant::now();
-        w.sync()?;
+        log.sync()?;
         let ns = start.elapsed().as_nanos() as u64;
         let c = &self.shared.committers[self.me].counters;
         c.syncs.fetch_add(1, Ordering::Relaxed);
@@ -304,19 +281,6 @@ impl Committer {
         for slot in self.shared.symbols.iter().filter(|s| s.worker == self.me) {
             slot.halt(why.clone());
         }
-    }
-}
-
-/// Call `f(symbol, command_sequence)` for each frame.
-fn for_each_frame(frames: &[u8], mut f: impl FnMut(u32, u64)) {
-    let mut at = 0;
-    while at + FRAME_HEADER <= frames.len() {
-        let len = u32::from_le_bytes(frames[at..at + 4].try_into().expect("4 bytes")) as usize;
-        let body = at + FRAME_HEADER;
-        let symbol = u32::from_le_bytes(frames[body + 8..body + 12].try_into().expect("4 bytes"));
-        let seq = u64::from_le_bytes(frames[body + 12..body + 20].try_into().expect("8 bytes"));
-        f(symbol, seq);
-        at = body + len;
     }
 }
 

@@ -218,7 +218,7 @@ impl TradingSystem {
             batch_size: config.batch_size,
             on_full: config.on_full,
         });
-        let registry: committer::SegmentRegistry = Arc::new(std::sync::Mutex::new(summaries));
+        let registry: crate::journal::SegmentRegistry = Arc::new(std::sync::Mutex::new(summaries));
         // Every file and directory first (a path that cannot be written fails the start
         // before any thread runs), then the threads.
         let mut writers = Vec::new();
@@ -264,13 +264,19 @@ impl TradingSystem {
             for (me, ((header, writer), queue)) in
                 writers.into_iter().zip(committer_queues.iter_mut()).enumerate()
             {
+                let names = header.symbols.iter().map(|s| s.name.clone()).collect();
+                let log = crate::journal::SegmentLog::new(
+                    writer,
+                    names,
+                    Arc::clone(&registry),
+                    j.fsync != FsyncPolicy::Never,
+                );
                 let c = committer::Committer {
                     shared: Arc::clone(&shared),
                     me,
                     config: j.clone(),
-                    header,
-                    writer: Some(writer),
-                    registry: Arc::clone(&registry),
+                    first_sequence: header.first_sequence,
+                    log: Some(Box::new(log)),
                     queue: queue.take().expect("one queue per committer"),
                 };
                 match std::thread::Builder::new().name(format!("lft-journal-{me}")).spawn(move || c.run()) {

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::committer::SegmentRegistry;
 use super::doorbell::Doorbell;
 use super::queue::{command_queue, QueueConsumer, QueueProducer};
 use super::reply::Replier;
@@ -18,6 +17,7 @@ use super::{Refusal, Reply, SnapshotConfig};
 use crate::book::BookImage;
 use crate::journal::segment::sync_dir;
 use crate::journal::snapshot;
+use crate::journal::SegmentRegistry;
 use crate::primitive::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::types::Timestamp;
 
