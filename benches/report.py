@@ -217,15 +217,16 @@ def durability_table(dur: dict[str, Any]) -> list[str]:
         "ack latency is the round trip of single submits, one at a time.",
         "",
         "| journal | ack | messages/s | vs off | ack p50 | ack p99 | ack p99.9 | fsync mean | fsync max "
-        "| bytes/cmd |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| bytes/cmd | records/write |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for m in dur.get("modes", []):
         a = m["ack_us"]
         lines.append(
             f"| {m['mode']} | {m['ack'] or '-'} | {_fmt_rate(m['messages_per_s'])} | {m['vs_off']:.2f}x | "
             f"{a[0]:,.1f} us | {a[1]:,.1f} us | {a[2]:,.1f} us | {m['fsync_mean_us']:,.0f} us | "
-            f"{m['fsync_max_us']:,.0f} us | {m['bytes_per_command']:.1f} |"
+            f"{m['fsync_max_us']:,.0f} us | {m['bytes_per_command']:.1f} | "
+            f"{m.get('records_per_write', 0):,.0f} |"
         )
     lines += [
         "",

@@ -44,6 +44,8 @@ pub struct ModeResult {
     pub fsync_max_us: f64,
     /// Journal bytes per command.
     pub bytes_per_command: f64,
+    /// Records per `write` call (the group-commit factor).
+    pub records_per_write: f64,
 }
 
 /// One book size's snapshot numbers.
@@ -207,6 +209,7 @@ pub fn run_durability(
     let mut runs: Vec<Vec<f64>> = vec![Vec::new(); MODES.len()];
     let mut fsync = vec![(0f64, 0f64); MODES.len()];
     let mut bytes = vec![0f64; MODES.len()];
+    let mut per_write = vec![0f64; MODES.len()];
     // Interleave the modes round by round, so drift of the machine hits them alike.
     for _ in 0..repeat.max(1) {
         for (k, (name, mode)) in MODES.iter().enumerate() {
@@ -226,6 +229,9 @@ pub fn run_durability(
                 fsync[k] = (sync_ns as f64 / syncs as f64 / 1e3, fsync[k].1.max(max_ns as f64 / 1e3));
             }
             bytes[k] = written as f64 / count.max(1) as f64;
+            let records: u64 = c.iter().map(|c| c.records.load(std::sync::atomic::Ordering::Relaxed)).sum();
+            let writes: u64 = c.iter().map(|c| c.writes.load(std::sync::atomic::Ordering::Relaxed)).sum();
+            per_write[k] = records as f64 / writes.max(1) as f64;
             drop(sys);
             let _ = std::fs::remove_dir_all(&dir);
         }
@@ -276,10 +282,11 @@ pub fn run_durability(
             fsync_mean_us: fsync[k].0,
             fsync_max_us: fsync[k].1,
             bytes_per_command: bytes[k],
+            records_per_write: per_write[k],
         };
         eprintln!(
-            "  journal {:<9} {:<11} {:>6.2} M msg/s ({:>4.2}x off)  ack p50 {:>7.1} us p99 {:>8.1} us  fsync mean {:>7.1} us max {:>8.1} us",
-            r.mode, r.ack, mps / 1e6, r.vs_off, r.ack_us[0], r.ack_us[1], r.fsync_mean_us, r.fsync_max_us
+            "  journal {:<9} {:<11} {:>6.2} M msg/s ({:>4.2}x off)  ack p50 {:>7.1} us p99 {:>8.1} us  fsync mean {:>7.1} us max {:>8.1} us  {:>7.0} records/write",
+            r.mode, r.ack, mps / 1e6, r.vs_off, r.ack_us[0], r.ack_us[1], r.fsync_mean_us, r.fsync_max_us, r.records_per_write
         );
         modes.push(r);
     }

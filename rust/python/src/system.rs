@@ -623,6 +623,7 @@ impl PyTradingSystem {
             let j = PyDict::new(py);
             j.set_item("bytes_written", c.bytes_written.load(Relaxed))?;
             j.set_item("records", c.records.load(Relaxed))?;
+            j.set_item("writes", c.writes.load(Relaxed))?;
             j.set_item("fsyncs", c.syncs.load(Relaxed))?;
             j.set_item("fsync_seconds", c.sync_ns.load(Relaxed) as f64 * 1e-9)?;
             j.set_item("fsync_max_seconds", c.sync_max_ns.load(Relaxed) as f64 * 1e-9)?;

@@ -64,6 +64,8 @@ pub struct JournalCounters {
     pub bytes_written: AtomicU64,
     /// Records appended.
     pub records: AtomicU64,
+    /// `write` calls (records / writes is the group-commit factor).
+    pub writes: AtomicU64,
     /// `fdatasync` calls.
     pub syncs: AtomicU64,
     /// Summed duration of those calls, in nanoseconds.
@@ -259,6 +261,7 @@ impl Committer {
         log.append(frames)?;
         let c = &self.shared.committers[self.me].counters;
         c.bytes_written.fetch_add(frames.len() as u64, Ordering::Relaxed);
+        c.writes.fetch_add(1, Ordering::Relaxed);
         c.records.fetch_add(crate::journal::record::frame_count(frames), Ordering::Relaxed);
         Ok(())
     }
