@@ -98,6 +98,8 @@ LOOM_MUTANTS := \
 	latch-reader-no-fence,latch::loom_model::loom_latch_reader,torn \
 	sleep-no-fence,worker::loom_tests::loom_idle_worker_never_sleeps,deadlock \
 	wake-no-fence,worker::loom_tests::loom_idle_worker_never_sleeps,deadlock \
+	doorbell-ring-no-fence,doorbell::loom_tests::loom_doorbell_sleeper,deadlock \
+	doorbell-sleep-no-fence,doorbell::loom_tests::loom_doorbell_sleeper,deadlock \
 	reply-swap-relaxed,reply::loom_tests::loom_reply_parked_waiter,Causality
 # Clippy on the loom build (the models and the cfg(loom) shims); not part of `lint`.
 loom-clippy:
