@@ -302,6 +302,16 @@ def damaged_source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     return base, cfg
 
 
+def _copy_source(base: Path, cfg: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Copy the source's files under `work`; the config pointing there."""
+    shutil.copytree(base / "journal", work / "journal")
+    shutil.copytree(base / "snapshots", work / "snapshots")
+    moved: dict[str, Any] = json.loads(json.dumps(cfg))
+    moved["journal"]["directory"] = str(work / "journal")
+    moved["snapshots"]["directory"] = str(work / "snapshots")
+    return moved
+
+
 def _reference_hash(symbol: str, k: int) -> int:
     book = lt.OrderBook(symbol, tick_size=TICK, lot_size=Decimal(1))
     for call in _SENT.get(symbol, [])[:k]:
@@ -332,8 +342,7 @@ def test_flipped_bytes_give_a_valid_prefix_or_a_clear_error(
 ) -> None:
     base, cfg = damaged_source
     work = tmp_path_factory.mktemp("flip")
-    shutil.copytree(base / "journal", work / "journal")
-    shutil.copytree(base / "snapshots", work / "snapshots")
+    moved = _copy_source(base, cfg, work)
     files = sorted([*(work / "journal").glob("*.lftj"), *(work / "snapshots").glob("*.lfts")])
     for which, where, xor in flips:
         f = files[which % len(files)]
@@ -342,9 +351,6 @@ def test_flipped_bytes_give_a_valid_prefix_or_a_clear_error(
             at = min(len(data) - 1, int(where * len(data)))
             data[at] ^= xor
             f.write_bytes(bytes(data))
-    moved = json.loads(json.dumps(cfg))
-    moved["journal"]["directory"] = str(work / "journal")
-    moved["snapshots"]["directory"] = str(work / "snapshots")
     _check_recovery(moved)
 
 
@@ -352,11 +358,7 @@ def test_undamaged_files_and_a_deleted_newest_snapshot_recover_everything(
     tmp_path: Path, damaged_source: tuple[Path, dict[str, Any]]
 ) -> None:
     base, cfg = damaged_source
-    shutil.copytree(base / "journal", tmp_path / "journal")
-    shutil.copytree(base / "snapshots", tmp_path / "snapshots")
-    moved = json.loads(json.dumps(cfg))
-    moved["journal"]["directory"] = str(tmp_path / "journal")
-    moved["snapshots"]["directory"] = str(tmp_path / "snapshots")
+    moved = _copy_source(base, cfg, tmp_path)
     for sym in SYMBOLS:
         newest = sorted((tmp_path / "snapshots").glob(f"{sym}@*.lfts"))[-1]
         newest.unlink()

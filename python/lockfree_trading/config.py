@@ -330,30 +330,9 @@ class Config(_Strict):
             )
         e = self.engine
         j, sn = self.journal, self.snapshots
-        journal = (
-            {
-                "directory": j.directory,
-                "fsync": j.fsync,
-                "interval_ms": j.interval_ms,
-                "ack": j.ack,
-                "segment_bytes": j.segment_bytes,
-                "queue_capacity": j.queue_capacity,
-            }
-            if j.enabled
-            else None
-        )
-        snapshots = (
-            {
-                "directory": sn.directory,
-                "interval_seconds": sn.interval_seconds,
-                "every_commands": sn.every_commands,
-                "keep": sn.keep,
-                "on_shutdown": sn.on_shutdown,
-                "compress": sn.compress,
-            }
-            if sn.enabled
-            else None
-        )
+        # Every key of the two sections but `enabled` goes to the engine as it is.
+        journal = j.model_dump(exclude={"enabled"}) if j.enabled else None
+        snapshots = sn.model_dump(exclude={"enabled"}) if sn.enabled else None
         return {
             "journal": journal,
             "snapshots": snapshots,

@@ -16,13 +16,13 @@ use hdrhistogram::Histogram;
 use lft_engine::journal::recovery::{recover, Mode};
 use lft_engine::journal::snapshot;
 use lft_engine::system::{
-    AckPolicy, FsyncPolicy, JournalConfig, Request, SnapshotConfig, SymbolSpec, SystemConfig, TradingSystem,
+    AckPolicy, FsyncPolicy, JournalConfig, Request, SnapshotConfig, SystemConfig, TradingSystem,
 };
 use lft_engine::{BookConfig, BookWriter, Decimal, NewOrder, Side};
 use lft_workload::{generate, GeneratorConfig, Scenario};
 use serde::Serialize;
 
-use crate::scaling::{run_once, run_pipelined, split};
+use crate::scaling::{bench_config, run_once, run_pipelined, split};
 use crate::stats::{median, rate};
 
 /// One journal mode's results.
@@ -105,19 +105,9 @@ fn journal(dir: &Path, fsync: FsyncPolicy, ack: AckPolicy) -> JournalConfig {
     JournalConfig { directory: dir.to_path_buf(), fsync, ack, segment_bytes: 64 << 20, queue_capacity: 4096 }
 }
 
-fn system(symbols: usize, workers: usize, j: Option<JournalConfig>) -> TradingSystem {
-    let specs = (0..symbols)
-        .map(|i| {
-            SymbolSpec::new(BookConfig::new(format!("S{i:03}"), Decimal::ONE, Decimal::ONE).expect("valid"))
-        })
-        .collect();
-    let cfg = SystemConfig {
-        threads: workers,
-        queue_capacity: 1024,
-        journal: j,
-        ..SystemConfig::with_symbols(specs)
-    };
-    TradingSystem::start(cfg).expect("valid durability config")
+fn system(symbols: usize, workers: usize, journal: Option<JournalConfig>) -> TradingSystem {
+    TradingSystem::start(SystemConfig { journal, ..bench_config(symbols, workers) })
+        .expect("valid durability config")
 }
 
 fn fresh(dir: &Path) {

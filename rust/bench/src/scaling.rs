@@ -83,18 +83,19 @@ pub fn split(records: &[Record], symbols: usize) -> Vec<Vec<Vec<Command>>> {
     per.into_iter().map(|v| v.chunks(CHUNK).map(<[Command]>::to_vec).collect()).collect()
 }
 
-fn system(symbols: usize, workers: usize, pin: bool) -> TradingSystem {
+/// The benches' system: symbols `S000`, `S001`, ... (tick and lot 1), `workers` workers,
+/// queues of 1024 hand-offs.
+pub fn bench_config(symbols: usize, workers: usize) -> SystemConfig {
     let specs = (0..symbols)
         .map(|i| {
             SymbolSpec::new(BookConfig::new(format!("S{i:03}"), Decimal::ONE, Decimal::ONE).expect("valid"))
         })
         .collect();
-    let cfg = SystemConfig {
-        threads: workers,
-        pin_threads: pin,
-        queue_capacity: 1024,
-        ..SystemConfig::with_symbols(specs)
-    };
+    SystemConfig { threads: workers, queue_capacity: 1024, ..SystemConfig::with_symbols(specs) }
+}
+
+fn system(symbols: usize, workers: usize, pin: bool) -> TradingSystem {
+    let cfg = SystemConfig { pin_threads: pin, ..bench_config(symbols, workers) };
     TradingSystem::start(cfg).expect("valid scaling config")
 }
 

@@ -15,22 +15,8 @@ use rust_decimal::Decimal;
 const LOW: Ticks = 95;
 const HIGH: Ticks = 105;
 
-/// xorshift64*: deterministic and dependency free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 mod common;
+use common::Rng;
 use common::{check_depth, check_level};
 
 #[test]

@@ -1,4 +1,6 @@
-//! Invariants every reader's view of a book must satisfy, shared by the concurrency tests.
+//! Shared by the integration tests: the invariants every reader's view of a book must
+//! satisfy, and one seeded random stream.
+#![allow(dead_code)] // each test file uses its own part
 
 use lft_engine::{Depth, LevelSnapshot, Side, Ticks};
 
@@ -33,4 +35,29 @@ pub fn check_level(s: &LevelSnapshot, side: Side, price: Ticks) {
     assert!(s.quantity_executed >= s.trade_count as i64, "{s:?}");
     assert!(s.first_activity.is_some() && s.last_activity.is_some(), "{s:?}");
     assert!(s.first_activity <= s.last_activity, "{s:?}");
+}
+
+/// xorshift64*: deterministic and dependency free.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1) as u64) as i64
+    }
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
 }
