@@ -127,14 +127,15 @@ pub fn decode(bytes: &[u8], path: &Path) -> EngineResult<SnapshotFile> {
     }
     let (command_sequence, last_time, state_hash) = (u64_at(12), u64_at(20) as i64, u64_at(28));
     let (raw_len, stored_len) = (u64_at(36), u64_at(44));
-    let end = HEADER as u64 + stored_len;
-    if end + 4 != bytes.len() as u64 {
+    // Checked: the stored length is read from the file and may be anything.
+    let fits = (HEADER as u64).checked_add(stored_len).and_then(|e| e.checked_add(4));
+    if fits != Some(bytes.len() as u64) {
         return Err(bad(
             44,
             &format!("stored length {stored_len} does not match the file's {} bytes", bytes.len()),
         ));
     }
-    let end = end as usize;
+    let end = HEADER + stored_len as usize;
     let stored_crc = u32::from_le_bytes(bytes[end..end + 4].try_into().expect("4 bytes"));
     if crc32c::crc32c(&bytes[..end]) != stored_crc {
         return Err(bad(end, "snapshot CRC32C mismatch"));
@@ -211,6 +212,18 @@ pub(crate) fn check_symbol(file: &SnapshotFile, symbol: &str, path: &Path) -> En
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_length_near_u64_max_is_corrupt_not_an_overflow() {
+        let mut bytes = vec![0u8; HEADER + 4];
+        bytes[..8].copy_from_slice(SNAPSHOT_MAGIC);
+        bytes[8..10].copy_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+        for len in [u64::MAX, u64::MAX - 3, u64::MAX - HEADER as u64] {
+            bytes[44..52].copy_from_slice(&len.to_le_bytes());
+            let e = decode(&bytes, Path::new("x.lfts")).unwrap_err().to_string();
+            assert!(e.contains("x.lfts") && e.contains("stored length"), "{e}");
+        }
+    }
 
     #[test]
     fn names_escape_and_list_back() {
