@@ -180,9 +180,8 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
             // `run_one` already contains panics from the book; this guards the worker's own
             // code, so a bug there halts one symbol instead of silencing the whole worker.
             let symbol = env.symbol as usize;
-            let handled = catch_unwind(AssertUnwindSafe(|| {
-                handle(&shared, worker, state, env, &mut scratch, &mut out)
-            }));
+            let handled =
+                catch_unwind(AssertUnwindSafe(|| handle(&shared, state, env, &mut scratch, &mut out)));
             if let Err(panic) = handled {
                 let why = format!("worker failed outside the book: {}", super::panic_text(&*panic));
                 eprintln!("lockfree-trading: symbol {} halted: {why}", shared.symbols[symbol].name);
@@ -309,14 +308,7 @@ impl Scratch {
     }
 }
 
-fn handle(
-    shared: &Shared,
-    worker: &WorkerShared,
-    state: &mut Owned,
-    env: Envelope,
-    scratch: &mut Scratch,
-    out: &mut Outbox<'_>,
-) {
+fn handle(shared: &Shared, state: &mut Owned, env: Envelope, scratch: &mut Scratch, out: &mut Outbox<'_>) {
     let slot = &shared.symbols[state.index as usize];
     let Envelope { request, worker_time, reply, .. } = env;
     if let Some(reason) = slot.halted() {
@@ -349,7 +341,7 @@ fn handle(
                     break;
                 }
                 sum.commands += 1;
-                match run_one(shared, worker, state, c.into(), worker_time, scratch, out) {
+                match run_one(shared, state, c.into(), worker_time, scratch, out) {
                     Ok(done) => {
                         sum.trades += scratch.report.trades.len() as u64;
                         sum.events += done.events;
@@ -371,17 +363,15 @@ fn handle(
                 }),
             }
         }
-        request => {
-            run_one(shared, worker, state, request, worker_time, scratch, out).map(|done| SystemReport {
-                symbol: state.index,
-                command_sequence: done.command_sequence,
-                timestamp: done.timestamp,
-                outcome: match done.batch {
-                    Some(out) => Outcome::Batch(out),
-                    None => Outcome::Report(std::mem::take(&mut scratch.report)),
-                },
-            })
-        }
+        request => run_one(shared, state, request, worker_time, scratch, out).map(|done| SystemReport {
+            symbol: state.index,
+            command_sequence: done.command_sequence,
+            timestamp: done.timestamp,
+            outcome: match done.batch {
+                Some(out) => Outcome::Batch(out),
+                None => Outcome::Report(std::mem::take(&mut scratch.report)),
+            },
+        }),
     };
     if let Some(r) = reply {
         out.reply(r, answer);
@@ -452,7 +442,6 @@ pub(crate) fn apply_request(
 /// events.
 fn run_one(
     shared: &Shared,
-    _worker: &WorkerShared,
     state: &mut Owned,
     mut request: Request,
     worker_time: bool,
