@@ -90,6 +90,45 @@ pub struct LevelChange {
     pub quantity: Lots,
     /// Orders resting there after the command.
     pub order_count: u64,
+    /// What the command did at this level (the change of its counters), for statistics.
+    pub activity: LevelActivity,
+}
+
+/// The change one command made to a level's counters (see [`LevelSnapshot`] for their
+/// meaning): summed over every step of the command that touched the level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LevelActivity {
+    /// Change of the number of resting orders (so the level was empty before the command
+    /// exactly when `order_count - orders == 0`).
+    pub orders: i64,
+    /// Orders that started resting here.
+    pub added: u64,
+    /// Orders cancelled from here.
+    pub cancelled: u64,
+    /// Orders expired from here.
+    pub expired: u64,
+    /// Orders fully executed here.
+    pub filled: u64,
+    /// Lots executed here.
+    pub executed: Lots,
+    /// Trades printed here.
+    pub trades: u64,
+    /// Summed queue wait of the orders fully executed here (ns).
+    pub queue_wait_ns: u64,
+}
+
+impl LevelActivity {
+    #[inline]
+    pub(crate) fn add(&mut self, d: &LevelDelta) {
+        self.orders += d.orders;
+        self.added += d.added;
+        self.cancelled += d.cancelled;
+        self.expired += d.expired;
+        self.filled += d.filled;
+        self.executed = self.executed.saturating_add(d.executed);
+        self.trades += d.trades;
+        self.queue_wait_ns = self.queue_wait_ns.saturating_add(d.queue_wait);
+    }
 }
 
 /// What one writer step does to a level; applied atomically with respect to readers.

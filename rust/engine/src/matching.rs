@@ -12,7 +12,7 @@ use crate::command::{Modify, NewOrder};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{ExecutionReport, OrderUpdate, Trade};
 use crate::ids::{BuildIdHasher, Fnv64, PackedId};
-use crate::level::{LevelChange, LevelDelta, COUNTER_WORDS, NIL};
+use crate::level::{LevelActivity, LevelChange, LevelDelta, COUNTER_WORDS, NIL};
 use crate::primitive::sync::atomic::Ordering;
 use crate::reclaim::{retire, LoadGuard, Protect};
 use crate::skiplist::{Node, MAX_HEIGHT};
@@ -567,14 +567,18 @@ impl<'a> Step<'a> {
                 let entry = &mut log[at as usize];
                 entry.quantity = quantity;
                 entry.order_count = order_count;
+                entry.activity.add(delta);
             } else {
                 // SAFETY: as above.
                 unsafe { node.level.set_log_mark((stamp, log.len() as u32)) };
+                let mut activity = LevelActivity::default();
+                activity.add(delta);
                 log.push(LevelChange {
                     side: node.level.side,
                     price: node.level.price,
                     quantity,
                     order_count,
+                    activity,
                 });
             }
         }

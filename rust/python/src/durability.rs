@@ -174,6 +174,7 @@ fn fields(d: &Bound<'_, PyDict>, what: &Journaled) -> PyResult<()> {
             d.set_item("order_ids", b.order_id.clone())?;
         }
         Journaled::Halted => d.set_item("kind", "halted")?,
+        Journaled::ClosePeriods { .. } => d.set_item("kind", "close_periods")?,
     }
     Ok(())
 }

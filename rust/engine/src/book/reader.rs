@@ -117,6 +117,29 @@ impl BookReader {
         unsafe { s.as_ref() }.map(f)
     }
 
+    /// Number of non-empty price levels on one side. Walks the side (O(levels)); lock-free
+    /// like [`BookReader::depth`].
+    pub fn level_count(&self, side: Side) -> usize {
+        let guard = epoch::pin();
+        'retry: loop {
+            let mut count = 0;
+            let mut last_key = i64::MIN;
+            let mut node = self.core.shared.ladder(side).list.first(&guard);
+            // SAFETY: nodes reachable from the head are protected by `guard`.
+            while let Some(nd) = unsafe { node.as_ref() } {
+                if nd.key <= last_key {
+                    continue 'retry; // walked through a node that moved
+                }
+                last_key = nd.key;
+                if nd.level.counters.read_pair().1 > 0 {
+                    count += 1;
+                }
+                node = nd.next(&guard);
+            }
+            return count;
+        }
+    }
+
     /// Visible quantity resting at one price (0 if none). Wait-free in the book (a bounded
     /// index probe and one word), after a lock-free epoch pin (see the module comment).
     pub fn depth_at(&self, side: Side, price: Ticks) -> Lots {

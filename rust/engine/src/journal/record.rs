@@ -29,6 +29,7 @@ mod kind {
     pub(super) const END_OF_DAY: u8 = 5;
     pub(super) const BATCH: u8 = 6;
     pub(super) const HALTED: u8 = 7;
+    pub(super) const CLOSE_PERIODS: u8 = 8;
 }
 
 /// What a record says the worker ran.
@@ -38,6 +39,11 @@ pub enum Journaled {
     Command(Command),
     /// A columnar batch of new orders, matched as one command.
     Batch(OwnedBatch),
+    /// A statistics period-close tick (changes no book).
+    ClosePeriods {
+        /// The time it ran at.
+        now: Timestamp,
+    },
     /// A command that took a sequence number and then halted the symbol (a worker
     /// failure): it changed nothing that survives, and replays as nothing.
     Halted,
@@ -70,6 +76,7 @@ impl Journaled {
             Journaled::Command(Command::EndOfDay { .. }) => "END_OF_DAY".into(),
             Journaled::Batch(b) => format!("BATCH rows={}", b.side.len()),
             Journaled::Halted => "HALTED (a worker failure; replays as nothing)".into(),
+            Journaled::ClosePeriods { .. } => "CLOSE_PERIODS (statistics tick)".into(),
         }
     }
 }
@@ -98,6 +105,7 @@ pub(crate) fn encode_request(out: &mut Vec<u8>, symbol: u32, command_sequence: u
         Request::Expire { now } => (*now, kind::EXPIRE),
         Request::EndOfDay { now } => (*now, kind::END_OF_DAY),
         Request::Batch(b) => (b.timestamp, kind::BATCH),
+        Request::ClosePeriods { now } => (*now, kind::CLOSE_PERIODS),
         // Not commands (never journaled as such): a panic-injection test command that
         // halts its symbol is recorded as `HALTED` by `encode_halted`.
         Request::Commands(_) | Request::StateHash | Request::Snapshot | Request::InjectPanic => {
@@ -357,6 +365,7 @@ fn decode_body(body: &[u8]) -> Result<Record, String> {
             Journaled::Batch(OwnedBatch { side, price, quantity, time_in_force, order_id, timestamp })
         }
         kind::HALTED => Journaled::Halted,
+        kind::CLOSE_PERIODS => Journaled::ClosePeriods { now: timestamp },
         k => return Err(format!("record kind {k} is unknown")),
     };
     if c.at != body.len() {
@@ -371,6 +380,7 @@ impl Journaled {
         match self {
             Journaled::Command(c) => Some(c.into()),
             Journaled::Batch(b) => Some(Request::Batch(b)),
+            Journaled::ClosePeriods { now } => Some(Request::ClosePeriods { now }),
             Journaled::Halted => None,
         }
     }
@@ -380,6 +390,7 @@ impl Journaled {
         match self {
             Journaled::Command(c) => Some((*c).into()),
             Journaled::Batch(b) => Some(Request::Batch(b.clone())),
+            Journaled::ClosePeriods { now } => Some(Request::ClosePeriods { now: *now }),
             Journaled::Halted => None,
         }
     }

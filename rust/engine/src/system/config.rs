@@ -116,6 +116,8 @@ pub struct SystemConfig {
     pub journal: Option<JournalConfig>,
     /// Snapshots, if enabled.
     pub snapshots: Option<SnapshotConfig>,
+    /// Statistics by period, if enabled.
+    pub statistics: Option<crate::stats::StatsConfig>,
 }
 
 impl Default for SystemConfig {
@@ -130,6 +132,7 @@ impl Default for SystemConfig {
             event_capacity: 1 << 16,
             journal: None,
             snapshots: None,
+            statistics: None,
         }
     }
 }
@@ -193,6 +196,9 @@ impl SystemConfig {
             if s.interval.is_some_and(|d| d.is_zero()) {
                 return bad("snapshots.interval_seconds: must be > 0".into());
             }
+        }
+        if let Some(s) = &self.statistics {
+            s.validate()?;
         }
         let workers = self.worker_count();
         let mut seen = std::collections::HashSet::new();

@@ -120,8 +120,35 @@ pub(crate) struct Shared {
     /// The snapshot writer, when snapshots are on.
     pub(crate) snapshotter: Option<Arc<snapshotter::SnapshotShared>>,
     pub(crate) snapshot_config: Option<SnapshotConfig>,
+    /// Statistics, when enabled: the config and the producing end of the rows' queue.
+    pub(crate) stats: Option<StatsShared>,
     pub(crate) batch_size: usize,
     on_full: OnFull,
+}
+
+/// What the workers share to hand over closed statistics rows.
+pub(crate) struct StatsShared {
+    pub(crate) config: crate::stats::StatsConfig,
+    rows: queue::QueueProducer<crate::stats::StatsRecord>,
+    /// Rows dropped because the queue was full (the drainer fell behind).
+    pub(crate) dropped: std::sync::atomic::AtomicU64,
+    /// Origin of the enqueue times the latency statistics measure from.
+    epoch: std::time::Instant,
+}
+
+impl StatsShared {
+    /// Hand a closed row to the drainer; a full queue drops it (counted), never waits.
+    pub(crate) fn emit(&self, record: crate::stats::StatsRecord) {
+        if self.rows.push(record).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Monotonic nanoseconds since the system started.
+    #[inline]
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
 }
 
 /// Queue and worker statistics.
@@ -135,6 +162,8 @@ pub struct WorkerStats {
     pub processed: u64,
     /// Events published on its ring so far.
     pub events_published: u64,
+    /// Events subscribers missed on its ring (they fell more than a ring behind).
+    pub events_lost: u64,
     /// Core it was pinned to, if pinning was asked for and succeeded.
     pub core: Option<usize>,
 }
@@ -151,6 +180,9 @@ pub struct TradingSystem {
     /// The committers' and the snapshot writer's join handles (joined after the workers).
     background: std::sync::Mutex<Vec<JoinHandle<()>>>,
     recovery: Option<crate::journal::recovery::RecoveryReport>,
+    /// The consuming end of the statistics rows' queue (one drainer at a time; off the
+    /// order path).
+    stats_rows: std::sync::Mutex<Option<queue::QueueConsumer<crate::stats::StatsRecord>>>,
 }
 
 impl TradingSystem {
@@ -209,12 +241,26 @@ impl TradingSystem {
             }
             None => (None, None),
         };
+        let (stats, stats_rows) = match &config.statistics {
+            Some(s) => {
+                let (rows, consumer) = queue::command_queue(s.queue_capacity);
+                let shared = StatsShared {
+                    config: s.clone(),
+                    rows,
+                    dropped: std::sync::atomic::AtomicU64::new(0),
+                    epoch: std::time::Instant::now(),
+                };
+                (Some(shared), Some(consumer))
+            }
+            None => (None, None),
+        };
         let shared = Arc::new(Shared {
             symbols,
             workers: worker_shared,
             committers: committer_shared,
             snapshotter: snapshot_shared,
             snapshot_config: config.snapshots.clone(),
+            stats,
             batch_size: config.batch_size,
             on_full: config.on_full,
         });
@@ -394,6 +440,7 @@ impl TradingSystem {
             assignment,
             background: std::sync::Mutex::new(background),
             recovery,
+            stats_rows: std::sync::Mutex::new(stats_rows),
         })
     }
 
@@ -426,6 +473,40 @@ impl TradingSystem {
     /// The snapshot writer's counters (without snapshots, `None`).
     pub fn snapshot_counters(&self) -> Option<&SnapshotCounters> {
         self.shared.snapshotter.as_deref().map(|s| &s.counters)
+    }
+
+    /// The statistics configuration, when statistics are enabled.
+    pub fn statistics_config(&self) -> Option<&crate::stats::StatsConfig> {
+        self.shared.stats.as_ref().map(|s| &s.config)
+    }
+
+    /// Take up to `max` closed statistics rows (oldest first). Rows wait in a bounded queue
+    /// until drained; when it is full, workers drop new rows and count them
+    /// ([`TradingSystem::statistics_rows_dropped`]). Callers serialise on a mutex, which
+    /// no worker ever takes.
+    pub fn drain_statistics(&self, max: usize) -> Vec<crate::stats::StatsRecord> {
+        let mut guard = self.stats_rows.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(rows) = guard.as_mut() else { return Vec::new() };
+        let mut out = Vec::new();
+        while out.len() < max {
+            match rows.pop() {
+                Some(r) => out.push(r),
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Statistics rows dropped so far because nobody drained the queue in time.
+    pub fn statistics_rows_dropped(&self) -> u64 {
+        self.shared.stats.as_ref().map_or(0, |s| s.dropped.load(Ordering::Relaxed))
+    }
+
+    /// Close every statistics period of `symbol` that ended by `now` (the worker's clock
+    /// when `None`): a command through the symbol's queue and journal, so quiet symbols get
+    /// their rows and a replay closes the same periods. Returns once the worker ran it.
+    pub fn close_periods(&self, symbol: u32, now: Option<crate::Timestamp>) -> Reply {
+        self.execute(symbol, Request::ClosePeriods { now: now.unwrap_or(0) }, now.is_none())
     }
 
     /// Number of symbols.
@@ -490,7 +571,8 @@ impl TradingSystem {
         let slot = self.slot(symbol).map_err(Refusal::before_queue)?;
         check_band(slot, &request).map_err(Refusal::before_queue)?;
         let (replier, pending) = reply_slot(notify, || Err(Refusal::before_queue(EngineError::SystemClosed)));
-        self.enqueue(Envelope { symbol, request, worker_time, reply: Some(replier) })?;
+        let enqueued_ns = self.shared.stats.as_ref().map_or(0, StatsShared::now_ns);
+        self.enqueue(Envelope { symbol, request, worker_time, reply: Some(replier), enqueued_ns })?;
         Ok(pending)
     }
 
@@ -578,6 +660,7 @@ impl TradingSystem {
                 queued: w.queue.len(),
                 processed: w.processed.load(Ordering::Relaxed),
                 events_published: w.ring.published(),
+                events_lost: w.events_lost.load(Ordering::Relaxed),
                 core: self.cores[i],
             })
             .collect()
@@ -690,7 +773,13 @@ impl Subscription {
         let n = self.cursors.len();
         for k in 0..n {
             let i = (self.next_worker + k) % n;
-            if let Some(e) = self.cursors[i].poll(&self.shared.workers[i].ring) {
+            let lost = self.cursors[i].lost;
+            let got = self.cursors[i].poll(&self.shared.workers[i].ring);
+            let missed = self.cursors[i].lost - lost;
+            if missed > 0 {
+                self.shared.workers[i].events_lost.fetch_add(missed, Ordering::Relaxed);
+            }
+            if let Some(e) = got {
                 self.next_worker = (i + 1) % n;
                 return Some(e);
             }

@@ -34,6 +34,13 @@ pub enum Request {
     /// Several commands in one hand-off: each runs exactly as if it had been sent alone
     /// (its own sequence number, its own events); the reply sums them up.
     Commands(Vec<Command>),
+    /// Close every statistics period of the symbol that ended by `now`: a command like the
+    /// others (a sequence number, a journal record) that changes no book, so periods of a
+    /// quiet symbol close on time and a replay closes the same ones.
+    ClosePeriods {
+        /// Current time.
+        now: Timestamp,
+    },
     /// Ask the symbol's worker for its book's [`state_hash`](crate::BookWriter::state_hash):
     /// a query the book's owner answers between commands (it takes no sequence number).
     StateHash,
@@ -52,7 +59,7 @@ impl Request {
             Request::New(o) => o.timestamp = ts,
             Request::Cancel { timestamp, .. } => *timestamp = ts,
             Request::Modify(m) => m.timestamp = ts,
-            Request::Expire { now } | Request::EndOfDay { now } => *now = ts,
+            Request::Expire { now } | Request::EndOfDay { now } | Request::ClosePeriods { now } => *now = ts,
             Request::Batch(b) => b.timestamp = ts,
             Request::Commands(_) | Request::StateHash | Request::Snapshot | Request::InjectPanic => {}
         }
@@ -64,7 +71,7 @@ impl Request {
             Request::New(o) => o.timestamp,
             Request::Cancel { timestamp, .. } => *timestamp,
             Request::Modify(m) => m.timestamp,
-            Request::Expire { now } | Request::EndOfDay { now } => *now,
+            Request::Expire { now } | Request::EndOfDay { now } | Request::ClosePeriods { now } => *now,
             Request::Batch(b) => b.timestamp,
             Request::Commands(c) => c.last().map_or(0, command_timestamp),
             Request::StateHash | Request::Snapshot | Request::InjectPanic => 0,

@@ -15,13 +15,14 @@ use super::queue::{command_queue, QueueConsumer, QueueProducer};
 use super::reply::Replier;
 use super::request::{CommandsSummary, Outcome, Request, SystemReport};
 use super::snapshotter::SnapshotJob;
-use super::{Refusal, Reply, Shared};
+use super::{Refusal, Reply, Shared, StatsShared};
 use crate::book::{BatchOutput, BookWriter};
 use crate::error::EngineError;
 use crate::event::ExecutionReport;
 use crate::journal::record::{encode_halted, encode_request};
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use crate::primitive::thread::{park_timeout, Thread};
+use crate::stats::{BookCollector, Ran, WorkerCollector};
 use crate::types::Timestamp;
 
 /// One queued command.
@@ -32,6 +33,8 @@ pub(crate) struct Envelope {
     /// Let the worker stamp the command with its clock.
     pub(crate) worker_time: bool,
     pub(crate) reply: Option<Replier<Reply>>,
+    /// When it was queued (`StatsShared::now_ns`; 0 without statistics).
+    pub(crate) enqueued_ns: u64,
 }
 
 /// What a worker shares with submitters and the system.
@@ -46,6 +49,8 @@ pub(crate) struct WorkerShared {
     pub(crate) stop: AtomicBool,
     /// Commands processed (for statistics).
     pub(crate) processed: AtomicU64,
+    /// Events subscribers missed on this ring (added by subscribers when they skip).
+    pub(crate) events_lost: AtomicU64,
     /// The worker's thread, for unparking.
     pub(crate) thread: std::sync::OnceLock<Thread>,
 }
@@ -61,6 +66,7 @@ impl WorkerShared {
             sleeping: CachePadded::new(AtomicBool::new(false)),
             stop: AtomicBool::new(false),
             processed: AtomicU64::new(0),
+            events_lost: AtomicU64::new(0),
             thread: std::sync::OnceLock::new(),
         };
         (shared, consumer)
@@ -90,13 +96,17 @@ pub(crate) struct Owned {
     pub(crate) last_time: Timestamp,
     /// Command sequence of the last snapshot captured (or recovered from).
     snapshot_sequence: u64,
+    /// Its statistics, when enabled.
+    stats: Option<BookCollector>,
 }
 
-/// Where a worker's replies, events and journal records go.
+/// Where a worker's replies, events, journal records and statistics rows go.
 pub(crate) struct Outbox<'a> {
     ring: &'a EventRing,
     /// With a journal: the round's records and what they release, handed to the committer.
     journal: Option<(&'a CommitterShared, Chunk)>,
+    /// With statistics: where closed rows go, and the worker's own collector.
+    stats: Option<(&'a StatsShared, WorkerCollector)>,
 }
 
 impl Outbox<'_> {
@@ -144,8 +154,13 @@ pub(crate) type StartBook = (u32, BookWriter, u64, Timestamp);
 pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut queue: QueueConsumer<Envelope>) {
     let worker = &shared.workers[me];
     let mut owned: Vec<Option<Owned>> = (0..shared.symbols.len()).map(|_| None).collect();
+    let stats = shared.stats.as_ref();
+    let mut recovered_any = false;
     for (local, (s, mut book, command_sequence, last_time)) in books.into_iter().enumerate() {
         book.track_level_changes(true);
+        recovered_any |= command_sequence > 0;
+        let collector =
+            stats.map(|st| BookCollector::new(s, &st.config, book.reader(), command_sequence > 0));
         owned[s as usize] = Some(Owned {
             index: s,
             local: local as u32,
@@ -153,10 +168,14 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
             command_sequence,
             last_time,
             snapshot_sequence: command_sequence,
+            stats: collector,
         });
     }
-    let mut out =
-        Outbox { ring: &worker.ring, journal: shared.committers.get(me).map(|c| (c, Chunk::default())) };
+    let mut out = Outbox {
+        ring: &worker.ring,
+        journal: shared.committers.get(me).map(|c| (c, Chunk::default())),
+        stats: stats.map(|st| (st, WorkerCollector::new(me as u32, &st.config, recovered_any))),
+    };
     let snapshots = shared.snapshot_config.as_ref();
     let interval = snapshots.and_then(|c| c.interval);
     let mut next_snapshot = interval.map(|d| std::time::Instant::now() + d);
@@ -164,9 +183,13 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
     let mut scratch = Scratch::new();
     loop {
         let mut taken = 0;
+        if let Some((_, w)) = out.stats.as_mut() {
+            w.queue_depth(worker.queue.len());
+        }
         while taken < batch {
             let Some(env) = queue.pop() else { break };
             taken += 1;
+            let enqueued_ns = env.enqueued_ns;
             let Some(state) = owned[env.symbol as usize].as_mut() else {
                 // Cannot happen: submitters route by the same assignment.
                 if let Some(r) = env.reply {
@@ -180,6 +203,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
             // `run_one` already contains panics from the book; this guards the worker's own
             // code, so a bug there halts one symbol instead of silencing the whole worker.
             let symbol = env.symbol as usize;
+            let before_sequence = state.command_sequence;
             let handled =
                 catch_unwind(AssertUnwindSafe(|| handle(&shared, state, env, &mut scratch, &mut out)));
             if let Err(panic) = handled {
@@ -188,11 +212,17 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
                 shared.symbols[symbol].halt(why);
                 scratch = Scratch::new();
             }
+            if let Some((st, w)) = out.stats.as_mut() {
+                let state = owned[symbol].as_ref().expect("checked above");
+                let commands = state.command_sequence - before_sequence;
+                w.advance(state.last_time, || gauges(&shared, me), &mut |r| st.emit(r));
+                w.entry_done(commands, st.now_ns().saturating_sub(enqueued_ns));
+            }
         }
         if let Some(every) = snapshots.and_then(|c| c.every_commands) {
             for state in owned.iter_mut().flatten() {
                 if state.command_sequence >= state.snapshot_sequence + every {
-                    capture(&shared, state, None);
+                    capture(&shared, state, None, &mut out);
                 }
             }
         }
@@ -200,7 +230,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
             if std::time::Instant::now() >= at {
                 for state in owned.iter_mut().flatten() {
                     if state.command_sequence != state.snapshot_sequence {
-                        capture(&shared, state, None);
+                        capture(&shared, state, None, &mut out);
                     }
                 }
                 next_snapshot = Some(std::time::Instant::now() + d);
@@ -217,10 +247,20 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
                 if snapshots.is_some_and(|c| c.on_shutdown) {
                     for state in owned.iter_mut().flatten() {
                         if state.command_sequence != state.snapshot_sequence || state.command_sequence == 0 {
-                            capture(&shared, state, None);
+                            capture(&shared, state, None, &mut out);
                         }
                     }
                 }
+                if let Some((st, w)) = out.stats.as_mut() {
+                    // The periods still open, as incomplete rows (a restart adds to them).
+                    for state in owned.iter_mut().flatten() {
+                        if let Some(c) = state.stats.as_mut() {
+                            c.flush(state.book.reader(), &mut |r| st.emit(r));
+                        }
+                    }
+                    w.flush(gauges(&shared, me), &mut |r| st.emit(r));
+                }
+                out.flush();
                 return;
             }
             continue;
@@ -229,8 +269,27 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
     }
 }
 
+/// The cumulative counters a worker's statistics rows take differences of.
+fn gauges(shared: &Shared, me: usize) -> crate::stats::Gauges {
+    let w = &shared.workers[me];
+    let mut g = crate::stats::Gauges {
+        events_published: w.ring.published(),
+        events_lost: w.events_lost.load(Ordering::Relaxed),
+        rows_dropped: shared.stats.as_ref().map_or(0, |s| s.dropped.load(Ordering::Relaxed)),
+        ..Default::default()
+    };
+    if let Some(c) = shared.committers.get(me) {
+        let c = &c.counters;
+        g.journal_bytes = c.bytes_written.load(Ordering::Relaxed);
+        g.journal_records = c.records.load(Ordering::Relaxed);
+        g.journal_syncs = c.syncs.load(Ordering::Relaxed);
+        g.journal_sync_ns = c.sync_ns.load(Ordering::Relaxed);
+    }
+    g
+}
+
 /// Capture a book (the worker's whole pause) and hand it to the snapshot writer.
-fn capture(shared: &Shared, state: &mut Owned, reply: Option<Replier<Reply>>) {
+fn capture(shared: &Shared, state: &mut Owned, reply: Option<Replier<Reply>>, out: &mut Outbox<'_>) {
     let Some(writer) = shared.snapshotter.as_ref() else {
         if let Some(r) = reply {
             r.fill(Err(Refusal::before_queue(EngineError::InvalidConfig(
@@ -245,6 +304,9 @@ fn capture(shared: &Shared, state: &mut Owned, reply: Option<Replier<Reply>>) {
     let started = std::time::Instant::now();
     let image = state.book.capture();
     let capture_ns = started.elapsed().as_nanos() as u64;
+    if let Some((_, w)) = out.stats.as_mut() {
+        w.snapshot_taken(capture_ns);
+    }
     state.snapshot_sequence = state.command_sequence;
     writer.submit(SnapshotJob {
         symbol: state.index,
@@ -331,7 +393,7 @@ fn handle(shared: &Shared, state: &mut Owned, env: Envelope, scratch: &mut Scrat
         }),
         // Answered by the snapshot writer once the file is durable.
         Request::Snapshot => {
-            capture(shared, state, reply);
+            capture(shared, state, reply, out);
             return;
         }
         Request::Commands(commands) => {
@@ -432,6 +494,11 @@ pub(crate) fn apply_request(
             let mut out = BatchOutput::default();
             book.submit_batch_with_events(&b.as_input(), &mut out, report).map(|()| Some(out))
         }
+        // Statistics only (the worker closes the periods before it gets here).
+        Request::ClosePeriods { .. } => {
+            report.clear();
+            Ok(None)
+        }
         Request::Commands(_) => Err(EngineError::invalid("nested command lists are not supported")),
         Request::StateHash | Request::Snapshot => Err(EngineError::invalid("a query is not a command")),
         Request::InjectPanic => panic!("injected panic (test of the halting path)"),
@@ -458,6 +525,9 @@ fn run_one(
     let timestamp = request.timestamp();
     state.last_time = state.last_time.max(timestamp);
     let order_id = request.order_id();
+    if let (Some(c), Some((st, _))) = (state.stats.as_mut(), out.stats.as_ref()) {
+        c.before(timestamp, state.book.reader(), &mut |r| st.emit(r));
+    }
     let book = &mut state.book;
     let Scratch { report } = scratch;
     let ran = catch_unwind(AssertUnwindSafe(|| apply_request(book, &request, report)));
@@ -473,6 +543,18 @@ fn run_one(
         }
     }
     let symbol = state.index;
+    if let Some(c) = state.stats.as_mut() {
+        if !matches!(request, Request::ClosePeriods { .. }) {
+            let seen = match &ran {
+                Ok(Ok(batch)) => Some(Ran::Done(batch.as_ref())),
+                Ok(Err(EngineError::BookPoisoned { .. })) | Err(_) => None,
+                Ok(Err(e)) => Some(Ran::Refused(e)),
+            };
+            if let Some(seen) = seen {
+                c.after(&request, seen, report, state.book.level_changes(), state.book.reader());
+            }
+        }
+    }
     match ran {
         Ok(Ok(batch)) => {
             let mut events = 0u64;
@@ -528,7 +610,7 @@ mod loom_tests {
     use crate::system::request::Request;
 
     fn envelope() -> Envelope {
-        Envelope { symbol: 0, request: Request::StateHash, worker_time: false, reply: None }
+        Envelope { symbol: 0, request: Request::StateHash, worker_time: false, reply: None, enqueued_ns: 0 }
     }
 
     /// The worker's loop, cut down to what matters here (`run` without the books): take an
