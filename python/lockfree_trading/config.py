@@ -206,24 +206,128 @@ class JournalSettings(_Strict):
         return self
 
 
+_UNITS_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
+             "h": 3_600_000_000_000, "d": 86_400_000_000_000}
+
+
+def parse_duration(value: object, what: str = "duration") -> int:
+    """A duration as nanoseconds: ``"500ms"``, ``"1s"``, ``"1m"``, ``"1h"``, ``"1d"``, or a
+    number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"{what}: expected a duration like 1s, 1m, 1h or a number of seconds, got {value!r}")
+    if isinstance(value, (int, float)):
+        ns = round(value * 1_000_000_000)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = text[len(digits) :] or "s"
+        if unit not in _UNITS_NS or not digits:
+            raise ValueError(
+                f"{what}: {value!r} is not a duration (a number and one of ns, us, ms, s, m, h, d: 1s, 1m, 1h)"
+            )
+        try:
+            amount = Decimal(digits)
+        except InvalidOperation:
+            raise ValueError(f"{what}: {value!r} is not a duration") from None
+        ns = int(amount * _UNITS_NS[unit])
+    else:
+        raise ValueError(f"{what}: expected a duration like 1s, 1m, 1h, got {value!r}")
+    if ns <= 0:
+        raise ValueError(f"{what}: {value!r} must be longer than zero")
+    return ns
+
+
+def duration_name(ns: int) -> str:
+    """The shortest exact name of a duration: 1s, 1m, 1h, 1d, 250ms."""
+    for unit in ("d", "h", "m", "s", "ms", "us"):
+        if ns % _UNITS_NS[unit] == 0:
+            return f"{ns // _UNITS_NS[unit]}{unit}"
+    return f"{ns}ns"
+
+
 class StatisticsSettings(_Strict):
-    """Reserved for statistics collection (a later release): accepted only while disabled,
-    so a config never silently asks for something this release does not do."""
+    """Statistics by period (README "Statistics"; schema in docs/statistics.md): kept by each
+    worker for its own books, stored in SQLite by a background thread."""
 
     enabled: bool = False
-
-    @field_validator("enabled")
-    @classmethod
-    def _not_yet(cls, v: bool) -> bool:
-        if v:
-            raise ValueError(
-                "statistics collection is not available in this release; set statistics.enabled: false "
-                "(live per-level counters are always on: OrderBook.level(side, price))"
-            )
-        return v
-
-    periods_seconds: list[float] = Field(default_factory=lambda: [1.0, 60.0])
+    #: Periods, e.g. ``[1s, 1m, 1h]``: aligned to clock boundaries of the engine's
+    #: timestamps; each a whole multiple of the shortest.
+    periods: tuple[str, ...] = ("1s", "1m")
+    #: Directory of the SQLite database ``statistics.sqlite3`` (and the Parquet export).
     directory: str = "stats"
+    #: How often the background thread drains closed rows into the database and sends the
+    #: period-close ticks.
+    flush_seconds: float = Field(default=1.0, gt=0, le=3600)
+    #: How long rows of each period are kept, e.g. ``{1s: 1d, 1m: 30d}`` (by engine time,
+    #: from the newest row of that period); periods not listed are kept.
+    retention: dict[str, str] = Field(default_factory=dict)
+    #: Levels per side summed into each row's closing depth.
+    depth_levels: int = Field(default=5, ge=1, le=1000)
+    #: Store one row per price level active in a period.
+    levels: bool = True
+    #: Send each symbol a period-close tick at every boundary of the shortest period (wall
+    #: clock), so quiet symbols get their rows; the tick goes through the queue and the
+    #: journal like every command. Off for streams with their own (simulated) timestamps.
+    close_quiet_periods: bool = True
+    #: ``parquet``: also write one Parquet file per table, period and day (needs pyarrow).
+    export: Optional[Literal["parquet"]] = None
+    #: Closed rows the engine holds for the background thread; rows beyond are dropped and
+    #: counted (``rows_dropped``), matching never waits.
+    queue_capacity: int = Field(default=1 << 16, ge=16, le=1 << 24)
+
+    @field_validator("periods", mode="before")
+    @classmethod
+    def _periods(cls, v: object) -> tuple[str, ...]:
+        if isinstance(v, (str, int, float)):
+            v = [v]
+        if not isinstance(v, (list, tuple)) or not v:
+            raise ValueError("expected a list of durations like [1s, 1m, 1h]")
+        names = []
+        for i, p in enumerate(v):
+            names.append(duration_name(parse_duration(p, f"[{i}]")))
+        ns = [parse_duration(n) for n in names]
+        for i in range(1, len(ns)):
+            if ns[i] <= ns[i - 1]:
+                raise ValueError(f"[{i}]: {names[i]} must be longer than {names[i - 1]} (shortest first, once each)")
+            if ns[i] % ns[0]:
+                raise ValueError(
+                    f"[{i}]: {names[i]} is not a whole multiple of the shortest period {names[0]} "
+                    "(longer periods are built from the shortest's rows)"
+                )
+        return tuple(names)
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _retention(cls, v: object) -> dict[str, str]:
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise ValueError("expected a mapping of period to duration, e.g. {1s: 1d, 1m: 30d}")
+        out = {}
+        for k, d in v.items():
+            key = duration_name(parse_duration(k, f"{k}"))
+            out[key] = duration_name(parse_duration(d, f"{k}"))
+        return out
+
+    @model_validator(mode="after")
+    def _retention_periods(self) -> StatisticsSettings:
+        for k in self.retention:
+            if k not in self.periods:
+                raise ValueError(f"retention.{k}: not one of the configured periods {list(self.periods)}")
+        return self
+
+    def period_ns(self) -> list[tuple[str, int]]:
+        """The periods as ``(name, nanoseconds)``, shortest first."""
+        return [(p, parse_duration(p)) for p in self.periods]
+
+    def to_engine_dict(self) -> dict[str, Any]:
+        """The engine's part of the section."""
+        return {
+            "periods": [list(p) for p in self.period_ns()],
+            "depth_levels": self.depth_levels,
+            "levels": self.levels,
+            "queue_capacity": self.queue_capacity,
+        }
 
 
 class Config(_Strict):
@@ -333,9 +437,11 @@ class Config(_Strict):
         # Every key of the two sections but `enabled` goes to the engine as it is.
         journal = j.model_dump(exclude={"enabled"}) if j.enabled else None
         snapshots = sn.model_dump(exclude={"enabled"}) if sn.enabled else None
+        statistics = self.statistics.to_engine_dict() if self.statistics.enabled else None
         return {
             "journal": journal,
             "snapshots": snapshots,
+            "statistics": statistics,
             "symbols": symbols,
             "engine": {
                 "threads": e.worker_threads(),

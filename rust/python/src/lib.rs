@@ -9,6 +9,7 @@ mod enums;
 mod errors;
 mod gil;
 mod objects;
+mod statistics;
 mod system;
 mod workload;
 

@@ -78,9 +78,9 @@ impl Completions {
 /// Many symbols, each matched by its own worker thread.
 #[pyclass(name = "TradingSystem", module = "lockfree_trading._core", frozen)]
 pub struct PyTradingSystem {
-    system: TradingSystem,
-    scales: Vec<Scale>,
-    names: Vec<Arc<str>>,
+    pub(crate) system: TradingSystem,
+    pub(crate) scales: Vec<Scale>,
+    pub(crate) names: Vec<Arc<str>>,
     completions: Arc<Completions>,
     /// Hands a filled async reply's token to `completions` (built once, shared by all).
     notify: Notify,
@@ -123,7 +123,7 @@ pub struct PySubscription {
     names: Vec<Arc<str>>,
 }
 
-fn get<'py, T>(d: &Bound<'py, PyDict>, key: &str, default: T) -> PyResult<T>
+pub(crate) fn get<'py, T>(d: &Bound<'py, PyDict>, key: &str, default: T) -> PyResult<T>
 where
     T: for<'a> FromPyObject<'a, 'py>,
     for<'a> <T as FromPyObject<'a, 'py>>::Error: Into<PyErr>,
@@ -137,7 +137,7 @@ where
     }
 }
 
-fn config_error(msg: String) -> PyErr {
+pub(crate) fn config_error(msg: String) -> PyErr {
     PyEngineError(lft_engine::EngineError::InvalidConfig(msg)).into()
 }
 
@@ -204,6 +204,9 @@ pub(crate) fn system_config(cfg: &Bound<'_, PyDict>) -> PyResult<(SystemConfig, 
             compress: get(&sn, "compress", true)?,
         });
     }
+    if let Some(st) = cfg.get_item("statistics")?.filter(|s| !s.is_none()) {
+        sc.statistics = Some(crate::statistics::stats_config(&st.cast_into::<PyDict>()?)?);
+    }
     let symbols = cfg
         .get_item("symbols")?
         .ok_or_else(|| config_error("symbols: missing".into()))?
@@ -239,7 +242,7 @@ pub(crate) fn system_config(cfg: &Bound<'_, PyDict>) -> PyResult<(SystemConfig, 
     Ok((sc, scales))
 }
 
-fn refusal(py: Python<'_>, r: Refusal) -> PyErr {
+pub(crate) fn refusal(py: Python<'_>, r: Refusal) -> PyErr {
     let seq = r.command_sequence;
     let err: PyErr = PyEngineError(r.error).into();
     // Where in the symbol's sequence the refused command fell (0: it never got there).
@@ -247,7 +250,12 @@ fn refusal(py: Python<'_>, r: Refusal) -> PyErr {
     err
 }
 
-fn reply_object(py: Python<'_>, reply: Reply, scale: Scale, symbol: &Arc<str>) -> PyResult<Py<PyAny>> {
+pub(crate) fn reply_object(
+    py: Python<'_>,
+    reply: Reply,
+    scale: Scale,
+    symbol: &Arc<str>,
+) -> PyResult<Py<PyAny>> {
     let r: SystemReport = reply.map_err(|e| refusal(py, e))?;
     Ok(match r.outcome {
         // Expiry sweeps have no order of their own: their updates, as `OrderBook.expire` gives.
@@ -289,7 +297,7 @@ fn reply_object(py: Python<'_>, reply: Reply, scale: Scale, symbol: &Arc<str>) -
 }
 
 impl PyTradingSystem {
-    fn index(&self, symbol: &str) -> PyResult<u32> {
+    pub(crate) fn index(&self, symbol: &str) -> PyResult<u32> {
         match self.index_of.get(symbol) {
             Some(&i) => Ok(i),
             None => Err(PyEngineError(lft_engine::EngineError::UnknownSymbol(symbol.to_string())).into()),

@@ -191,17 +191,9 @@ impl BookCollector {
             _ => false,
         };
         match request {
-            Request::New(_) => {
-                if !own_reject(row) {
-                    row.orders_added += 1;
-                }
-            }
+            Request::New(_) if !own_reject(row) => row.orders_added += 1,
             Request::Cancel { .. } => row.orders_cancelled += 1,
-            Request::Modify(_) => {
-                if !own_reject(row) {
-                    row.orders_modified += 1;
-                }
-            }
+            Request::Modify(_) if !own_reject(row) => row.orders_modified += 1,
             Request::Batch(_) => {
                 let rows = batch.map_or(0, |b| b.status.len() as u64);
                 let mut rejected = 0;

@@ -77,7 +77,7 @@ impl WorkerCollector {
     #[cold]
     fn roll(&mut self, t: Timestamp, now: Gauges, emit: &mut impl FnMut(StatsRecord)) {
         for k in 0..self.open.len() {
-            if !self.open[k].as_ref().is_some_and(|o| o.end <= t) {
+            if self.open[k].as_ref().is_none_or(|o| o.end > t) {
                 continue;
             }
             let o = self.open[k].take().expect("checked above");
