@@ -8,6 +8,8 @@ OrderStatus.NEW
 
 from __future__ import annotations
 
+from collections.abc import Sequence as _Sequence
+
 from ._core import (
     BatchResult,
     BookView,
@@ -44,6 +46,13 @@ from .errors import (
     UnknownSymbol,
 )
 from .system import EventSubscription, TradingSystem
+
+# Level, Trade and LevelStats behave as named tuples (`_fields`, `len`, indexing, iteration,
+# `_asdict()`); registered as sequences, `pandas.DataFrame(depth.bids)` names its columns
+# after their fields. DataFrames and plots: `lockfree_trading.analysis` (the [analysis] extra).
+for _named in (Level, Trade, LevelStats):
+    _Sequence.register(_named)
+del _named
 
 __all__ = [
     "BatchResult",

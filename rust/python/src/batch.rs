@@ -43,6 +43,10 @@ impl PyBatchResult {
     fn __repr__(&self, py: Python<'_>) -> String {
         format!("BatchResult(rows={}, trades={})", self.rows, self.trade_price.bind(py).len())
     }
+    /// One row per order as a pandas DataFrame (`lockfree_trading.analysis.batch_frame`).
+    fn to_frame<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        crate::analysis::call(slf.py(), "batch_frame", (slf,))
+    }
 }
 
 /// A 1-d integer column as a contiguous array of `T`; refuses floats and lossy casts.

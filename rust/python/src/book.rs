@@ -417,37 +417,20 @@ impl PyOrderBook {
         )
     }
 
+    /// The top ten levels of each side as a table (for Jupyter).
     fn _repr_html_(&self) -> String {
-        let scale = self.scale();
         let depth = self.book.depth(10);
-        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-        let mut html = format!(
-            "<div><b>OrderBook {}</b> &middot; {} orders &middot; tick {} &middot; lot {}<table>\
-             <tr><th>bid orders</th><th>bid qty</th><th>bid</th><th>ask</th><th>ask qty</th><th>ask orders</th></tr>",
-            esc(self.book.symbol()),
-            self.book.len(),
-            scale.tick_size,
-            scale.lot_size
-        );
-        let rows = depth.bids.len().max(depth.asks.len());
-        for i in 0..rows {
-            let b = depth.bids.get(i);
-            let a = depth.asks.get(i);
-            let cell = |v: Option<String>| v.unwrap_or_default();
-            html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                cell(b.map(|l| l.order_count.to_string())),
-                cell(b.map(|l| crate::convert::quantity_text(&scale, l.quantity))),
-                cell(b.map(|l| crate::convert::price_text(&scale, l.price))),
-                cell(a.map(|l| crate::convert::price_text(&scale, l.price))),
-                cell(a.map(|l| crate::convert::quantity_text(&scale, l.quantity))),
-                cell(a.map(|l| l.order_count.to_string())),
-            ));
-        }
-        if rows == 0 {
-            html.push_str("<tr><td colspan=\"6\"><i>empty</i></td></tr>");
-        }
-        html.push_str("</table></div>");
-        html
+        crate::html::book_html("OrderBook", self.book.symbol(), self.book.len(), &self.scale(), &depth)
+    }
+
+    /// Cumulative depth chart of the top `levels` levels of each side
+    /// (`lockfree_trading.analysis.plot_depth`); returns the matplotlib Axes.
+    #[pyo3(name = "plot_depth", signature = (levels = 20, ax = None))]
+    fn py_plot_depth<'py>(
+        slf: &Bound<'py, Self>,
+        levels: usize,
+        ax: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::analysis::call(slf.py(), "plot_depth", (slf, levels, ax))
     }
 }

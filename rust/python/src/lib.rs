@@ -1,6 +1,7 @@
 //! `lockfree_trading._core`: the thin PyO3 layer over `lft-engine`. No matching logic
 //! lives here: only argument conversion, result objects and the error mapping.
 
+mod analysis;
 mod batch;
 mod book;
 mod convert;
@@ -8,6 +9,7 @@ mod durability;
 mod enums;
 mod errors;
 mod gil;
+mod html;
 mod objects;
 mod statistics;
 mod system;

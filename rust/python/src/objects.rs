@@ -4,8 +4,10 @@
 use lft_engine::{DepthLevel, ExecutionReport, LevelSnapshot, OrderUpdate, OrderView, Scale, Trade};
 use pyo3::prelude::*;
 
+use crate::analysis::named_tuple;
 use crate::convert::{price_text, py_price, py_quantity, quantity_text, to_py_uuid};
 use crate::enums::{PyOrderStatus, PySide, PyTimeInForce};
+use crate::html;
 
 /// One execution.
 #[pyclass(name = "Trade", module = "lockfree_trading._core", frozen)]
@@ -56,6 +58,7 @@ impl PyTrade {
         )
     }
 }
+named_tuple!(PyTrade, [sequence, price, quantity, maker_order_id, taker_order_id, taker_side, timestamp]);
 
 /// Shared getters of anything that wraps an `OrderUpdate`.
 fn update_repr(kind: &str, u: &OrderUpdate, scale: &Scale) -> String {
@@ -227,6 +230,7 @@ impl PyLevel {
         )
     }
 }
+named_tuple!(PyLevel, [price, quantity, order_count]);
 
 /// Both sides of a depth view.
 #[pyclass(name = "Depth", module = "lockfree_trading._core", frozen)]
@@ -241,6 +245,29 @@ pub struct PyDepth {
 impl PyDepth {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!("Depth(bids={}, asks={})", self.bids.bind(py).repr()?, self.asks.bind(py).repr()?))
+    }
+    /// Both sides as a pandas DataFrame (`lockfree_trading.analysis.depth_frame`).
+    fn to_frame<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        crate::analysis::call(slf.py(), "depth_frame", (slf,))
+    }
+    fn _repr_html_(&self, py: Python<'_>) -> PyResult<String> {
+        let cells = |side: &Py<pyo3::types::PyList>| -> PyResult<Vec<html::LevelCells>> {
+            side.bind(py)
+                .iter()
+                .map(|item| {
+                    let level = item.cast::<PyLevel>()?;
+                    let level = level.get();
+                    Ok(html::LevelCells::new(&level.scale, &level.level))
+                })
+                .collect()
+        };
+        let (bids, asks) = (cells(&self.bids)?, cells(&self.asks)?);
+        Ok(format!(
+            "<div><b>Depth</b> &middot; {} bid levels &middot; {} ask levels{}</div>",
+            bids.len(),
+            asks.len(),
+            html::depth_table(&bids, &asks)
+        ))
     }
 }
 
@@ -323,7 +350,52 @@ impl PyLevelStats {
             s.queue_wait_ns
         )
     }
+    /// The fields as a plain dict, the getters' values (`Decimal`s stay `Decimal`).
+    fn to_dict<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        Self::_asdict(slf)
+    }
+    fn _repr_html_(&self) -> String {
+        let s = &self.snap;
+        let opt = |t: Option<i64>| t.map_or_else(|| "None".to_string(), |t| t.to_string());
+        let side = PySide::from(s.side).__str__();
+        html::fields_html(
+            &format!("LevelStats {side} {}", price_text(&self.scale, s.price)),
+            &[
+                ("side", side.to_string()),
+                ("price", price_text(&self.scale, s.price)),
+                ("quantity", quantity_text(&self.scale, s.quantity)),
+                ("order_count", s.order_count.to_string()),
+                ("orders_added", s.orders_added.to_string()),
+                ("orders_cancelled", s.orders_cancelled.to_string()),
+                ("orders_expired", s.orders_expired.to_string()),
+                ("orders_filled", s.orders_filled.to_string()),
+                ("quantity_executed", quantity_text(&self.scale, s.quantity_executed)),
+                ("trade_count", s.trade_count.to_string()),
+                ("queue_wait_ns", s.queue_wait_ns.to_string()),
+                ("first_activity", opt(s.first_activity)),
+                ("last_activity", opt(s.last_activity)),
+            ],
+        )
+    }
 }
+named_tuple!(
+    PyLevelStats,
+    [
+        side,
+        price,
+        quantity,
+        order_count,
+        orders_added,
+        orders_cancelled,
+        orders_expired,
+        orders_filled,
+        quantity_executed,
+        trade_count,
+        queue_wait_ns,
+        first_activity,
+        last_activity,
+    ]
+);
 
 /// A resting order.
 #[pyclass(name = "Order", module = "lockfree_trading._core", frozen)]
@@ -413,5 +485,9 @@ impl PyExecutionReport {
     #[getter]
     fn command_sequence(&self) -> Option<u64> {
         self.command_sequence
+    }
+    /// The trades as a pandas DataFrame (`lockfree_trading.analysis.trades_frame`).
+    fn trades_frame<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        crate::analysis::call(slf.py(), "trades_frame", (slf,))
     }
 }

@@ -862,6 +862,21 @@ impl PyBookView {
     fn __repr__(&self) -> String {
         format!("BookView(symbol={:?}, orders={})", self.book.symbol(), self.book.len())
     }
+    /// The top ten levels of each side as a table (for Jupyter), as `OrderBook`'s.
+    fn _repr_html_(&self) -> String {
+        let depth = self.book.depth(10);
+        crate::html::book_html("BookView", self.book.symbol(), self.book.len(), &self.scale, &depth)
+    }
+    /// Cumulative depth chart of the top `levels` levels of each side
+    /// (`lockfree_trading.analysis.plot_depth`); returns the matplotlib Axes.
+    #[pyo3(signature = (levels = 20, ax = None))]
+    fn plot_depth<'py>(
+        slf: &Bound<'py, Self>,
+        levels: usize,
+        ax: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::analysis::call(slf.py(), "plot_depth", (slf, levels, ax))
+    }
 }
 
 impl PySubscription {
