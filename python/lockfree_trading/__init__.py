@@ -45,6 +45,7 @@ from .errors import (
     TradingError,
     UnknownSymbol,
 )
+from .statistics import Statistics
 from .system import EventSubscription, TradingSystem
 
 # Level, Trade and LevelStats behave as named tuples (`_fields`, `len`, indexing, iteration,
@@ -78,6 +79,7 @@ __all__ = [
     "PendingReport",
     "QueueFull",
     "Side",
+    "Statistics",
     "StorageError",
     "Subscription",
     "SymbolHalted",

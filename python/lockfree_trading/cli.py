@@ -6,6 +6,7 @@
   all configured symbols, with a progress bar, and print a summary table.
 - ``trading-system demo``: a scripted session on one book.
 - ``trading-system generate``: write a workload stream to a file.
+- ``trading-system stats``: a table of stored statistics bars (and a chart with ``--plot``).
 """
 
 from __future__ import annotations
@@ -181,6 +182,11 @@ def run_simulate(config: Config, args: argparse.Namespace, out: Optional[TextIO]
     totals: dict[str, dict[str, int]] = {
         n: {"commands": 0, "rejected": 0, "trades": 0, "events": 0} for n in names
     }
+    if config.statistics.enabled and config.statistics.close_quiet_periods:
+        # The workload carries its own (simulated) timestamps: wall-clock ticks would mix the
+        # two clocks. The periods are closed once, after the stream (below).
+        stats = config.statistics.model_copy(update={"close_quiet_periods": False})
+        config = config.model_copy(update={"statistics": stats})
     with TradingSystem(config) as system:
         print(
             f"  {_plural(system.worker_count, 'worker thread')}; assignment "
@@ -198,6 +204,9 @@ def run_simulate(config: Config, args: argparse.Namespace, out: Optional[TextIO]
         elapsed = time.perf_counter() - started
         if out.isatty():
             out.write("\n")
+        if config.statistics.enabled:
+            # Every period the stream's timestamps reached (the workers' clocks are past them).
+            system.close_periods()
         # Round-trip latency from Python: one IOC far from the market per probe, no fill.
         probes: list[int] = []
         for i in range(args.probes):
@@ -208,6 +217,8 @@ def run_simulate(config: Config, args: argparse.Namespace, out: Optional[TextIO]
             system.submit(name, 0, sym.lot_size, lowest, time_in_force="IOC")
             probes.append(time.perf_counter_ns() - t0)
         halted = system.halted()
+    if config.statistics.enabled:
+        print(f"statistics stored in {Path(config.statistics.directory) / 'statistics.sqlite3'}", file=out)
     rows = sorted(totals.items(), key=lambda kv: -kv[1]["commands"])
     print(
         f"\n{'symbol':<14} {'commands':>12} {'trades':>10} {'rejected':>10} {'share':>7} {'M cmd/s':>9}",
@@ -346,6 +357,73 @@ def run_recover(config: Config, verify: bool, out: Optional[TextIO] = None) -> i
     return 0
 
 
+_BAR_COLUMNS = [
+    ("open", "{:.6g}"),
+    ("high", "{:.6g}"),
+    ("low", "{:.6g}"),
+    ("close", "{:.6g}"),
+    ("volume", "{:,.6g}"),
+    ("vwap", "{:.6g}"),
+    ("trades", "{:,}"),
+    ("messages", "{:,}"),
+    ("rejected", "{:,}"),
+    ("twa_spread", "{:.4g}"),
+    ("resting_orders", "{:,}"),
+]
+
+
+def run_stats(config: Config, args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
+    """`trading-system stats`: the last bars of one symbol and period from the store."""
+    from .statistics import Statistics
+
+    out = out or sys.stdout
+    stats = Statistics(config.statistics.directory)
+    symbol = args.symbol or config.symbols[0].name
+    period = args.period or (stats.periods[0] if stats.periods else config.statistics.periods[0])
+    try:
+        bars = stats.bars(symbol, period)
+    except ImportError as e:
+        print(f"trading-system: {e}", file=sys.stderr)
+        return 1
+    if args.last is not None:
+        bars = bars.tail(args.last)
+    title = f"{symbol} {period} bars ({len(bars)} shown) from {stats.directory}"
+    header = ["start", *(c for c, _ in _BAR_COLUMNS)]
+    body = []
+    for ts, row in bars.iterrows():
+        cells = [ts.strftime("%Y-%m-%d %H:%M:%S.%f").rstrip("0").rstrip(".")]
+        for c, fmt in _BAR_COLUMNS:
+            v = row[c]
+            cells.append("" if v != v else fmt.format(int(v) if fmt.endswith(",}") else v))
+        body.append(cells)
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
+        print(title, file=out)
+        print("  ".join(h.rjust(w) for h, w in zip(header, widths)), file=out)
+        for r in body:
+            print("  ".join(c.rjust(w) for c, w in zip(r, widths)), file=out)
+    else:
+        table = Table(title=title)
+        for h in header:
+            table.add_column(h, justify="right")
+        for r in body:
+            table.add_row(*r)
+        Console(file=out, width=max(160, len(header) * 12)).print(table)
+    if not body:
+        print(f"no {period} bars for {symbol} yet", file=out)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = stats.plot_bars(symbol, period, start=bars.index[0] if len(bars) else None)
+        ax.figure.savefig(args.plot, dpi=110, bbox_inches="tight")
+        print(f"chart written to {args.plot}", file=out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trading-system", description="lockfree-trading matching engine")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -380,6 +458,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     rec.add_argument(
         "--verify", action="store_true", help="check snapshots, hashes and journal; change nothing"
     )
+    st = sub.add_parser("stats", help="stored statistics bars of one symbol and period, as a table")
+    st.add_argument("--config", default=argparse.SUPPRESS, help="path to config.yaml")
+    st.add_argument("--symbol", default=None, help="symbol (default: the first configured)")
+    st.add_argument("--period", default=None, help="period, e.g. 1s or 1m (default: the shortest)")
+    st.add_argument("--last", type=int, default=20, help="show the last N bars (default: %(default)s)")
+    st.add_argument("--plot", default=None, metavar="PNG", help="also write a bar chart with volume")
     args = parser.parse_args(argv)
     if args.command == "generate":
         return run_generate(args)
@@ -395,6 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(config)
         if args.command == "recover":
             return run_recover(config, args.verify)
+        if args.command == "stats":
+            return run_stats(config, args)
         if args.command == "simulate":
             if args.count < 1 or args.probes < 0:
                 print("trading-system: --count must be >= 1 and --probes >= 0", file=sys.stderr)

@@ -323,7 +323,7 @@ class StatisticsSettings(_Strict):
     def to_engine_dict(self) -> dict[str, Any]:
         """The engine's part of the section."""
         return {
-            "periods": [list(p) for p in self.period_ns()],
+            "periods": self.period_ns(),
             "depth_levels": self.depth_levels,
             "levels": self.levels,
             "queue_capacity": self.queue_capacity,

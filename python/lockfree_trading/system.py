@@ -20,6 +20,8 @@ from typing import Any, Optional, Union
 
 from . import _core
 from .config import Config
+from .errors import InvalidConfig
+from .statistics import Statistics, StatisticsRecorder, StatisticsStore
 
 __all__ = ["EventSubscription", "TradingSystem"]
 
@@ -93,7 +95,22 @@ class TradingSystem:
 
     def __init__(self, config: ConfigLike) -> None:
         self.config = _load(config)
-        self._core = _core.TradingSystem(self.config.to_engine_dict())
+        stats = self.config.statistics
+        # The store opens first: a database that cannot be used fails the start, before any
+        # thread runs (later write errors are reported and retried, never fatal).
+        store = StatisticsStore(stats.directory) if stats.enabled else None
+        try:
+            self._core = _core.TradingSystem(self.config.to_engine_dict())
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
+        self._recorder = StatisticsRecorder(self._core, stats, store) if store is not None else None
+        self._statistics: Optional[Statistics] = (
+            Statistics(stats.directory, periods=list(stats.periods), recorder=self._recorder)
+            if self._recorder is not None
+            else None
+        )
         if self._core.recovery is not None:
             print(f"lockfree-trading: {recovery_summary(self._core.recovery)}", file=sys.stderr)
         self._tokens = itertools.count(1)
@@ -193,6 +210,25 @@ class TradingSystem:
 
     # ------------------------------------------------------------------ reading
 
+    @property
+    def statistics(self) -> Statistics:
+        """The statistics store of this system as DataFrames (``statistics.enabled: true``);
+        every read first stores what the engine has closed."""
+        if self._statistics is None:
+            raise InvalidConfig(
+                "statistics are not enabled (set statistics.enabled: true in the config; "
+                "live per-level counters are always on: book(symbol).level(side, price))"
+            )
+        return self._statistics
+
+    def close_periods(self, symbol: Optional[str] = None, now: Any = None) -> None:
+        """Close the statistics periods that ended by `now` (default: each worker's clock)
+        for one symbol or all: a command through each symbol's queue and journal. The
+        background thread does this at every boundary (``statistics.close_quiet_periods``);
+        call it with the stream's own end time after replaying simulated timestamps."""
+        for name in [symbol] if symbol is not None else self.symbols:
+            self._core.close_periods(name, now)
+
     def book(self, symbol: str) -> _core.BookView:
         """Read-only view of a symbol's book. ``best_bid``, ``best_ask``, ``sequence`` and
         ``len`` are wait-free (as of the worker's last completed command); ``depth`` and
@@ -256,6 +292,8 @@ class TradingSystem:
         Idempotent."""
         self._core.shutdown()
         self._closed = True
+        if self._recorder is not None:
+            self._recorder.stop()
         completer = self._completer
         if completer is not None and completer is not threading.current_thread():
             completer.join()

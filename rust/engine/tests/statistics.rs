@@ -167,9 +167,12 @@ fn empty_periods_have_no_rows_and_a_tick_closes_a_quiet_symbol() {
     // Whole seconds of bid presence: 100..1000 in the short period, 100..3000 in the long.
     assert_eq!((r.bid_size_time, r.bid_ns), (3 * 900, 900));
     assert_eq!(find(&quiet, 1, 0).bid_ns, 2_900);
-    // A tick is a command: it took a sequence number (and a journal record when journaling).
+    // A tick is a command: it took a sequence number (and a journal record when journaling),
+    // and it publishes no event (not even the previous command's level changes again).
+    let mut feed = sys.subscribe();
     let reply = sys.close_periods(1, Some(6_000)).unwrap();
     assert_eq!(reply.command_sequence, 3);
+    assert_eq!(feed.poll(), None);
 }
 
 #[test]

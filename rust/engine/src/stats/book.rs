@@ -282,7 +282,10 @@ impl BookCollector {
                         }
                     }
                 }
-                self.emit_row(o, &state, emit);
+                // A period only a tick opened holds nothing worth a row.
+                if o.row.messages > 0 {
+                    self.emit_row(o, &state, emit);
+                }
                 self.partial[k] = true;
             }
         }

@@ -562,8 +562,11 @@ fn run_one(
                 out.publish(e);
                 events += 1;
             });
-            // The writer logged every level it changed, with the state it left it in.
-            for l in state.book.level_changes() {
+            // The writer logged every level it changed, with the state it left it in (a
+            // tick does not reach the book: the log is still the previous command's).
+            let changes: &[crate::LevelChange] =
+                if matches!(request, Request::ClosePeriods { .. }) { &[] } else { state.book.level_changes() };
+            for l in changes {
                 out.publish(FeedEvent {
                     side: l.side,
                     price: l.price,
