@@ -12,11 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import lockfree_trading as lt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import lockfree_trading as lt
 from lockfree_trading import Config, InvalidConfig, TradingSystem
 from lockfree_trading.statistics import DB_NAME, StatisticsStore
 
@@ -132,7 +131,9 @@ def run_stream(s: TradingSystem, stream: list[tuple[Any, ...]]) -> None:
             pass
 
 
-def recompute(events: list[Any], kinds: dict[int, str], length: int, end_time: int) -> dict[int, dict[str, Any]]:
+def recompute(
+    events: list[Any], kinds: dict[int, str], length: int, end_time: int
+) -> dict[int, dict[str, Any]]:
     """Rows of one period length from the events alone (levels rebuilt from level events)."""
     by_command: dict[int, list[Any]] = defaultdict(list)
     for e in events:
@@ -165,13 +166,21 @@ def recompute(events: list[Any], kinds: dict[int, str], length: int, end_time: i
         t = evs[0].timestamp
         start = t - t % length
         # Periods that ended before this command close with the state as it stands.
-        for s0, row in rows.items():
+        for s0 in rows:
             if s0 + length <= t and s0 not in closing:
                 closing[s0] = state()
         row = rows.setdefault(
             start,
-            {"trades": 0, "volume": 0.0, "notional": 0.0, "messages": 0, "rejected": 0, "added": 0,
-             "cancelled": 0, "prices": []},
+            {
+                "trades": 0,
+                "volume": 0.0,
+                "notional": 0.0,
+                "messages": 0,
+                "rejected": 0,
+                "added": 0,
+                "cancelled": 0,
+                "prices": [],
+            },
         )
         kind = kinds[seq]
         row["messages"] += 1
@@ -212,9 +221,11 @@ def recompute(events: list[Any], kinds: dict[int, str], length: int, end_time: i
     return rows
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stream=streams())
-def test_every_bar_equals_a_recomputation_from_the_event_stream(tmp_path_factory: Any, stream: list[Any]) -> None:
+def test_every_bar_equals_a_recomputation_from_the_event_stream(
+    tmp_path_factory: Any, stream: list[Any]
+) -> None:
     directory = tmp_path_factory.mktemp("stats")
     end = stream[-1][0] + 10 * US
     with TradingSystem(make_config(directory)) as s:
@@ -254,9 +265,12 @@ def test_every_bar_equals_a_recomputation_from_the_event_stream(tmp_path_factory
 
 
 def test_the_same_stream_replayed_twice_gives_identical_tables(tmp_path: Path) -> None:
-    stream = [(t * 137, k, sd, Decimal(95 + t % 11) / 100, 1 + t % 7, 1 + t // 3)
-              for t, (k, sd) in enumerate([("limit", "buy"), ("limit", "sell"), ("ioc", "buy"),
-                                           ("cancel", "sell"), ("post", "sell")] * 60)]
+    stream = [
+        (t * 137, k, sd, Decimal(95 + t % 11) / 100, 1 + t % 7, 1 + t // 3)
+        for t, (k, sd) in enumerate(
+            [("limit", "buy"), ("limit", "sell"), ("ioc", "buy"), ("cancel", "sell"), ("post", "sell")] * 60
+        )
+    ]
 
     def tables(directory: Path) -> dict[str, list[Any]]:
         with TradingSystem(make_config(directory)) as s:
@@ -264,8 +278,10 @@ def test_the_same_stream_replayed_twice_gives_identical_tables(tmp_path: Path) -
             s.close_periods(now=stream[-1][0] + 10 * US)
             s.statistics.flush()
         con = sqlite3.connect(directory / DB_NAME)
-        out = {t: con.execute(f"SELECT * FROM {t} WHERE complete = 1 ORDER BY 1, 2, 3").fetchall()
-               for t in ("book_bars",)}
+        out = {
+            t: con.execute(f"SELECT * FROM {t} WHERE complete = 1 ORDER BY 1, 2, 3").fetchall()
+            for t in ("book_bars",)
+        }
         out["level_stats"] = con.execute("SELECT * FROM level_stats ORDER BY 1, 2, 3, 4, 5").fetchall()
         con.close()
         return out
@@ -279,8 +295,9 @@ def test_the_same_stream_replayed_twice_gives_identical_tables(tmp_path: Path) -
 
 
 def test_a_quiet_symbol_gets_its_row_from_the_schedulers_tick(tmp_path: Path) -> None:
-    cfg = make_config(tmp_path, symbols=("BUSY", "QUIET"), periods=["1s"], close_quiet_periods=True,
-                      flush_seconds=0.2)
+    cfg = make_config(
+        tmp_path, symbols=("BUSY", "QUIET"), periods=["1s"], close_quiet_periods=True, flush_seconds=0.2
+    )
     with TradingSystem(cfg) as s:
         s.submit("QUIET", "buy", 3, "1.00")  # worker time: the wall clock
         deadline = time.monotonic() + 5
@@ -433,7 +450,7 @@ def test_bad_statistics_settings_name_the_key(tmp_path: Path, section: dict[str,
 
 def test_statistics_off_says_how_to_turn_them_on() -> None:
     with TradingSystem({"symbols": [{"name": "X"}], "engine": {"threads": 1}}) as s:
-        with pytest.raises(InvalidConfig, match="statistics.enabled: true"):
+        with pytest.raises(InvalidConfig, match=r"statistics\.enabled: true"):
             _ = s.statistics
 
 
@@ -463,13 +480,18 @@ def write_yaml(tmp_path: Path, **stats: Any) -> Path:
 def test_simulate_writes_statistics_and_stats_prints_them_with_a_chart(tmp_path: Path) -> None:
     path = write_yaml(tmp_path, periods=["1ms", "10ms"], close_quiet_periods=True)
     cli = [sys.executable, "-m", "lockfree_trading.cli", "--config", str(path)]
-    sim = subprocess.run([*cli, "simulate", "--count", "20000", "--probes", "10"], capture_output=True,
-                         text=True, cwd=tmp_path)
+    sim = subprocess.run(
+        [*cli, "simulate", "--count", "20000", "--probes", "10"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert sim.returncode == 0, sim.stderr
     assert "statistics stored in" in sim.stdout
     png = tmp_path / "bars.png"
-    out = subprocess.run([*cli, "stats", "--symbol", "BTC-USD", "--period", "1ms", "--last", "5",
-                          "--plot", str(png)], capture_output=True, text=True, cwd=tmp_path)
+    out = subprocess.run(
+        [*cli, "stats", "--symbol", "BTC-USD", "--period", "1ms", "--last", "5", "--plot", str(png)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     assert "BTC-USD 1ms bars (5 shown)" in out.stdout and "vwap" in out.stdout
     assert png.stat().st_size > 1000

@@ -206,8 +206,15 @@ class JournalSettings(_Strict):
         return self
 
 
-_UNITS_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
-             "h": 3_600_000_000_000, "d": 86_400_000_000_000}
+_UNITS_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+    "d": 86_400_000_000_000,
+}
 
 
 def parse_duration(value: object, what: str = "duration") -> int:
@@ -223,7 +230,8 @@ def parse_duration(value: object, what: str = "duration") -> int:
         unit = text[len(digits) :] or "s"
         if unit not in _UNITS_NS or not digits:
             raise ValueError(
-                f"{what}: {value!r} is not a duration (a number and one of ns, us, ms, s, m, h, d: 1s, 1m, 1h)"
+                f"{what}: {value!r} is not a duration "
+                "(a number and one of ns, us, ms, s, m, h, d: 1s, 1m, 1h)"
             )
         try:
             amount = Decimal(digits)
@@ -288,7 +296,9 @@ class StatisticsSettings(_Strict):
         ns = [parse_duration(n) for n in names]
         for i in range(1, len(ns)):
             if ns[i] <= ns[i - 1]:
-                raise ValueError(f"[{i}]: {names[i]} must be longer than {names[i - 1]} (shortest first, once each)")
+                raise ValueError(
+                    f"[{i}]: {names[i]} must be longer than {names[i - 1]} (shortest first, once each)"
+                )
             if ns[i] % ns[0]:
                 raise ValueError(
                     f"[{i}]: {names[i]} is not a whole multiple of the shortest period {names[0]} "

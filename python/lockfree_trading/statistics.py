@@ -205,7 +205,9 @@ def _to_ns(t: TimeLike, what: str) -> Optional[int]:
             t = t.replace(tzinfo=_dt.timezone.utc)
         delta = t - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
         return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
-    raise InvalidConfig(f"{what}: expected int nanoseconds, an ISO string or a datetime, got {type(t).__name__}")
+    raise InvalidConfig(
+        f"{what}: expected int nanoseconds, an ISO string or a datetime, got {type(t).__name__}"
+    )
 
 
 class StatisticsStore:
@@ -220,16 +222,22 @@ class StatisticsStore:
         self.path = self.directory / DB_NAME
         self.readonly = readonly
         self._upserts = {t: _upsert_sql(t, c) for t, c in TABLES.items()}
+        self._conn: Optional[sqlite3.Connection] = None
         if readonly:
             if not self.path.exists():
                 raise StorageError(f"{self.path}: no statistics database here (statistics.directory)")
-            self._conn = None
-            self._check(self._connect())
+            probe = self._connect()
+            try:
+                self._check(probe)
+            finally:
+                probe.close()
             return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise StorageError(f"statistics.directory: cannot create {self.directory}: {e.strerror}") from None
+            raise StorageError(
+                f"statistics.directory: cannot create {self.directory}: {e.strerror}"
+            ) from None
         conn = self._connect()
         try:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -238,13 +246,18 @@ class StatisticsStore:
                 for stmt in _schema_sql():
                     conn.execute(stmt)
                 conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
                 )
         except sqlite3.DatabaseError as e:
             conn.close()
             raise self._error(e, "cannot open") from None
-        self._check(conn)
-        self._conn: Optional[sqlite3.Connection] = conn
+        try:
+            self._check(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -256,7 +269,10 @@ class StatisticsStore:
     def _error(self, e: sqlite3.Error, doing: str) -> TradingError:
         text = str(e)
         if "not a database" in text or "malformed" in text or "corrupt" in text:
-            return CorruptData(f"{self.path}: {doing} the statistics database: {text} (move the file away to start a new one)")
+            return CorruptData(
+                f"{self.path}: {doing} the statistics database: {text} "
+                "(move the file away to start a new one)"
+            )
         return StorageError(f"{self.path}: {doing} the statistics database: {text}")
 
     def _check(self, conn: sqlite3.Connection) -> None:
@@ -286,7 +302,9 @@ class StatisticsStore:
                     if r["kind"] == "book":
                         self._write_book(conn, r)
                     else:
-                        conn.execute(self._upserts["worker_stats"], [_sql(r, c) for c, _, _ in WORKER_COLUMNS])
+                        conn.execute(
+                            self._upserts["worker_stats"], [_sql(r, c) for c, _, _ in WORKER_COLUMNS]
+                        )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -373,7 +391,9 @@ class StatisticsRecorder:
     (a locked or full disk) are reported once on stderr and kept in :attr:`last_error`;
     rows wait (bounded by the engine's queue) and matching never stops."""
 
-    def __init__(self, core: _core.TradingSystem, settings: StatisticsSettings, store: StatisticsStore) -> None:
+    def __init__(
+        self, core: _core.TradingSystem, settings: StatisticsSettings, store: StatisticsStore
+    ) -> None:
         from .config import parse_duration
 
         self._core = core
@@ -470,7 +490,7 @@ class _ParquetExporter:
 
     def __init__(self, directory: Path) -> None:
         try:
-            import pyarrow  # noqa: F401
+            import pyarrow  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
         except ImportError:
             raise InvalidConfig(
                 "statistics.export: parquet needs pyarrow: pip install 'lockfree-trading[parquet]'"
@@ -497,14 +517,15 @@ class _ParquetExporter:
         self._touched.clear()
 
     def _export(self, store: StatisticsStore, period: str, day: int) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
         lo, hi = day * 86_400_000_000_000, (day + 1) * 86_400_000_000_000
         date = _dt.datetime.fromtimestamp(day * 86_400, tz=_dt.timezone.utc).strftime("%Y-%m-%d")
         for table in TABLES:
             names, rows = store.query(
-                f"SELECT * FROM {table} WHERE period = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns",
+                f"SELECT * FROM {table} WHERE period = ? AND start_ns >= ? AND start_ns < ? "
+                "ORDER BY start_ns",
                 (period, lo, hi),
             )
             if not rows:
@@ -547,7 +568,9 @@ class Statistics:
     def _stored_periods(self) -> list[str]:
         from .config import parse_duration
 
-        _, rows = self._store.query("SELECT DISTINCT period FROM book_bars UNION SELECT DISTINCT period FROM worker_stats")
+        _, rows = self._store.query(
+            "SELECT DISTINCT period FROM book_bars UNION SELECT DISTINCT period FROM worker_stats"
+        )
         return sorted((r[0] for r in rows), key=parse_duration)
 
     def flush(self) -> int:
@@ -595,12 +618,16 @@ class Statistics:
         prices and spread at close, time-weighted spread and top-of-book sizes, depth, resting
         orders and levels at close (columns in ``docs/statistics.md``)."""
         p = self._period(period)
-        names, rows = self._rows("book_bars", "symbol = ? AND period = ?", [symbol, p], start, end, "start_ns")
+        names, rows = self._rows(
+            "book_bars", "symbol = ? AND period = ?", [symbol, p], start, end, "start_ns"
+        )
         df = self._frame(names, rows)
         nan = float("nan")
         df["vwap"] = (df["notional"] / df["volume"].where(df["volume"] > 0)).astype(float)
         df["spread"] = (df["best_ask"] - df["best_bid"]).astype(float)
-        df["twa_spread"] = (df["spread_time"] / df["two_sided_ns"].where(df["two_sided_ns"] > 0)).astype(float)
+        df["twa_spread"] = (df["spread_time"] / df["two_sided_ns"].where(df["two_sided_ns"] > 0)).astype(
+            float
+        )
         df["twa_bid_size"] = (df["bid_size_time"] / df["bid_ns"].where(df["bid_ns"] > 0)).astype(float)
         df["twa_ask_size"] = (df["ask_size_time"] / df["ask_ns"].where(df["ask_ns"] > 0)).astype(float)
         for c in ("open", "high", "low", "close", "best_bid", "best_ask", "bid_size", "ask_size"):
@@ -608,7 +635,13 @@ class Statistics:
         return df.drop(columns=["symbol", "period"])
 
     def levels(
-        self, symbol: str, period: str, start: TimeLike = None, end: TimeLike = None, *, side: Optional[str] = None
+        self,
+        symbol: str,
+        period: str,
+        start: TimeLike = None,
+        end: TimeLike = None,
+        *,
+        side: Optional[str] = None,
     ) -> Any:
         """One row per price level active in each period: orders added, cancelled, expired
         and filled, quantity executed, trades, mean queue wait of the filled orders, and the
@@ -620,16 +653,18 @@ class Statistics:
             params.append(str(side).lower())
         names, rows = self._rows("level_stats", where, params, start, end, "start_ns, side, price")
         df = self._frame(names, rows)
-        df["mean_queue_wait_ns"] = (df["queue_wait_ns"] / df["orders_filled"].where(df["orders_filled"] > 0)).astype(
-            float
-        )
+        df["mean_queue_wait_ns"] = (
+            df["queue_wait_ns"] / df["orders_filled"].where(df["orders_filled"] > 0)
+        ).astype(float)
         return df.drop(columns=["symbol", "period"])
 
     def rejects(self, symbol: str, period: str, start: TimeLike = None, end: TimeLike = None) -> Any:
         """Rejected commands and orders per period, one column per reason."""
         pd = _pandas()
         p = self._period(period)
-        names, rows = self._rows("book_rejects", "symbol = ? AND period = ?", [symbol, p], start, end, "start_ns")
+        names, rows = self._rows(
+            "book_rejects", "symbol = ? AND period = ?", [symbol, p], start, end, "start_ns"
+        )
         df = self._frame(names, rows)
         if df.empty:
             return pd.DataFrame(index=df.index)
@@ -647,7 +682,7 @@ class Statistics:
         """A whole table as a pyarrow Table (``book_bars``, ``level_stats``, ``book_rejects``,
         ``worker_stats``)."""
         try:
-            import pyarrow as pa
+            import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
         except ImportError:
             raise ImportError("to_arrow needs pyarrow: pip install 'lockfree-trading[parquet]'") from None
         names, rows = self._table(table)
@@ -656,7 +691,7 @@ class Statistics:
     def to_polars(self, table: str = "book_bars") -> Any:
         """A whole table as a polars DataFrame."""
         try:
-            import polars as pl
+            import polars as pl  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
             raise ImportError("to_polars needs polars: pip install polars") from None
         names, rows = self._table(table)
@@ -707,14 +742,16 @@ class Statistics:
 
     # ------------------------------------------------------------------ plots
 
-    def plot_bars(self, symbol: str, period: str, start: TimeLike = None, end: TimeLike = None, ax: Any = None) -> Any:
+    def plot_bars(
+        self, symbol: str, period: str, start: TimeLike = None, end: TimeLike = None, ax: Any = None
+    ) -> Any:
         """Price bars (open-close bodies, high-low wicks) with volume below; returns the
         price Axes."""
         plt = _pyplot()
         df = self.bars(symbol, period, start, end)
         df = df[df["trades"] > 0]
         if ax is None:
-            fig, (ax, vol) = plt.subplots(
+            _, (ax, vol) = plt.subplots(
                 2, 1, sharex=True, figsize=(9, 5), gridspec_kw={"height_ratios": [3, 1]}
             )
         else:

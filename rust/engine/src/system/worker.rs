@@ -564,8 +564,11 @@ fn run_one(
             });
             // The writer logged every level it changed, with the state it left it in (a
             // tick does not reach the book: the log is still the previous command's).
-            let changes: &[crate::LevelChange] =
-                if matches!(request, Request::ClosePeriods { .. }) { &[] } else { state.book.level_changes() };
+            let changes: &[crate::LevelChange] = if matches!(request, Request::ClosePeriods { .. }) {
+                &[]
+            } else {
+                state.book.level_changes()
+            };
             for l in changes {
                 out.publish(FeedEvent {
                     side: l.side,
