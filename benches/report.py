@@ -194,6 +194,9 @@ def markdown(report: dict[str, Any]) -> str:
     dur = _get(report, "rust", "durability")
     if dur:
         lines += durability_table(dur)
+    st = _get(report, "rust", "statistics")
+    if st:
+        lines += statistics_table(st)
     crit = report.get("complexity", {})
     if crit:
         lines += ["## Cost per operation vs resting orders (criterion medians, ns)", ""]
@@ -205,6 +208,29 @@ def markdown(report: dict[str, Any]) -> str:
                 lines.append(f"| {op} | " + " | ".join(f"{per.get(str(n), 0):.0f}" for n in sizes) + " |")
             lines.append("")
     return "\n".join(lines)
+
+
+def statistics_table(st: dict[str, Any]) -> list[str]:
+    """Statistics by period off and on, side by side (`lft-bench statistics`)."""
+    lines = [
+        "## Statistics by period: cost, off and on side by side",
+        "",
+        f"TradingSystem, {st.get('count', 0):,} commands over {st.get('symbols')} symbols, one worker, "
+        f"median of {st.get('repeat')} runs with off and on interleaved; with statistics on a drainer "
+        "thread takes the rows every 20 ms. `worker`: each symbol's stream as one command list (the "
+        "worker's own time); `pipelined`: the simulate shape (256-command hand-offs).",
+        "",
+        "| mode | periods | off | on | on / off | rows | level rows |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for m in st.get("modes", []):
+        lines.append(
+            f"| {m['mode']} | {m['periods']} | {_fmt_rate(m['off_messages_per_s'])} | "
+            f"{_fmt_rate(m['on_messages_per_s'])} | {m['on_vs_off']:.3f} | {m['rows']:,} | "
+            f"{m['level_rows']:,} |"
+        )
+    lines.append("")
+    return lines
 
 
 def durability_table(dur: dict[str, Any]) -> list[str]:
@@ -370,14 +396,54 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
     return written
 
 
+def statistics_charts(out: Path) -> list[str]:
+    """A bar chart and a depth chart made through the public API (README images): a seeded
+    simulation with statistics on, read back as DataFrames."""
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import lockfree_trading as lt
+    import matplotlib.pyplot as plt
+    from lockfree_trading import workload
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = {
+            "symbols": [{"name": "BTC-USD", "tick_size": "0.01", "lot_size": "0.001"}],
+            "engine": {"threads": 1},
+            "statistics": {
+                "enabled": True,
+                "periods": ["5ms", "50ms"],
+                "directory": tmp,
+                "close_quiet_periods": False,
+            },
+        }
+        with lt.TradingSystem(cfg) as system:
+            system.replay(workload.generate("normal", 300_000, 7, 1))
+            system.close_periods()
+            ax = system.statistics.plot_bars("BTC-USD", "5ms")
+            ax.figure.savefig(out / "bars.png", dpi=100, bbox_inches="tight")
+            plt.close(ax.figure)
+            ax = system.book("BTC-USD").plot_depth(levels=40)
+            ax.figure.savefig(out / "depth.png", dpi=100, bbox_inches="tight")
+            plt.close(ax.figure)
+    return ["bars.png", "depth.png"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", default=str(ROOT / "benches" / "results"))
     parser.add_argument("--criterion", default=str(ROOT / "target" / "criterion"))
     parser.add_argument("--commit", help="commit the results were measured at (default: HEAD)")
+    parser.add_argument("--no-charts", action="store_true", help="skip the statistics bar and depth charts")
+    parser.add_argument("--charts-only", action="store_true", help="only (re)draw the bar and depth charts")
     args = parser.parse_args()
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
+    if args.charts_only:
+        print(f"wrote {', '.join(statistics_charts(out))} in {out}")
+        return 0
     measured = out / "rust.json"
     when = (
         datetime.datetime.fromtimestamp(measured.stat().st_mtime, datetime.timezone.utc)
@@ -399,6 +465,8 @@ def main() -> int:
     (out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "latest.md").write_text(markdown(report) + "\n")
     pngs = plots(report, out)
+    if not args.no_charts:
+        pngs += statistics_charts(out)
     print(f"wrote {out / 'latest.json'}, {out / 'latest.md'}" + (f" and {', '.join(pngs)}" if pngs else ""))
     return 0
 

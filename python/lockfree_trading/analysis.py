@@ -198,6 +198,7 @@ def plot_depth(book: Union[OrderBook, BookView], levels: int = 20, ax: Optional[
         if prices:
             ax.fill_between(prices, totals, step="post", color=color, alpha=0.2)
     ax.set_xlabel("price")
+    ax.ticklabel_format(axis="x", useOffset=False, style="plain")
     ax.set_ylabel("cumulative quantity")
     ax.set_title(f"{book.symbol} depth")
     ax.legend()

@@ -27,5 +27,6 @@ pub mod obrs;
 pub mod pinning;
 pub mod scaling;
 pub mod spsc;
+pub mod statistics_cost;
 pub mod stats;
 pub mod throughput;

@@ -13,6 +13,7 @@ use lft_bench::latency::{run_latency, LatencyReport};
 use lft_bench::machine::{loadavg, machine_info, MachineInfo};
 use lft_bench::memory::{replay_growth, resting_memory, BookKind};
 use lft_bench::scaling::{default_workers, run_scaling, ScalingReport};
+use lft_bench::statistics_cost::{run_statistics_cost, StatisticsCostReport};
 use lft_bench::throughput::{run_throughput, ThroughputReport, DEFAULT_QUEUE_CAPACITY};
 use lft_workload::Scenario;
 use serde::Serialize;
@@ -45,6 +46,11 @@ Commands (human summary on stderr; --json PATH writes a JSON object):
       TradingSystem throughput with the journal off / fsync never / interval / batch /
       always (one run, modes interleaved), single-submit ack latency per mode, fsync latency,
       snapshot capture pause and size for 1e3, 1e5, 1e6 resting orders, recovery time.
+  statistics [--count 1000000] [--symbols 4] [--repeat 5] [--quick]
+      TradingSystem throughput with statistics by period off and on (periods 1ms, 100ms,
+      1s of the workload's engine time; runs interleaved): the worker's own time (one
+      command list per symbol) and the pipelined simulate shape (with a row drainer).
+      --only on|off runs one setting (for profiling).
   all        --json PATH [--quick] [--seed 42]
       throughput (all scenarios), latency (normal), compare (worst scenario and normal),
       memory; --quick shrinks everything to well under 30 s.
@@ -64,6 +70,7 @@ fn allowed(cmd: &str) -> &'static [&'static str] {
         "durability" => {
             &["count", "symbols", "workers", "repeat", "recovery-count", "dir", "seed", "json", "quick"]
         }
+        "statistics" => &["count", "symbols", "repeat", "seed", "json", "quick", "only"],
         "all" => &["json", "quick", "seed", "no-pin"],
         _ => &[],
     }
@@ -101,6 +108,7 @@ fn main() -> ExitCode {
         "memory" => cmd_memory(&args),
         "scaling" => cmd_scaling(&args),
         "durability" => cmd_durability(&args),
+        "statistics" => cmd_statistics(&args),
         "all" => cmd_all(&args),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
@@ -133,6 +141,8 @@ struct Output<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     durability: Option<&'a DurabilityReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    statistics: Option<&'a StatisticsCostReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     total_seconds: Option<f64>,
 }
 
@@ -147,6 +157,7 @@ impl<'a> Output<'a> {
             memory: None,
             scaling: None,
             durability: None,
+            statistics: None,
             total_seconds: None,
         }
     }
@@ -260,6 +271,40 @@ fn durability_section(args: &Args, quick: bool) -> Result<DurabilityReport, Stri
         dir.display()
     );
     Ok(run_durability(&dir, count, symbols, workers, repeat, recovery, seed, sizes))
+}
+
+fn cmd_statistics(args: &Args) -> Result<(), String> {
+    let r = statistics_section(args, args.flag("quick"))?;
+    let m = machine_info();
+    write_json(args, &Output { statistics: Some(&r), ..Output::new(&m) })
+}
+
+fn statistics_section(args: &Args, quick: bool) -> Result<StatisticsCostReport, String> {
+    let count = args.count("count", if quick { 200_000 } else { 1_000_000 })?;
+    let symbols = args.count("symbols", 4)?.clamp(1, u16::MAX as usize) as u16;
+    let repeat = args.count("repeat", if quick { 1 } else { 5 })?.max(1);
+    let seed = args.count("seed", 42)? as u64;
+    eprintln!("statistics: {count} commands over {symbols} symbols, one worker, median of {repeat}");
+    let only = match args.get("only") {
+        None => None,
+        Some("on") => Some(true),
+        Some("off") => Some(false),
+        Some(other) => return Err(format!("--only: expected on or off, got {other:?}")),
+    };
+    let r = run_statistics_cost(count, symbols, repeat, seed, only);
+    for m in &r.modes {
+        eprintln!(
+            "  {:<10} periods {:<14} off {:.2} M/s, on {:.2} M/s: on/off {:.3} ({} rows, {} level rows)",
+            m.mode,
+            m.periods,
+            m.off_messages_per_s / 1e6,
+            m.on_messages_per_s / 1e6,
+            m.on_vs_off,
+            m.rows,
+            m.level_rows
+        );
+    }
+    Ok(r)
 }
 
 fn cmd_compare(args: &Args) -> Result<(), String> {
@@ -428,6 +473,8 @@ fn cmd_all(args: &Args) -> Result<(), String> {
 
     let durability = durability_section(args, quick)?;
 
+    let statistics = statistics_section(args, quick)?;
+
     machine.loadavg_end = loadavg();
     let total = started.elapsed().as_secs_f64();
     eprintln!("all done in {total:.1} s; load average at end {:?}", machine.loadavg_end);
@@ -452,6 +499,7 @@ fn cmd_all(args: &Args) -> Result<(), String> {
             memory: Some(mem),
             scaling: Some(&scaling),
             durability: Some(&durability),
+            statistics: Some(&statistics),
             total_seconds: Some(total),
             ..Output::new(&machine)
         },

@@ -276,6 +276,9 @@ pub(crate) struct Level {
     /// Writer-only: (command stamp, index) of this level's entry in the book's level-change
     /// log, so a command that changes the level many times updates one entry in O(1).
     log_mark: UnsafeCell<(u64, u32)>,
+    /// Writer-only: (period stamp, index) of this level's entry in the book's
+    /// statistics-period log (see [`Level::log_mark`]).
+    period_mark: UnsafeCell<(u64, u32)>,
 }
 
 impl Level {
@@ -292,6 +295,7 @@ impl Level {
                 empty_stamp: 0,
             }),
             log_mark: UnsafeCell::new((0, 0)),
+            period_mark: UnsafeCell::new((0, 0)),
         }
     }
 
@@ -311,6 +315,24 @@ impl Level {
     pub(crate) unsafe fn set_log_mark(&self, mark: (u64, u32)) {
         // SAFETY: as in `log_mark`.
         unsafe { *self.log_mark.get() = mark }
+    }
+
+    /// This level's (period stamp, index) in the statistics-period log.
+    ///
+    /// # Safety
+    /// The caller must be the book's writer (the `BookWriter` that owns the level's book).
+    pub(crate) unsafe fn period_mark(&self) -> (u64, u32) {
+        // SAFETY: only the writer reads or writes the mark; a plain copy, no reference kept.
+        unsafe { *self.period_mark.get() }
+    }
+
+    /// Set the mark read by [`Level::period_mark`].
+    ///
+    /// # Safety
+    /// The caller must be the book's writer (the `BookWriter` that owns the level's book).
+    pub(crate) unsafe fn set_period_mark(&self, mark: (u64, u32)) {
+        // SAFETY: as in `period_mark`.
+        unsafe { *self.period_mark.get() = mark }
     }
 
     /// The writer-only queue.

@@ -154,6 +154,11 @@ pub(crate) struct Writer {
     pub(crate) level_log: Option<Vec<LevelChange>>,
     /// Identifies the current command in levels' log marks (starts at 1: 0 is "never").
     pub(crate) log_stamp: u64,
+    /// Levels changed in the current statistics period, with their summed activity, when
+    /// the book keeps them (one entry per level, found through the level's period mark).
+    pub(crate) period_log: Option<Vec<LevelChange>>,
+    /// Identifies the current statistics period in levels' period marks (starts at 1).
+    pub(crate) period_stamp: u64,
 }
 
 // SAFETY: the raw node pointers in `retained` and in resting orders refer to epoch-managed
@@ -201,6 +206,8 @@ impl Writer {
             max_level_total: limits.max_level_total,
             level_log: None,
             log_stamp: 0,
+            period_log: None,
+            period_stamp: 1,
         })
     }
 
@@ -555,31 +562,46 @@ impl<'a> Step<'a> {
     }
 
     /// Apply a change to a level's counters, and log the level's new state when the book
-    /// tracks level changes.
+    /// tracks level changes (per command) and period activity (per statistics period).
     fn apply_level(&mut self, node: &Node, delta: &LevelDelta) {
         node.level.counters.apply(delta, self.now);
+        if self.w.level_log.is_none() && self.w.period_log.is_none() {
+            return;
+        }
+        let (quantity, order_count) = node.level.counters.visible_and_orders();
+        let entry = || {
+            let mut activity = LevelActivity::default();
+            activity.add(delta);
+            LevelChange { side: node.level.side, price: node.level.price, quantity, order_count, activity }
+        };
         if let Some(log) = self.w.level_log.as_mut() {
-            let (quantity, order_count) = node.level.counters.visible_and_orders();
             let stamp = self.w.log_stamp;
             // SAFETY: we are the book's writer for the whole step.
             let (marked, at) = unsafe { node.level.log_mark() };
             if marked == stamp {
-                let entry = &mut log[at as usize];
-                entry.quantity = quantity;
-                entry.order_count = order_count;
-                entry.activity.add(delta);
+                let e = &mut log[at as usize];
+                e.quantity = quantity;
+                e.order_count = order_count;
+                e.activity.add(delta);
             } else {
                 // SAFETY: as above.
                 unsafe { node.level.set_log_mark((stamp, log.len() as u32)) };
-                let mut activity = LevelActivity::default();
-                activity.add(delta);
-                log.push(LevelChange {
-                    side: node.level.side,
-                    price: node.level.price,
-                    quantity,
-                    order_count,
-                    activity,
-                });
+                log.push(entry());
+            }
+        }
+        if let Some(log) = self.w.period_log.as_mut() {
+            let stamp = self.w.period_stamp;
+            // SAFETY: we are the book's writer for the whole step.
+            let (marked, at) = unsafe { node.level.period_mark() };
+            if marked == stamp {
+                let e = &mut log[at as usize];
+                e.quantity = quantity;
+                e.order_count = order_count;
+                e.activity.add(delta);
+            } else {
+                // SAFETY: as above.
+                unsafe { node.level.set_period_mark((stamp, log.len() as u32)) };
+                log.push(entry());
             }
         }
     }

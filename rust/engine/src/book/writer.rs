@@ -22,7 +22,7 @@ use crate::event::{ExecutionReport, OrderUpdate};
 use crate::level::LevelChange;
 use crate::matching::{check_new_order, Limits, Step, Writer};
 use crate::reclaim::LoadGuard;
-use crate::types::{OrderId, OrderStatus, Timestamp};
+use crate::types::{Lots, OrderId, OrderStatus, Side, Ticks, Timestamp};
 
 /// The reason a poisoned book gives.
 const POISONED: &str = "a command panicked inside the book before it finished";
@@ -140,6 +140,24 @@ impl BookWriter {
     /// with [`BookWriter::level_changes`]). Costs a few stores per change; off by default.
     pub fn track_level_changes(&mut self, on: bool) {
         self.w.level_log = on.then(Vec::new);
+    }
+
+    /// Keep, from now on, one entry per price level changed since the last
+    /// [`BookWriter::take_period_levels`], with the level's summed activity and its state
+    /// after its last change: the per-level statistics of a period at a few stores per
+    /// change (no lookup). Off by default.
+    pub fn track_period_levels(&mut self, on: bool) {
+        self.w.period_log = on.then(Vec::new);
+    }
+
+    /// The levels changed since the previous call (or since tracking began), moved into
+    /// `into` (cleared first; its allocation is reused for the next period).
+    pub fn take_period_levels(&mut self, into: &mut Vec<LevelChange>) {
+        into.clear();
+        if let Some(log) = self.w.period_log.as_mut() {
+            std::mem::swap(log, into);
+            self.w.period_stamp += 1;
+        }
     }
 
     /// The levels the last command changed, with their visible quantity and order count
@@ -350,6 +368,19 @@ impl BookWriter {
     /// Is this id resting?
     pub fn contains(&self, id: OrderId) -> bool {
         self.w.contains(id)
+    }
+
+    /// Best price and its visible quantity on each side, `[bid, ask]`, as the last command
+    /// left them. O(1) and no pin: the writer reads the first node of each ladder (linked
+    /// levels are never empty and never retired under their writer).
+    pub fn top_levels(&self) -> [Option<(Ticks, Lots)>; 2] {
+        // SAFETY: `&self` on the only writer: no command runs, and this only loads.
+        let guard = unsafe { LoadGuard::new() };
+        [Side::Buy, Side::Sell].map(|side| {
+            let first = self.reader.core.shared.ladder(side).list.first(&guard);
+            // SAFETY: linked nodes are never retired, and only this writer retires.
+            unsafe { first.as_ref() }.map(|n| (n.level.price, n.level.counters.visible_and_orders().0))
+        })
     }
 
     /// Deterministic digest of the book's state (orders, priorities, sequence).

@@ -1,9 +1,15 @@
 //! One symbol's statistics, kept by its worker: the open period of every configured length,
 //! updated after each command and closed when time crosses its end.
+//!
+//! Per command only the shortest period's compact accumulator ([`Hot`], a few cache lines)
+//! is touched, and the time-weighted values are integrated into it alone. When the shortest
+//! period closes, its totals and integrals are added to the longer periods, and the time
+//! until the next shortest period with activity (no command: the top of the book did not
+//! change) is integrated into the longer ones directly.
 
 use super::hasher::{level_key, LevelMap};
-use super::{period_start, BookRow, LevelRow, StatsConfig, StatsRecord, ORDER_REJECT_BASE};
-use crate::book::{BatchOutput, BookReader};
+use super::{period_start, BookRow, LevelRow, StatsConfig, StatsRecord, ORDER_REJECT_BASE, REJECT_REASONS};
+use crate::book::{BatchOutput, BookReader, BookWriter};
 use crate::error::EngineError;
 use crate::event::ExecutionReport;
 use crate::level::LevelChange;
@@ -13,13 +19,136 @@ use crate::types::{Lots, OrderStatus, Side, Ticks, Timestamp};
 /// Best price and visible size of one side.
 type Best = Option<(Ticks, Lots)>;
 
-/// A period being accumulated.
+/// Marks "no trade yet" in [`Hot`]'s prices.
+const NONE: Ticks = Ticks::MIN;
+
+/// What every command may update: the shortest period's totals, packed.
+#[derive(Clone, Copy)]
+struct Hot {
+    end: Timestamp,
+    messages: u64,
+    orders_added: u64,
+    trades: u64,
+    volume: Lots,
+    buy_volume: Lots,
+    open: Ticks,
+    high: Ticks,
+    low: Ticks,
+    close: Ticks,
+    notional: i128,
+    // Time-weighted values (see `BookRow`), integrated up to `integrated_to`.
+    integrated_to: Timestamp,
+    two_sided_ns: i64,
+    spread_time: i128,
+    bid_size_time: i128,
+    ask_size_time: i128,
+    bid_ns: i64,
+    ask_ns: i64,
+    // Less frequent.
+    orders_cancelled: u64,
+    orders_modified: u64,
+    orders_expired: u64,
+}
+
+impl Hot {
+    fn new(start: Timestamp, end: Timestamp) -> Self {
+        Hot {
+            end,
+            messages: 0,
+            orders_added: 0,
+            trades: 0,
+            volume: 0,
+            buy_volume: 0,
+            open: NONE,
+            high: NONE,
+            low: NONE,
+            close: NONE,
+            notional: 0,
+            integrated_to: start,
+            two_sided_ns: 0,
+            spread_time: 0,
+            bid_size_time: 0,
+            ask_size_time: 0,
+            bid_ns: 0,
+            ask_ns: 0,
+            orders_cancelled: 0,
+            orders_modified: 0,
+            orders_expired: 0,
+        }
+    }
+
+    /// Integrate the top of the book as it stood from `integrated_to` up to `until`.
+    #[inline]
+    fn integrate(&mut self, bid: Best, ask: Best, until: Timestamp) {
+        let dt = until.saturating_sub(self.integrated_to);
+        if dt <= 0 {
+            return;
+        }
+        self.integrated_to = until;
+        let mut row = Integrals::default();
+        row.add_span(bid, ask, dt);
+        self.two_sided_ns += row.two_sided_ns;
+        self.spread_time += row.spread_time;
+        self.bid_size_time += row.bid_size_time;
+        self.bid_ns += row.bid_ns;
+        self.ask_size_time += row.ask_size_time;
+        self.ask_ns += row.ask_ns;
+    }
+}
+
+/// Time-weighted sums over some span.
+#[derive(Default)]
+struct Integrals {
+    spread_time: i128,
+    two_sided_ns: i64,
+    bid_size_time: i128,
+    bid_ns: i64,
+    ask_size_time: i128,
+    ask_ns: i64,
+}
+
+impl Integrals {
+    #[inline]
+    fn add_span(&mut self, bid: Best, ask: Best, dt: i64) {
+        if dt <= 0 {
+            return;
+        }
+        if let Some((_, size)) = bid {
+            self.bid_size_time += i128::from(size) * i128::from(dt);
+            self.bid_ns += dt;
+        }
+        if let Some((_, size)) = ask {
+            self.ask_size_time += i128::from(size) * i128::from(dt);
+            self.ask_ns += dt;
+        }
+        if let (Some((b, _)), Some((a, _))) = (bid, ask) {
+            self.spread_time += i128::from(a - b) * i128::from(dt);
+            self.two_sided_ns += dt;
+        }
+    }
+
+    fn add_to(&self, row: &mut BookRow) {
+        row.spread_time += self.spread_time;
+        row.two_sided_ns += self.two_sided_ns;
+        row.bid_size_time += self.bid_size_time;
+        row.bid_ns += self.bid_ns;
+        row.ask_size_time += self.ask_size_time;
+        row.ask_ns += self.ask_ns;
+    }
+}
+
+/// The shortest period being accumulated.
+struct Short {
+    start: Timestamp,
+    complete: bool,
+    hot: Hot,
+    rejected: [u64; REJECT_REASONS],
+}
+
+/// A longer period being accumulated (it receives the shortest's totals).
 struct Open {
     row: BookRow,
     end: Timestamp,
-    /// Time-weighted values are integrated up to here.
-    integrated_to: Timestamp,
-    /// Per-level rows (only used when levels are collected).
     levels: LevelMap<LevelRow>,
 }
 
@@ -33,39 +162,50 @@ pub(crate) enum Ran<'a> {
 
 /// One symbol's collector. Only the symbol's worker touches it.
 pub(crate) struct BookCollector {
+    /// The shortest period's accumulator (`None` before the first command and after a stop).
+    short: Option<Short>,
+    bid: Best,
+    ask: Best,
+    /// Engine time as far as statistics go: the largest timestamp seen.
+    clock: Timestamp,
+    /// Non-empty levels per side, kept from the writer's level log.
+    levels: [u64; 2],
     symbol: u32,
     lengths: Box<[i64]>,
     depth_levels: usize,
     track_levels: bool,
-    /// Engine time as far as statistics go: the largest timestamp seen.
-    clock: Timestamp,
-    open: Vec<Option<Open>>,
+    /// The longer periods (index `k - 1` for period `k`).
+    longer: Vec<Option<Open>>,
     /// Whether the next period opened for each length starts with history this collector
     /// did not see (the book was recovered, or the period was flushed at a stop).
     partial: Vec<bool>,
-    bid: Best,
-    ask: Best,
-    /// Non-empty levels per side, kept from the writer's level log.
-    levels: [u64; 2],
+    /// The shortest period's level entries as taken from the book (buffer reused).
+    taken: Vec<LevelChange>,
 }
 
 impl BookCollector {
     /// A collector for a book in its current state (`recovered`: the book has history, so
     /// the first periods are marked incomplete).
-    pub(crate) fn new(symbol: u32, config: &StatsConfig, book: &BookReader, recovered: bool) -> Self {
+    pub(crate) fn new(symbol: u32, config: &StatsConfig, writer: &mut BookWriter, recovered: bool) -> Self {
         let n = config.periods.len();
-        let (bid, ask) = book.top_of_book();
+        // The book keeps the shortest period's per-level activity itself (one entry per
+        // level, found through a mark on the level: no lookup per change).
+        writer.track_period_levels(config.levels);
+        let [bid, ask] = writer.top_levels();
+        let book = writer.reader();
         BookCollector {
+            short: None,
+            bid,
+            ask,
+            clock: Timestamp::MIN,
+            levels: [book.level_count(Side::Buy) as u64, book.level_count(Side::Sell) as u64],
             symbol,
             lengths: config.periods.iter().map(|p| p.nanos).collect(),
             depth_levels: config.depth_levels,
             track_levels: config.levels,
-            clock: Timestamp::MIN,
-            open: (0..n).map(|_| None).collect(),
+            longer: (1..n).map(|_| None).collect(),
             partial: vec![recovered; n],
-            bid: bid.map(|p| (p, book.depth_at(Side::Buy, p))),
-            ask: ask.map(|p| (p, book.depth_at(Side::Sell, p))),
-            levels: [book.level_count(Side::Buy) as u64, book.level_count(Side::Sell) as u64],
+            taken: Vec::new(),
         }
     }
 
@@ -75,63 +215,198 @@ impl BookCollector {
     pub(crate) fn before(
         &mut self,
         timestamp: Timestamp,
-        book: &BookReader,
+        writer: &mut BookWriter,
         emit: &mut impl FnMut(StatsRecord),
     ) {
         let t = timestamp.max(self.clock);
         self.clock = t;
-        if let Some(o) = &self.open[0] {
-            if t < o.end {
+        if let Some(s) = &self.short {
+            if t < s.hot.end {
                 return;
             }
         }
-        self.roll(t, book, emit);
+        self.roll(t, writer, emit);
     }
 
     #[cold]
-    fn roll(&mut self, t: Timestamp, book: &BookReader, emit: &mut impl FnMut(StatsRecord)) {
+    fn roll(&mut self, t: Timestamp, writer: &mut BookWriter, emit: &mut impl FnMut(StatsRecord)) {
+        let next_short = period_start(t, self.lengths[0]);
         let mut close = None;
-        for k in 0..self.open.len() {
-            let due = self.open[k].as_ref().is_some_and(|o| o.end <= t);
-            if !due {
-                continue;
+        if let Some(mut s) = self.short.take() {
+            let end = s.hot.end;
+            s.hot.integrate(self.bid, self.ask, end);
+            let levels = self.close_short(&s, writer);
+            // The quiet time up to the next shortest period (or a longer period's end)
+            // belongs to the longer periods: the top of the book held still over it.
+            for o in self.longer.iter_mut().flatten() {
+                let mut quiet = Integrals::default();
+                quiet.add_span(self.bid, self.ask, (o.end.min(next_short) - end).max(0));
+                quiet.add_to(&mut o.row);
             }
-            let mut o = self.open[k].take().expect("checked above");
-            let end = o.end;
-            integrate(&mut o, self.bid, self.ask, end);
-            if k == 0 {
-                // The shortest period's totals are the longer ones' too.
-                for longer in self.open[1..].iter_mut().flatten() {
-                    add_counts(&mut longer.row, &o.row);
-                    if self.track_levels {
-                        for (key, l) in &o.levels {
-                            add_level(longer.levels.entry(*key).or_insert_with(|| empty_level(l)), l);
-                        }
-                    }
-                }
-            }
-            let state = close.get_or_insert_with(|| self.close_state(book));
-            self.emit_row(o, state, emit);
+            let state = close.get_or_insert_with(|| self.close_state(writer.reader()));
+            let row = self.short_row(&s, levels, state);
+            emit(StatsRecord::Book(Box::new(row)));
         }
-        for k in 0..self.open.len() {
-            if self.open[k].is_none() {
-                let start = period_start(t, self.lengths[k]);
-                let complete = !std::mem::replace(&mut self.partial[k], false);
-                self.open[k] = Some(Open {
-                    row: BookRow {
-                        symbol: self.symbol,
-                        period: k as u8,
-                        start,
-                        length: self.lengths[k],
-                        complete,
-                        ..BookRow::default()
-                    },
-                    end: start.saturating_add(self.lengths[k]),
-                    integrated_to: start,
-                    levels: LevelMap::default(),
+        for k in 0..self.longer.len() {
+            if self.longer[k].as_ref().is_some_and(|o| o.end <= t) {
+                let o = self.longer[k].take().expect("checked above");
+                let state = close.get_or_insert_with(|| self.close_state(writer.reader()));
+                self.emit_longer(o, state, emit);
+            }
+        }
+        let complete = !std::mem::replace(&mut self.partial[0], false);
+        let end = next_short.saturating_add(self.lengths[0]);
+        self.short = Some(Short {
+            start: next_short,
+            complete,
+            hot: Hot::new(next_short, end),
+            rejected: [0; REJECT_REASONS],
+        });
+        for k in 0..self.longer.len() {
+            if self.longer[k].is_none() {
+                let length = self.lengths[k + 1];
+                let start = period_start(t, length);
+                let complete = !std::mem::replace(&mut self.partial[k + 1], false);
+                let mut row = BookRow {
+                    symbol: self.symbol,
+                    period: (k + 1) as u8,
+                    start,
+                    length,
+                    complete,
+                    ..BookRow::default()
+                };
+                // From its start to the new shortest period: the top held still.
+                let mut quiet = Integrals::default();
+                quiet.add_span(self.bid, self.ask, (next_short - start).max(0));
+                quiet.add_to(&mut row);
+                self.longer[k] =
+                    Some(Open { row, end: start.saturating_add(length), levels: LevelMap::default() });
+            }
+        }
+    }
+
+    /// The shortest period ends: take its level entries from the book, and add its totals
+    /// (counters, integrals, levels) into the longer periods. Returns its level rows.
+    fn close_short(&mut self, s: &Short, writer: &mut BookWriter) -> Vec<LevelRow> {
+        let mut rows = Vec::new();
+        if self.track_levels {
+            writer.take_period_levels(&mut self.taken);
+            rows.reserve(self.taken.len());
+            for c in &self.taken {
+                let a = &c.activity;
+                rows.push(LevelRow {
+                    side: c.side,
+                    price: c.price,
+                    orders_added: a.added,
+                    orders_cancelled: a.cancelled,
+                    orders_expired: a.expired,
+                    orders_filled: a.filled,
+                    quantity_executed: a.executed,
+                    trades: a.trades,
+                    queue_wait_ns: a.queue_wait_ns,
+                    quantity: c.quantity,
+                    order_count: c.order_count,
                 });
             }
+            rows.sort_unstable_by_key(|l| (l.side as u8, l.price));
         }
+        let h = &s.hot;
+        for o in self.longer.iter_mut().flatten() {
+            let row = &mut o.row;
+            if h.trades > 0 {
+                if row.open.is_none() {
+                    row.open = Some(h.open);
+                }
+                row.high = Some(row.high.map_or(h.high, |x| x.max(h.high)));
+                row.low = Some(row.low.map_or(h.low, |x| x.min(h.low)));
+                row.close = Some(h.close);
+            }
+            row.volume = row.volume.saturating_add(h.volume);
+            row.notional += h.notional;
+            row.trades += h.trades;
+            row.buy_volume = row.buy_volume.saturating_add(h.buy_volume);
+            row.sell_volume = row.sell_volume.saturating_add(h.volume - h.buy_volume);
+            row.orders_added += h.orders_added;
+            row.orders_cancelled += h.orders_cancelled;
+            row.orders_modified += h.orders_modified;
+            row.orders_expired += h.orders_expired;
+            row.messages += h.messages;
+            for (a, b) in row.rejected.iter_mut().zip(s.rejected) {
+                *a += b;
+            }
+            row.spread_time += h.spread_time;
+            row.two_sided_ns += h.two_sided_ns;
+            row.bid_size_time += h.bid_size_time;
+            row.bid_ns += h.bid_ns;
+            row.ask_size_time += h.ask_size_time;
+            row.ask_ns += h.ask_ns;
+            for l in &rows {
+                let into = o
+                    .levels
+                    .entry(level_key(l.side, l.price))
+                    .or_insert_with(|| LevelRow::at(l.side, l.price));
+                add_level(into, l);
+            }
+        }
+        rows
+    }
+
+    fn short_row(&self, s: &Short, levels: Vec<LevelRow>, state: &CloseState) -> BookRow {
+        let h = &s.hot;
+        let px = |p: Ticks| (p != NONE).then_some(p);
+        let mut row = BookRow {
+            symbol: self.symbol,
+            period: 0,
+            start: s.start,
+            length: self.lengths[0],
+            complete: s.complete,
+            open: px(h.open),
+            high: px(h.high),
+            low: px(h.low),
+            close: px(h.close),
+            volume: h.volume,
+            notional: h.notional,
+            trades: h.trades,
+            buy_volume: h.buy_volume,
+            sell_volume: h.volume - h.buy_volume,
+            orders_added: h.orders_added,
+            orders_cancelled: h.orders_cancelled,
+            orders_modified: h.orders_modified,
+            orders_expired: h.orders_expired,
+            rejected: s.rejected,
+            messages: h.messages,
+            spread_time: h.spread_time,
+            two_sided_ns: h.two_sided_ns,
+            bid_size_time: h.bid_size_time,
+            bid_ns: h.bid_ns,
+            ask_size_time: h.ask_size_time,
+            ask_ns: h.ask_ns,
+            levels,
+            ..BookRow::default()
+        };
+        self.fill_close(&mut row, state);
+        row
+    }
+
+    fn fill_close(&self, row: &mut BookRow, state: &CloseState) {
+        row.best_bid = self.bid;
+        row.best_ask = self.ask;
+        row.bid_depth = state.bid_depth;
+        row.ask_depth = state.ask_depth;
+        row.resting_orders = state.resting;
+        row.bid_levels = self.levels[0];
+        row.ask_levels = self.levels[1];
+    }
+
+    fn emit_longer(&self, o: Open, state: &CloseState, emit: &mut impl FnMut(StatsRecord)) {
+        let Open { mut row, levels, .. } = o;
+        self.fill_close(&mut row, state);
+        if self.track_levels {
+            let mut rows: Vec<LevelRow> = levels.into_values().collect();
+            rows.sort_unstable_by_key(|l| (l.side as u8, l.price));
+            row.levels = rows;
+        }
+        emit(StatsRecord::Book(Box::new(row)));
     }
 
     /// The book as it stands when periods close (between two commands).
@@ -144,25 +419,8 @@ impl BookCollector {
         }
     }
 
-    fn emit_row(&self, o: Open, state: &CloseState, emit: &mut impl FnMut(StatsRecord)) {
-        let Open { mut row, levels, .. } = o;
-        row.best_bid = self.bid;
-        row.best_ask = self.ask;
-        row.bid_depth = state.bid_depth;
-        row.ask_depth = state.ask_depth;
-        row.resting_orders = state.resting;
-        row.bid_levels = self.levels[0];
-        row.ask_levels = self.levels[1];
-        if self.track_levels {
-            let mut rows: Vec<LevelRow> = levels.into_values().collect();
-            rows.sort_unstable_by_key(|l| (l.side as u8, l.price));
-            row.levels = rows;
-        }
-        emit(StatsRecord::Book(Box::new(row)));
-    }
-
-    /// After the book ran a command (not called for refusals that never reached the book's
-    /// sequence, nor for ticks).
+    /// After the book ran a command (not called for ticks, nor for commands that failed
+    /// inside the book and halted it).
     #[inline]
     pub(crate) fn after(
         &mut self,
@@ -170,125 +428,111 @@ impl BookCollector {
         ran: Ran<'_>,
         report: &ExecutionReport,
         changes: &[LevelChange],
-        book: &BookReader,
+        writer: &BookWriter,
     ) {
-        let Some(o) = self.open[0].as_mut() else { return };
-        let row = &mut o.row;
-        row.messages += 1;
+        let Some(s) = self.short.as_mut() else { return };
+        let h = &mut s.hot;
+        h.messages += 1;
         let batch = match ran {
             Ran::Refused(e) => {
-                row.rejected[usize::from(e.code()).min(ORDER_REJECT_BASE - 1)] += 1;
+                s.rejected[usize::from(e.code()).min(ORDER_REJECT_BASE - 1)] += 1;
                 return;
             }
             Ran::Done(batch) => batch,
         };
-        let own_reject = |row: &mut BookRow| match report.report {
+        let own_reject = |rejected: &mut [u64; REJECT_REASONS]| match report.report {
             Some(u) if u.status == OrderStatus::Rejected => {
                 let code = u.reject_reason.map_or(0, |r| r as usize);
-                row.rejected[(ORDER_REJECT_BASE + code).min(super::REJECT_REASONS - 1)] += 1;
+                rejected[(ORDER_REJECT_BASE + code).min(REJECT_REASONS - 1)] += 1;
                 true
             }
             _ => false,
         };
         match request {
-            Request::New(_) if !own_reject(row) => row.orders_added += 1,
-            Request::Cancel { .. } => row.orders_cancelled += 1,
-            Request::Modify(_) if !own_reject(row) => row.orders_modified += 1,
+            Request::New(_) if !own_reject(&mut s.rejected) => h.orders_added += 1,
+            Request::Cancel { .. } => h.orders_cancelled += 1,
+            Request::Modify(_) if !own_reject(&mut s.rejected) => h.orders_modified += 1,
             Request::Batch(_) => {
                 let rows = batch.map_or(0, |b| b.status.len() as u64);
                 let mut rejected = 0;
                 for u in report.updates.iter().filter(|u| u.status == OrderStatus::Rejected) {
                     let code = u.reject_reason.map_or(0, |r| r as usize);
-                    row.rejected[(ORDER_REJECT_BASE + code).min(super::REJECT_REASONS - 1)] += 1;
+                    s.rejected[(ORDER_REJECT_BASE + code).min(REJECT_REASONS - 1)] += 1;
                     rejected += 1;
                 }
-                row.orders_added += rows.saturating_sub(rejected);
+                h.orders_added += rows.saturating_sub(rejected);
             }
             _ => {}
         }
-        row.orders_expired +=
-            report.updates.iter().filter(|u| u.status == OrderStatus::Expired).count() as u64;
+        if !report.updates.is_empty() {
+            h.orders_expired +=
+                report.updates.iter().filter(|u| u.status == OrderStatus::Expired).count() as u64;
+        }
         for t in &report.trades {
-            row.open.get_or_insert(t.price);
-            row.high = Some(row.high.map_or(t.price, |h| h.max(t.price)));
-            row.low = Some(row.low.map_or(t.price, |l| l.min(t.price)));
-            row.close = Some(t.price);
-            row.volume = row.volume.saturating_add(t.quantity);
-            row.notional += i128::from(t.price) * i128::from(t.quantity);
-            row.trades += 1;
-            match t.taker_side {
-                Side::Buy => row.buy_volume = row.buy_volume.saturating_add(t.quantity),
-                Side::Sell => row.sell_volume = row.sell_volume.saturating_add(t.quantity),
+            if h.open == NONE {
+                h.open = t.price;
+                h.high = t.price;
+                h.low = t.price;
+            }
+            h.high = h.high.max(t.price);
+            h.low = h.low.min(t.price);
+            h.close = t.price;
+            h.volume = h.volume.saturating_add(t.quantity);
+            h.notional += i128::from(t.price) * i128::from(t.quantity);
+            h.trades += 1;
+            if t.taker_side == Side::Buy {
+                h.buy_volume = h.buy_volume.saturating_add(t.quantity);
             }
         }
+        // The top of the book can only have moved if a level at or better than a side's
+        // best changed (or a side had none): most changes are deeper, and skip the read.
+        let mut near_top = false;
         for c in changes {
             let before = c.order_count as i64 - c.activity.orders;
-            let s = c.side as usize;
+            let side = c.side as usize;
             if before == 0 && c.order_count > 0 {
-                self.levels[s] += 1;
+                self.levels[side] += 1;
             } else if before > 0 && c.order_count == 0 {
-                self.levels[s] = self.levels[s].saturating_sub(1);
+                self.levels[side] = self.levels[side].saturating_sub(1);
             }
-            if self.track_levels {
-                let l = o
-                    .levels
-                    .entry(level_key(c.side, c.price))
-                    .or_insert_with(|| LevelRow::at(c.side, c.price));
-                let a = &c.activity;
-                l.orders_added += a.added;
-                l.orders_cancelled += a.cancelled;
-                l.orders_expired += a.expired;
-                l.orders_filled += a.filled;
-                l.quantity_executed = l.quantity_executed.saturating_add(a.executed);
-                l.trades += a.trades;
-                l.queue_wait_ns = l.queue_wait_ns.saturating_add(a.queue_wait_ns);
-                l.quantity = c.quantity;
-                l.order_count = c.order_count;
-            }
+            near_top |= match (c.side, if side == 0 { self.bid } else { self.ask }) {
+                (_, None) => true,
+                (Side::Buy, Some((best, _))) => c.price >= best,
+                (Side::Sell, Some((best, _))) => c.price <= best,
+            };
         }
-        let bid = best_after(Side::Buy, book.best_bid(), self.bid, changes, book);
-        let ask = best_after(Side::Sell, book.best_ask(), self.ask, changes, book);
-        if bid != self.bid || ask != self.ask {
-            let now = self.clock;
-            for o in self.open.iter_mut().flatten() {
-                integrate(o, self.bid, self.ask, now);
+        if near_top {
+            let [bid, ask] = writer.top_levels();
+            if bid != self.bid || ask != self.ask {
+                h.integrate(self.bid, self.ask, self.clock);
+                self.bid = bid;
+                self.ask = ask;
             }
-            self.bid = bid;
-            self.ask = ask;
         }
     }
 
     /// At a stop: every open period as an incomplete row (a row for the same period after
-    /// the restart adds to it).
-    pub(crate) fn flush(&mut self, book: &BookReader, emit: &mut impl FnMut(StatsRecord)) {
-        if self.open.iter().all(Option::is_none) {
-            return;
+    /// the restart adds to it); periods only a tick opened are left out.
+    pub(crate) fn flush(&mut self, writer: &mut BookWriter, emit: &mut impl FnMut(StatsRecord)) {
+        let Some(mut s) = self.short.take() else { return };
+        let state = self.close_state(writer.reader());
+        let now = self.clock.min(s.hot.end);
+        s.hot.integrate(self.bid, self.ask, now);
+        s.complete = false;
+        let levels = self.close_short(&s, writer);
+        if s.hot.messages > 0 {
+            let row = self.short_row(&s, levels, &state);
+            emit(StatsRecord::Book(Box::new(row)));
         }
-        let state = self.close_state(book);
-        let now = self.clock;
-        for k in 0..self.open.len() {
-            if let Some(mut o) = self.open[k].take() {
-                let until = now.min(o.end);
-                integrate(&mut o, self.bid, self.ask, until);
+        for k in 0..self.longer.len() {
+            if let Some(mut o) = self.longer[k].take() {
                 o.row.complete = false;
-                if k == 0 {
-                    // Longer periods have not received the shortest's totals yet.
-                    for longer in self.open[1..].iter_mut().flatten() {
-                        add_counts(&mut longer.row, &o.row);
-                        if self.track_levels {
-                            for (key, l) in &o.levels {
-                                add_level(longer.levels.entry(*key).or_insert_with(|| empty_level(l)), l);
-                            }
-                        }
-                    }
-                }
-                // A period only a tick opened holds nothing worth a row.
                 if o.row.messages > 0 {
-                    self.emit_row(o, &state, emit);
+                    self.emit_longer(o, &state, emit);
                 }
-                self.partial[k] = true;
             }
         }
+        self.partial.iter_mut().for_each(|p| *p = true);
     }
 }
 
@@ -296,78 +540,6 @@ struct CloseState {
     bid_depth: Lots,
     ask_depth: Lots,
     resting: u64,
-}
-
-/// The best price and size of one side after a command: the level log has the size when
-/// the command touched the best level; otherwise an unchanged best keeps its size, and a
-/// new best the command did not touch (the old one emptied) is read from the book.
-#[inline]
-fn best_after(
-    side: Side,
-    price: Option<Ticks>,
-    old: Best,
-    changes: &[LevelChange],
-    book: &BookReader,
-) -> Best {
-    let p = price?;
-    if let Some(c) = changes.iter().find(|c| c.side == side && c.price == p) {
-        return Some((p, c.quantity));
-    }
-    match old {
-        Some((q, size)) if q == p => Some((p, size)),
-        _ => Some((p, book.depth_at(side, p))),
-    }
-}
-
-/// Integrate the top of the book as it stood from `o.integrated_to` up to `until`.
-#[inline]
-fn integrate(o: &mut Open, bid: Best, ask: Best, until: Timestamp) {
-    let dt = until.saturating_sub(o.integrated_to);
-    if dt <= 0 {
-        return;
-    }
-    o.integrated_to = until;
-    let row = &mut o.row;
-    if let Some((_, size)) = bid {
-        row.bid_size_time += i128::from(size) * i128::from(dt);
-        row.bid_ns += dt;
-    }
-    if let Some((_, size)) = ask {
-        row.ask_size_time += i128::from(size) * i128::from(dt);
-        row.ask_ns += dt;
-    }
-    if let (Some((b, _)), Some((a, _))) = (bid, ask) {
-        row.spread_time += i128::from(a - b) * i128::from(dt);
-        row.two_sided_ns += dt;
-    }
-}
-
-/// Add the counters of a shorter period's row (not its time-weighted values, which every
-/// period integrates itself, nor its closing state).
-fn add_counts(into: &mut BookRow, from: &BookRow) {
-    if from.trades > 0 {
-        into.open = into.open.or(from.open);
-        into.high = max_opt(into.high, from.high);
-        into.low = min_opt(into.low, from.low);
-        into.close = from.close;
-    }
-    into.volume = into.volume.saturating_add(from.volume);
-    into.notional += from.notional;
-    into.trades += from.trades;
-    into.buy_volume = into.buy_volume.saturating_add(from.buy_volume);
-    into.sell_volume = into.sell_volume.saturating_add(from.sell_volume);
-    into.orders_added += from.orders_added;
-    into.orders_cancelled += from.orders_cancelled;
-    into.orders_modified += from.orders_modified;
-    into.orders_expired += from.orders_expired;
-    for (a, b) in into.rejected.iter_mut().zip(from.rejected) {
-        *a += b;
-    }
-    into.messages += from.messages;
-}
-
-fn empty_level(l: &LevelRow) -> LevelRow {
-    LevelRow::at(l.side, l.price)
 }
 
 fn add_level(into: &mut LevelRow, from: &LevelRow) {
@@ -380,18 +552,4 @@ fn add_level(into: &mut LevelRow, from: &LevelRow) {
     into.queue_wait_ns = into.queue_wait_ns.saturating_add(from.queue_wait_ns);
     into.quantity = from.quantity;
     into.order_count = from.order_count;
-}
-
-fn max_opt(a: Option<Ticks>, b: Option<Ticks>) -> Option<Ticks> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, y) => x.or(y),
-    }
-}
-
-fn min_opt(a: Option<Ticks>, b: Option<Ticks>) -> Option<Ticks> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
-    }
 }

@@ -26,8 +26,8 @@ struct Open {
     at_open: Gauges,
 }
 
-/// Latencies above this (an hour) are counted as an hour.
-const LATENCY_MAX_NS: u64 = 3_600_000_000_000;
+/// Latencies above this (ten seconds) are counted as ten seconds.
+const LATENCY_MAX_NS: u64 = 10_000_000_000;
 
 /// One worker's collector. Only the worker touches it.
 pub(crate) struct WorkerCollector {
@@ -36,9 +36,10 @@ pub(crate) struct WorkerCollector {
     clock: Timestamp,
     open: Vec<Option<Open>>,
     partial: Vec<bool>,
-    /// One histogram per period: the worker records into the shortest's, which is added
-    /// to the longer ones' when it closes.
-    latency: Vec<Histogram<u64>>,
+    /// One histogram per period (two significant digits, 32-bit counts: about 14 KiB
+    /// each); every sample is recorded into each (a few per queue entry, not per command),
+    /// so closing a period reads and clears its own histogram only.
+    latency: Vec<Histogram<u32>>,
 }
 
 impl WorkerCollector {
@@ -106,18 +107,13 @@ impl WorkerCollector {
     fn close(&mut self, k: usize, o: Open, now: Gauges, emit: &mut impl FnMut(StatsRecord)) {
         let Open { mut row, at_open, .. } = o;
         if k == 0 {
-            let (shortest, longer) = self.latency.split_at_mut(1);
-            for (h, o) in longer.iter_mut().zip(self.open[1..].iter_mut()) {
-                // Same bounds: adding cannot fail.
-                let _ = h.add(&shortest[0]);
-                if let Some(o) = o {
-                    o.row.commands += row.commands;
-                    o.row.envelopes += row.envelopes;
-                    o.row.queue_depth_max = o.row.queue_depth_max.max(row.queue_depth_max);
-                    o.row.snapshots += row.snapshots;
-                    o.row.snapshot_capture_max_ns =
-                        o.row.snapshot_capture_max_ns.max(row.snapshot_capture_max_ns);
-                }
+            for o in self.open[1..].iter_mut().flatten() {
+                o.row.commands += row.commands;
+                o.row.envelopes += row.envelopes;
+                o.row.queue_depth_max = o.row.queue_depth_max.max(row.queue_depth_max);
+                o.row.snapshots += row.snapshots;
+                o.row.snapshot_capture_max_ns =
+                    o.row.snapshot_capture_max_ns.max(row.snapshot_capture_max_ns);
             }
         }
         let h = &mut self.latency[k];
@@ -140,7 +136,10 @@ impl WorkerCollector {
         if let Some(o) = self.open[0].as_mut() {
             o.row.commands += commands;
             o.row.envelopes += 1;
-            self.latency[0].saturating_record(latency_ns.clamp(1, LATENCY_MAX_NS));
+            let v = latency_ns.clamp(1, LATENCY_MAX_NS);
+            for h in &mut self.latency {
+                h.saturating_record(v);
+            }
         }
     }
 
@@ -172,17 +171,35 @@ impl WorkerCollector {
     }
 }
 
-fn summary(h: &Histogram<u64>) -> LatencySummary {
-    if h.is_empty() {
+/// The percentiles of one histogram in a single pass over its recorded buckets.
+fn summary(h: &Histogram<u32>) -> LatencySummary {
+    let count = h.len();
+    if count == 0 {
         return LatencySummary::default();
     }
+    // The rank of each percentile (as `value_at_quantile` counts them: at least one).
+    let rank = |q: f64| ((q * count as f64).ceil() as u64).clamp(1, count);
+    let wanted = [rank(0.50), rank(0.90), rank(0.99), rank(0.999)];
+    let mut found = [0u64; 4];
+    let mut next = 0;
+    let mut seen = 0u64;
+    for v in h.iter_recorded() {
+        seen += v.count_at_value() as u64;
+        while next < 4 && seen >= wanted[next] {
+            found[next] = h.highest_equivalent(v.value_iterated_to());
+            next += 1;
+        }
+        if next == 4 {
+            break;
+        }
+    }
     LatencySummary {
-        count: h.len(),
+        count,
         mean: h.mean(),
-        p50: h.value_at_quantile(0.50),
-        p90: h.value_at_quantile(0.90),
-        p99: h.value_at_quantile(0.99),
-        p999: h.value_at_quantile(0.999),
+        p50: found[0],
+        p90: found[1],
+        p99: found[2],
+        p999: found[3],
         max: h.max(),
     }
 }

@@ -159,8 +159,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
     for (local, (s, mut book, command_sequence, last_time)) in books.into_iter().enumerate() {
         book.track_level_changes(true);
         recovered_any |= command_sequence > 0;
-        let collector =
-            stats.map(|st| BookCollector::new(s, &st.config, book.reader(), command_sequence > 0));
+        let collector = stats.map(|st| BookCollector::new(s, &st.config, &mut book, command_sequence > 0));
         owned[s as usize] = Some(Owned {
             index: s,
             local: local as u32,
@@ -255,7 +254,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
                     // The periods still open, as incomplete rows (a restart adds to them).
                     for state in owned.iter_mut().flatten() {
                         if let Some(c) = state.stats.as_mut() {
-                            c.flush(state.book.reader(), &mut |r| st.emit(r));
+                            c.flush(&mut state.book, &mut |r| st.emit(r));
                         }
                     }
                     w.flush(gauges(&shared, me), &mut |r| st.emit(r));
@@ -526,7 +525,7 @@ fn run_one(
     state.last_time = state.last_time.max(timestamp);
     let order_id = request.order_id();
     if let (Some(c), Some((st, _))) = (state.stats.as_mut(), out.stats.as_ref()) {
-        c.before(timestamp, state.book.reader(), &mut |r| st.emit(r));
+        c.before(timestamp, &mut state.book, &mut |r| st.emit(r));
     }
     let book = &mut state.book;
     let Scratch { report } = scratch;
@@ -551,7 +550,7 @@ fn run_one(
                 Ok(Err(e)) => Some(Ran::Refused(e)),
             };
             if let Some(seen) = seen {
-                c.after(&request, seen, report, state.book.level_changes(), state.book.reader());
+                c.after(&request, seen, report, state.book.level_changes(), &state.book);
             }
         }
     }
