@@ -54,8 +54,9 @@ fmt: $(STAMP)
 	$(BIN)/ruff format python tests benches
 	$(BIN)/ruff check --fix python tests benches
 
+# `--profile ci`: release optimisation without fat LTO (see Cargo.toml).
 test-rust:
-	cargo test -p lft-engine -p lft-workload -p lft-bench --release
+	cargo test -p lft-engine -p lft-workload -p lft-bench --profile ci
 
 test-python: $(BUILT)
 	$(BIN)/python -m pytest tests
@@ -78,7 +79,7 @@ crash-test: $(BUILT)
 # models: the retire under a pinned reader ~30 s, the latch ~17 s, the index ~12 s; the
 # mutants ~15 s). A cold loom build adds about two minutes.
 LOOM_ENV := RUSTFLAGS="--cfg loom --cfg crossbeam_loom" CARGO_TARGET_DIR=target/loom LFT_LOOM_MUTANT=
-LOOM_TEST := cargo test -p lft-engine --release --lib
+LOOM_TEST := cargo test -p lft-engine --profile ci --lib
 loom:
 	$(LOOM_ENV) LOOM_READERS=1 LOOM_MAX_PREEMPTIONS=2 $(LOOM_TEST) loom
 	$(LOOM_ENV) LOOM_READERS=2 LOOM_MAX_PREEMPTIONS=1 $(LOOM_TEST) skiplist::loom_model::loom_reader
