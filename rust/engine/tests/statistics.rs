@@ -257,3 +257,46 @@ fn a_full_row_queue_drops_and_counts_rows_and_never_stalls_the_worker() {
     // Matching went on: every order rests.
     assert_eq!(sys.book(0).unwrap().len(), 50);
 }
+
+#[test]
+fn ticks_are_journaled_and_a_recovery_replays_them_and_counts_on() {
+    use lft_engine::journal::record::Journaled;
+    use lft_engine::journal::segment::{list_segments, scan_segment};
+    use lft_engine::system::{AckPolicy, FsyncPolicy, JournalConfig};
+
+    let dir = std::env::temp_dir().join(format!("lft-stats-journal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = || {
+        let mut cfg = SystemConfig::with_symbols(vec![spec("X")]);
+        cfg.threads = 1;
+        cfg.statistics = Some(stats_config());
+        cfg.journal = Some(JournalConfig {
+            directory: dir.clone(),
+            fsync: FsyncPolicy::Batch,
+            ack: AckPolicy::AfterFsync,
+            segment_bytes: 1 << 20,
+            queue_capacity: 64,
+        });
+        cfg
+    };
+    let sys = TradingSystem::start(config()).unwrap();
+    run(&sys, 0, Request::New(NewOrder::limit(1, Side::Buy, 10, 1, 100)));
+    assert_eq!(sys.close_periods(0, Some(2_000)).unwrap().command_sequence, 2);
+    let hash = sys.state_hash(0).unwrap();
+    drop(sys);
+    let kinds: Vec<Journaled> = list_segments(&dir)
+        .unwrap()
+        .iter()
+        .flat_map(|(_, path)| scan_segment(path).unwrap().records)
+        .map(|(_, r)| r.what)
+        .collect();
+    assert!(
+        matches!(kinds.as_slice(), [Journaled::Command(_), Journaled::ClosePeriods { now: 2_000 }]),
+        "{kinds:?}"
+    );
+    let sys = TradingSystem::start(config()).unwrap();
+    assert_eq!(sys.state_hash(0).unwrap(), hash, "a tick changes no book");
+    assert_eq!(sys.close_periods(0, Some(3_000)).unwrap().command_sequence, 3, "numbering goes on");
+    drop(sys);
+    let _ = std::fs::remove_dir_all(&dir);
+}
