@@ -327,16 +327,35 @@ def test_a_clock_moving_by_hours_gives_rows_only_for_periods_with_activity(tmp_p
     assert hours.iloc[0].twa_bid_size == pytest.approx(1.0)
 
 
-def test_a_clean_stop_stores_open_periods_and_a_restart_adds_to_them(tmp_path: Path) -> None:
-    with TradingSystem(make_config(tmp_path)) as s:
+def test_a_period_split_by_a_stop_and_a_recovery_adds_up_to_one_whole_row(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path / "stats")
+    cfg["journal"] = {"enabled": True, "directory": str(tmp_path / "journal")}
+    with TradingSystem(cfg) as s:
         s.submit("X", "buy", 1, "1.00", timestamp=100)
-    with TradingSystem(make_config(tmp_path)) as s:
-        s.submit("X", "buy", 2, "1.00", timestamp=400)
+    with TradingSystem(cfg) as s:  # recovers the book from the journal
+        s.submit("X", "sell", 2, "1.05", timestamp=400)
         s.close_periods(now=3_000)
+        row = s.statistics.bars("X", "1us").iloc[0]
         bars = s.statistics.bars("X", "1us")
-    row = bars.iloc[0]
-    # Both runs' orders in the one row, marked incomplete (each run saw part of the period).
-    assert (row.orders_added, row.messages, bool(row.complete)) == (2, 2, False)
+    # Both runs' orders in the one row, whole again: the first run covered 0..100, the
+    # second from its recovery (the last command, 100) to the end.
+    assert (row.orders_added, row.messages, bool(row.complete)) == (2, 2, True)
+    assert (row.covered_from, row.covered_to) == (0, 1_000)
+    # The bid rested from 100 to the end of the period: counted once, not again after the
+    # restart (the ask from 400).
+    assert (row.twa_bid_size, row.bid_ns, row.ask_ns) == (1.0, 900, 600)
+    assert len(bars) == 1
+
+
+def test_the_same_stream_run_twice_into_one_store_is_stored_once(tmp_path: Path) -> None:
+    for _ in range(2):
+        with TradingSystem(make_config(tmp_path)) as s:
+            hand_stream(s)
+            s.submit("X", "buy", 1, "0.90", timestamp=3_500)  # an open period at the stop
+    bars = lt.Statistics(tmp_path).bars("X", "1us")
+    assert list(bars.index.asi8) == [0, 1_000, 3_000]
+    assert list(bars.messages) == [5, 1, 1], "replaced, not added, by the second run"
+    assert list(bars.complete) == [True, True, False]
 
 
 # ---------------------------------------------------------------- storage

@@ -45,12 +45,15 @@ SCHEMA_VERSION = 1
 
 TimeLike = Union[None, int, str, _dt.datetime, Any]
 
-# (column, SQL type, how two rows for the same key combine when either is incomplete)
+# (column, SQL type, how two rows for the same key combine: the parts of a period split by a
+# stop and a recovery)
 _KEYS_BOOK = [("symbol", "TEXT", "key"), ("period", "TEXT", "key"), ("start_ns", "INTEGER", "key")]
 BOOK_COLUMNS: list[tuple[str, str, str]] = [
     *_KEYS_BOOK,
     ("period_ns", "INTEGER", "last"),
     ("complete", "INTEGER", "complete"),
+    ("covered_from", "INTEGER", "min"),
+    ("covered_to", "INTEGER", "max"),
     ("open", "REAL", "first"),
     ("high", "REAL", "max"),
     ("low", "REAL", "min"),
@@ -107,6 +110,8 @@ WORKER_COLUMNS: list[tuple[str, str, str]] = [
     ("start_ns", "INTEGER", "key"),
     ("period_ns", "INTEGER", "last"),
     ("complete", "INTEGER", "complete"),
+    ("covered_from", "INTEGER", "min"),
+    ("covered_to", "INTEGER", "max"),
     ("commands", "INTEGER", "sum"),
     ("envelopes", "INTEGER", "sum"),
     ("latency_count", "INTEGER", "sum"),
@@ -144,7 +149,12 @@ def _merge_expr(table: str, column: str, how: str) -> str:
         "last_known": f"COALESCE({new}, {old})",
         "max": f"CASE WHEN {old} IS NULL THEN {new} WHEN {new} IS NULL THEN {old} ELSE MAX({old}, {new}) END",
         "min": f"CASE WHEN {old} IS NULL THEN {new} WHEN {new} IS NULL THEN {old} ELSE MIN({old}, {new}) END",
-        "complete": "0",
+        # Whole once the two parts together cover the period.
+        "complete": (
+            f"CASE WHEN MIN({table}.covered_from, excluded.covered_from) <= {table}.start_ns "
+            f"AND MAX({table}.covered_to, excluded.covered_to) >= {table}.start_ns + {table}.period_ns "
+            "THEN 1 ELSE 0 END"
+        ),
         "mean": (
             f"COALESCE(({old} * {table}.latency_count + {new} * excluded.latency_count) "
             f"/ NULLIF({table}.latency_count + excluded.latency_count, 0), 0)"
@@ -154,19 +164,11 @@ def _merge_expr(table: str, column: str, how: str) -> str:
 
 
 def _upsert_sql(table: str, columns: list[tuple[str, str, str]]) -> str:
-    """INSERT of one row; a row already stored for the key is replaced when both are
-    complete (a replay), and combined column by column otherwise (see ``docs/statistics.md``)."""
+    """INSERT of one row, combined column by column with a row already stored for the key
+    (the caller deletes a row that is to be replaced first; see ``docs/statistics.md``)."""
     names = [c for c, _, _ in columns]
     keys = [c for c, _, how in columns if how == "key"]
-    has_complete = any(how == "complete" for _, _, how in columns)
-    sets = []
-    for c, _, how in columns:
-        if how == "key":
-            continue
-        merged = _merge_expr(table, c, how)
-        if has_complete:
-            merged = f"CASE WHEN {table}.complete AND excluded.complete THEN excluded.{c} ELSE {merged} END"
-        sets.append(f"{c} = {merged}")
+    sets = [f"{c} = {_merge_expr(table, c, how)}" for c, _, how in columns if how != "key"]
     return (
         f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)}) "
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(sets)}"
@@ -302,6 +304,10 @@ class StatisticsStore:
                     if r["kind"] == "book":
                         self._write_book(conn, r)
                     else:
+                        key = (r["worker"], r["period"], r["start"])
+                        where = "worker = ? AND period = ? AND start_ns = ?"
+                        if self._replaces(conn, "worker_stats", where, key, r):
+                            conn.execute(f"DELETE FROM worker_stats WHERE {where}", key)
                         conn.execute(
                             self._upserts["worker_stats"], [_sql(r, c) for c, _, _ in WORKER_COLUMNS]
                         )
@@ -313,17 +319,25 @@ class StatisticsStore:
             raise self._error(e, "cannot write") from None
         return n
 
+    @staticmethod
+    def _replaces(
+        conn: sqlite3.Connection, table: str, where: str, key: tuple[Any, ...], r: dict[str, Any]
+    ) -> bool:
+        """Whether `r` replaces the row stored for its key instead of adding to it: it does
+        when both are complete, or when their coverage overlaps (the same commands run again,
+        e.g. a simulation replayed into the same store). The two parts of a period split by a
+        stop and a recovery cover disjoint times, and add up."""
+        old = conn.execute(f"SELECT complete, covered_to FROM {table} WHERE {where}", key).fetchone()
+        if old is None:
+            return False
+        return bool(old[0] and r["complete"]) or r["covered_from"] < old[1]
+
     def _write_book(self, conn: sqlite3.Connection, r: dict[str, Any]) -> None:
         key = (r["symbol"], r["period"], r["start"])
-        if r["complete"]:
-            # A complete row replaces a complete one (a replay): its levels and rejects too.
-            for table in ("level_stats", "book_rejects"):
-                conn.execute(
-                    f"DELETE FROM {table} WHERE symbol = ? AND period = ? AND start_ns = ? AND EXISTS "
-                    "(SELECT 1 FROM book_bars b WHERE b.symbol = ? AND b.period = ? AND b.start_ns = ? "
-                    "AND b.complete)",
-                    key + key,
-                )
+        where = "symbol = ? AND period = ? AND start_ns = ?"
+        if self._replaces(conn, "book_bars", where, key, r):
+            for table in ("book_bars", "level_stats", "book_rejects"):
+                conn.execute(f"DELETE FROM {table} WHERE {where}", key)
         conn.execute(self._upserts["book_bars"], [_sql(r, c) for c, _, _ in BOOK_COLUMNS])
         for reason, count in r["rejects"].items():
             conn.execute(self._upserts["book_rejects"], (*key, reason, count))
@@ -344,9 +358,11 @@ class StatisticsStore:
             with conn:
                 for period, keep in keep_ns.items():
                     for table in TABLES:
+                        # Levels and rejects go with their bars (the bars' newest row counts).
+                        newest = "worker_stats" if table == "worker_stats" else "book_bars"
                         cur = conn.execute(
                             f"DELETE FROM {table} WHERE period = ? AND start_ns < "
-                            f"(SELECT MAX(start_ns) FROM {table} WHERE period = ?) - ?",
+                            f"(SELECT MAX(start_ns) FROM {newest} WHERE period = ?) - ?",
                             (period, period, keep),
                         )
                         deleted += max(cur.rowcount, 0)

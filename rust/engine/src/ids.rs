@@ -23,6 +23,39 @@ pub(crate) fn generated_order_id(seed: u64, n: u64) -> OrderId {
     (raw & !(0xF000u128 << 64) & !(0xC000u128 << 48)) | (0x4000u128 << 64) | (0x8000u128 << 48)
 }
 
+/// The multiplicative inverse of an odd `a` modulo 2^64 (Newton's iteration).
+const fn inverse(a: u64) -> u64 {
+    let mut x = a;
+    let mut i = 0;
+    while i < 6 {
+        x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+}
+
+/// The inverse of [`splitmix64`].
+fn unsplitmix64(z: u64) -> u64 {
+    let mut z = z ^ (z >> 31) ^ (z >> 62);
+    z = z.wrapping_mul(const { inverse(0x94D0_49BB_1331_11EB) });
+    z = z ^ (z >> 27) ^ (z >> 54);
+    z = z.wrapping_mul(const { inverse(0xBF58_476D_1CE4_E5B9) });
+    z = z ^ (z >> 30) ^ (z >> 60);
+    z.wrapping_sub(0x9E37_79B9_7F4A_7C15)
+}
+
+/// `Some(n)` when `id` is the `n`-th generated id of a book seeded with `seed` (so a
+/// replay can move the book's id counter past the ids drawn before a crash). The version
+/// bits overwrote four bits of the high word: each of the 16 candidates is checked.
+pub(crate) fn generated_index(seed: u64, id: OrderId) -> Option<u64> {
+    let hi = (id >> 64) as u64;
+    (0..16u64).find_map(|c| {
+        let candidate = (hi & !(0xF << 12)) | (c << 12);
+        let n = (unsplitmix64(candidate) ^ seed).wrapping_mul(const { inverse(0xD6E8_FEB8_6659_FD93) });
+        (generated_order_id(seed, n) == id).then_some(n)
+    })
+}
+
 /// FNV-1a, 64-bit: the state-hash function (stable across runs and platforms).
 #[derive(Clone, Copy)]
 pub struct Fnv64(u64);
@@ -113,5 +146,24 @@ impl PackedId {
     #[inline]
     pub(crate) fn get(self) -> OrderId {
         (self.0[1] as u128) << 64 | self.0[0] as u128
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{generated_index, generated_order_id, splitmix64, unsplitmix64};
+
+    #[test]
+    fn splitmix_inverts_and_generated_ids_give_back_their_index() {
+        for x in [0u64, 1, 42, u64::MAX, 0x1234_5678_9abc_def0] {
+            assert_eq!(unsplitmix64(splitmix64(x)), x);
+        }
+        for seed in [0u64, 7, 0xdead_beef_cafe_f00d] {
+            for n in [0u64, 1, 2, 999, 1 << 40] {
+                assert_eq!(generated_index(seed, generated_order_id(seed, n)), Some(n));
+            }
+            assert_eq!(generated_index(seed, 12345), None);
+            assert_eq!(generated_index(seed ^ 1, generated_order_id(seed, 5)), None);
+        }
     }
 }

@@ -300,3 +300,22 @@ fn ticks_are_journaled_and_a_recovery_replays_them_and_counts_on() {
     drop(sys);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn batch_rows_rejected_by_validation_count_as_rejected_not_added() {
+    use lft_engine::system::OwnedBatch;
+    let sys = system(&["X"]);
+    let batch = OwnedBatch {
+        side: vec![0, 0, 1],
+        price: vec![10, 11, 20],
+        quantity: vec![1, 1, 1],
+        time_in_force: None,
+        order_id: Some(vec![7, 7, 8]), // the second row reuses a resting id
+        timestamp: 100,
+    };
+    run(&sys, 0, Request::Batch(batch));
+    sys.close_periods(0, Some(1_000)).unwrap();
+    let (books, _) = rows(&sys);
+    let r = find(&books, 0, 0);
+    assert_eq!((r.orders_added, r.rejected_total(), r.messages), (2, 1, 1), "{r:?}");
+}

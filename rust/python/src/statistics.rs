@@ -67,6 +67,8 @@ fn book_dict<'py>(
     d.set_item("period_ns", r.length)?;
     d.set_item("start", r.start)?;
     d.set_item("complete", r.complete)?;
+    d.set_item("covered_from", r.covered_from)?;
+    d.set_item("covered_to", r.covered_to)?;
     d.set_item("open", px(r.open))?;
     d.set_item("high", px(r.high))?;
     d.set_item("low", px(r.low))?;
@@ -132,6 +134,8 @@ fn worker_dict<'py>(py: Python<'py>, r: &WorkerRow, period: &str) -> PyResult<Bo
     d.set_item("period_ns", r.length)?;
     d.set_item("start", r.start)?;
     d.set_item("complete", r.complete)?;
+    d.set_item("covered_from", r.covered_from)?;
+    d.set_item("covered_to", r.covered_to)?;
     d.set_item("commands", r.commands)?;
     d.set_item("envelopes", r.envelopes)?;
     let l = &r.latency;

@@ -21,6 +21,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::event::{ExecutionReport, OrderUpdate};
 use crate::level::LevelChange;
 use crate::matching::{check_new_order, Limits, Step, Writer};
+use crate::primitive::sync::atomic::Ordering;
 use crate::reclaim::LoadGuard;
 use crate::types::{Lots, OrderId, OrderStatus, Side, Ticks, Timestamp};
 
@@ -148,6 +149,8 @@ impl BookWriter {
     /// change (no lookup). Off by default.
     pub fn track_period_levels(&mut self, on: bool) {
         self.w.period_log = on.then(Vec::new);
+        // Marks of the previous log must not match entries of the new one.
+        self.w.period_stamp += 1;
     }
 
     /// The levels changed since the previous call (or since tracking began), moved into
@@ -368,6 +371,24 @@ impl BookWriter {
     /// Is this id resting?
     pub fn contains(&self, id: OrderId) -> bool {
         self.w.contains(id)
+    }
+
+    /// Account for an order id that may have been drawn from this book's generator
+    /// ([`BookReader::next_order_id`]) before it was journaled: a replay of the journal
+    /// calls this for every new order, so ids drawn after the recovery never repeat one of
+    /// the replayed orders'.
+    pub fn account_order_id(&self, id: OrderId) {
+        let core = &self.reader.core;
+        if let Some(n) = crate::ids::generated_index(core.id_seed, id) {
+            let counter = &core.shared.id_counter;
+            let mut seen = counter.load(Ordering::Relaxed);
+            while seen <= n {
+                match counter.compare_exchange_weak(seen, n + 1, Ordering::Relaxed, Ordering::Relaxed) {
+                    Ok(_) => break,
+                    Err(now) => seen = now,
+                }
+            }
+        }
     }
 
     /// Best price and its visible quantity on each side, `[bid, ask]`, as the last command

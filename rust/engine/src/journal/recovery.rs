@@ -26,7 +26,7 @@ use super::{snapshot, SegmentSummary};
 use crate::book::{BookConfig, BookWriter};
 use crate::error::{EngineError, EngineResult};
 use crate::event::ExecutionReport;
-use crate::system::{apply_request, JournalConfig, SnapshotConfig};
+use crate::system::{apply_request, JournalConfig, Request, SnapshotConfig};
 use crate::types::Timestamp;
 
 /// What recovery may do to the files.
@@ -203,6 +203,11 @@ pub fn recover(
                 }
                 if let Some(request) = rec.what.into_request() {
                     let book = &mut state.book;
+                    // An id the book generated before the crash was drawn outside the journal:
+                    // move the generator past it, or the next drawn id would repeat it.
+                    if let Request::New(o) = &request {
+                        book.account_order_id(o.id);
+                    }
                     let ran = catch_unwind(AssertUnwindSafe(|| apply_request(book, &request, &mut scratch)));
                     if matches!(ran, Ok(Err(EngineError::BookPoisoned { .. })) | Err(_)) {
                         return Err(corrupt_at(

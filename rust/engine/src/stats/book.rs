@@ -140,6 +140,8 @@ impl Integrals {
 /// The shortest period being accumulated.
 struct Short {
     start: Timestamp,
+    /// Where this row's coverage begins (the start, or the resume time inside it).
+    from: Timestamp,
     complete: bool,
     hot: Hot,
     rejected: [u64; REJECT_REASONS],
@@ -176,9 +178,11 @@ pub(crate) struct BookCollector {
     track_levels: bool,
     /// The longer periods (index `k - 1` for period `k`).
     longer: Vec<Option<Open>>,
-    /// Whether the next period opened for each length starts with history this collector
-    /// did not see (the book was recovered, or the period was flushed at a stop).
-    partial: Vec<bool>,
+    /// Engine time up to which the book has history this collector did not see (a
+    /// recovered book's last command, or this collector's own stop): a period holding it is
+    /// incomplete, and its time-weighted values start there (the row stored before covers
+    /// the time until then).
+    resume: Option<Timestamp>,
     /// The shortest period's level entries as taken from the book (buffer reused).
     taken: Vec<LevelChange>,
 }
@@ -186,7 +190,12 @@ pub(crate) struct BookCollector {
 impl BookCollector {
     /// A collector for a book in its current state (`recovered`: the book has history, so
     /// the first periods are marked incomplete).
-    pub(crate) fn new(symbol: u32, config: &StatsConfig, writer: &mut BookWriter, recovered: bool) -> Self {
+    pub(crate) fn new(
+        symbol: u32,
+        config: &StatsConfig,
+        writer: &mut BookWriter,
+        resume: Option<Timestamp>,
+    ) -> Self {
         let n = config.periods.len();
         // The book keeps the shortest period's per-level activity itself (one entry per
         // level, found through a mark on the level: no lookup per change).
@@ -204,7 +213,7 @@ impl BookCollector {
             depth_levels: config.depth_levels,
             track_levels: config.levels,
             longer: (1..n).map(|_| None).collect(),
-            partial: vec![recovered; n],
+            resume,
             taken: Vec::new(),
         }
     }
@@ -254,34 +263,46 @@ impl BookCollector {
                 self.emit_longer(o, state, emit);
             }
         }
-        let complete = !std::mem::replace(&mut self.partial[0], false);
         let end = next_short.saturating_add(self.lengths[0]);
+        let (from, complete) = self.coverage(next_short, end);
         self.short = Some(Short {
             start: next_short,
+            from,
             complete,
-            hot: Hot::new(next_short, end),
+            hot: Hot::new(from, end),
             rejected: [0; REJECT_REASONS],
         });
         for k in 0..self.longer.len() {
             if self.longer[k].is_none() {
                 let length = self.lengths[k + 1];
                 let start = period_start(t, length);
-                let complete = !std::mem::replace(&mut self.partial[k + 1], false);
+                let end = start.saturating_add(length);
+                let (from, complete) = self.coverage(start, end);
                 let mut row = BookRow {
                     symbol: self.symbol,
                     period: (k + 1) as u8,
                     start,
                     length,
                     complete,
+                    covered_from: from,
+                    covered_to: end,
                     ..BookRow::default()
                 };
-                // From its start to the new shortest period: the top held still.
+                // From its coverage's start to the new shortest period: the top held still.
                 let mut quiet = Integrals::default();
-                quiet.add_span(self.bid, self.ask, (next_short - start).max(0));
+                quiet.add_span(self.bid, self.ask, (next_short - from).max(0));
                 quiet.add_to(&mut row);
-                self.longer[k] =
-                    Some(Open { row, end: start.saturating_add(length), levels: LevelMap::default() });
+                self.longer[k] = Some(Open { row, end, levels: LevelMap::default() });
             }
+        }
+    }
+
+    /// Where a period `[start, end)` opened now begins to be covered, and whether that is
+    /// its whole length.
+    fn coverage(&self, start: Timestamp, end: Timestamp) -> (Timestamp, bool) {
+        match self.resume {
+            Some(r) if r >= start => (r.min(end), false),
+            _ => (start, true),
         }
     }
 
@@ -308,7 +329,17 @@ impl BookCollector {
                     order_count: c.order_count,
                 });
             }
-            rows.sort_unstable_by_key(|l| (l.side as u8, l.price));
+            // A level emptied, evicted and created again within the period has two entries
+            // (a new node, a new mark): the stable sort keeps them in the order first
+            // touched, and they merge into one with the later one's closing state.
+            rows.sort_by_key(|l| (l.side as u8, l.price));
+            rows.dedup_by(|later, earlier| {
+                let same = (later.side, later.price) == (earlier.side, earlier.price);
+                if same {
+                    add_level(earlier, later);
+                }
+                same
+            });
         }
         let h = &s.hot;
         for o in self.longer.iter_mut().flatten() {
@@ -360,6 +391,8 @@ impl BookCollector {
             start: s.start,
             length: self.lengths[0],
             complete: s.complete,
+            covered_from: s.from,
+            covered_to: h.integrated_to.max(s.from),
             open: px(h.open),
             high: px(h.high),
             low: px(h.low),
@@ -453,14 +486,20 @@ impl BookCollector {
             Request::Cancel { .. } => h.orders_cancelled += 1,
             Request::Modify(_) if !own_reject(&mut s.rejected) => h.orders_modified += 1,
             Request::Batch(_) => {
-                let rows = batch.map_or(0, |b| b.status.len() as u64);
-                let mut rejected = 0;
+                // Rows refused by validation have a rejected status and no update; rows the
+                // book rejected (post-only, pool full) have both, with the reason.
+                let (rows, rejected) = batch.map_or((0, 0), |b| {
+                    let r = b.status.iter().filter(|&&c| c == OrderStatus::Rejected as u8).count();
+                    (b.status.len() as u64, r as u64)
+                });
+                let mut with_reason = 0;
                 for u in report.updates.iter().filter(|u| u.status == OrderStatus::Rejected) {
                     let code = u.reject_reason.map_or(0, |r| r as usize);
                     s.rejected[(ORDER_REJECT_BASE + code).min(REJECT_REASONS - 1)] += 1;
-                    rejected += 1;
+                    with_reason += 1;
                 }
-                h.orders_added += rows.saturating_sub(rejected);
+                s.rejected[ORDER_REJECT_BASE] += rejected.saturating_sub(with_reason);
+                h.orders_added += rows.saturating_sub(rejected.max(with_reason));
             }
             _ => {}
         }
@@ -527,12 +566,13 @@ impl BookCollector {
         for k in 0..self.longer.len() {
             if let Some(mut o) = self.longer[k].take() {
                 o.row.complete = false;
+                o.row.covered_to = now.max(o.row.covered_from);
                 if o.row.messages > 0 {
                     self.emit_longer(o, &state, emit);
                 }
             }
         }
-        self.partial.iter_mut().for_each(|p| *p = true);
+        self.resume = Some(self.clock);
     }
 }
 

@@ -11,9 +11,9 @@
 //! latencies, which do not replay).
 //!
 //! Cost: every command updates the accumulator of the shortest period only (a few adds and
-//! compares, one hash-map update per level it changed); each longer period must be a
-//! multiple of the shortest and receives the shortest's totals when that closes.
-//! Time-weighted values are integrated into every period when the top of the book changes.
+//! compares; the book itself keeps the per-level activity of the period through a mark on
+//! each level, no lookup); each longer period must be a multiple of the shortest and
+//! receives the shortest's totals and time-weighted integrals when that closes.
 
 mod book;
 mod hasher;
@@ -93,8 +93,11 @@ impl StatsConfig {
         if self.depth_levels == 0 || self.depth_levels > 1000 {
             return bad(format!("statistics.depth_levels: {} is not in 1..=1000", self.depth_levels));
         }
-        if self.queue_capacity == 0 {
-            return bad("statistics.queue_capacity: must be at least 1".into());
+        if self.periods.len() > 16 {
+            return bad(format!("statistics.periods: {} periods; at most 16", self.periods.len()));
+        }
+        if self.queue_capacity == 0 || self.queue_capacity > 1 << 24 {
+            return bad(format!("statistics.queue_capacity: {} is not in 1..=16777216", self.queue_capacity));
         }
         Ok(())
     }
@@ -103,7 +106,8 @@ impl StatsConfig {
 /// Start of the period of length `nanos` that holds `t`.
 #[inline]
 pub(crate) fn period_start(t: Timestamp, nanos: i64) -> Timestamp {
-    t - t.rem_euclid(nanos)
+    // Saturates at the far end of time (i64::MIN) instead of wrapping.
+    t.saturating_sub(t.rem_euclid(nanos))
 }
 
 /// Number of distinct reject reasons a row counts (see [`reject_reason_name`]).
@@ -127,6 +131,7 @@ pub fn reject_reason_name(i: usize) -> Option<&'static str> {
         9 => "book_poisoned",
         10 => "corrupt_data",
         11 => "storage",
+        12 => "batch_row_rejected",
         13 => "post_only_would_cross",
         14 => "duplicate_resting_id",
         15 => "order_pool_full",
@@ -148,6 +153,10 @@ pub struct BookRow {
     /// False when the row does not cover its whole period: the system started (after a
     /// recovery) or stopped inside it. A later row for the same period adds to it.
     pub complete: bool,
+    /// Engine time the row's coverage starts at (`start`, or a resume time inside it).
+    pub covered_from: Timestamp,
+    /// Engine time it covers up to (the end, or the stop inside it).
+    pub covered_to: Timestamp,
     /// First, highest, lowest and last trade price (ticks).
     pub open: Option<Ticks>,
     /// See `open`.
@@ -275,6 +284,10 @@ pub struct WorkerRow {
     pub length: i64,
     /// See [`BookRow::complete`].
     pub complete: bool,
+    /// See [`BookRow::covered_from`].
+    pub covered_from: Timestamp,
+    /// See [`BookRow::covered_to`].
+    pub covered_to: Timestamp,
     /// Commands processed (sequence numbers taken, ticks included).
     pub commands: u64,
     /// Queue entries taken (a batch or command list is one).

@@ -95,6 +95,8 @@ impl WorkerCollector {
                         start,
                         length: self.lengths[k],
                         complete,
+                        covered_from: start,
+                        covered_to: start.saturating_add(self.lengths[k]),
                         ..WorkerRow::default()
                     },
                     end: start.saturating_add(self.lengths[k]),
@@ -164,6 +166,7 @@ impl WorkerCollector {
         for k in 0..self.open.len() {
             if let Some(mut o) = self.open[k].take() {
                 o.row.complete = false;
+                o.row.covered_to = self.clock.clamp(o.row.covered_from, o.end);
                 self.close(k, o, now, emit);
                 self.partial[k] = true;
             }

@@ -159,7 +159,9 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
     for (local, (s, mut book, command_sequence, last_time)) in books.into_iter().enumerate() {
         book.track_level_changes(true);
         recovered_any |= command_sequence > 0;
-        let collector = stats.map(|st| BookCollector::new(s, &st.config, &mut book, command_sequence > 0));
+        let collector = stats.map(|st| {
+            BookCollector::new(s, &st.config, &mut book, (command_sequence > 0).then_some(last_time))
+        });
         owned[s as usize] = Some(Owned {
             index: s,
             local: local as u32,
@@ -214,8 +216,11 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
             if let Some((st, w)) = out.stats.as_mut() {
                 let state = owned[symbol].as_ref().expect("checked above");
                 let commands = state.command_sequence - before_sequence;
-                w.advance(state.last_time, || gauges(&shared, me), &mut |r| st.emit(r));
-                w.entry_done(commands, st.now_ns().saturating_sub(enqueued_ns));
+                // Queries (state hash, snapshot) take no sequence number: not commands.
+                if commands > 0 {
+                    w.advance(state.last_time, || gauges(&shared, me), &mut |r| st.emit(r));
+                    w.entry_done(commands, st.now_ns().saturating_sub(enqueued_ns));
+                }
             }
         }
         if let Some(every) = snapshots.and_then(|c| c.every_commands) {
