@@ -574,35 +574,20 @@ impl<'a> Step<'a> {
             activity.add(delta);
             LevelChange { side: node.level.side, price: node.level.price, quantity, order_count, activity }
         };
+        let level = &node.level;
         if let Some(log) = self.w.level_log.as_mut() {
-            let stamp = self.w.log_stamp;
             // SAFETY: we are the book's writer for the whole step.
-            let (marked, at) = unsafe { node.level.log_mark() };
-            if marked == stamp {
-                let e = &mut log[at as usize];
-                e.quantity = quantity;
-                e.order_count = order_count;
-                e.activity.add(delta);
-            } else {
-                // SAFETY: as above.
-                unsafe { node.level.set_log_mark((stamp, log.len() as u32)) };
-                log.push(entry());
-            }
+            let mark = unsafe { level.log_mark() };
+            // SAFETY: as above.
+            let set = |m| unsafe { level.set_log_mark(m) };
+            log_change(log, self.w.log_stamp, mark, set, delta, (quantity, order_count), entry);
         }
         if let Some(log) = self.w.period_log.as_mut() {
-            let stamp = self.w.period_stamp;
             // SAFETY: we are the book's writer for the whole step.
-            let (marked, at) = unsafe { node.level.period_mark() };
-            if marked == stamp {
-                let e = &mut log[at as usize];
-                e.quantity = quantity;
-                e.order_count = order_count;
-                e.activity.add(delta);
-            } else {
-                // SAFETY: as above.
-                unsafe { node.level.set_period_mark((stamp, log.len() as u32)) };
-                log.push(entry());
-            }
+            let mark = unsafe { level.period_mark() };
+            // SAFETY: as above.
+            let set = |m| unsafe { level.set_period_mark(m) };
+            log_change(log, self.w.period_stamp, mark, set, delta, (quantity, order_count), entry);
         }
     }
 
@@ -1008,4 +993,27 @@ fn level_total_error(fits_64_bits: bool, max: Lots) -> EngineError {
 /// Drop support: every node a ladder still references (linked or retained).
 pub(crate) fn all_nodes<'g>(sh: &SharedState, guard: &'g impl Protect) -> Vec<Shared<'g, Node>> {
     sh.ladders.iter().flat_map(|l| l.index.nodes(guard)).collect()
+}
+
+/// Update a level's entry in a log holding one entry per level (`mark`: the level's
+/// writer-only (stamp, index) for this log), or append one and mark the level.
+#[inline]
+fn log_change(
+    log: &mut Vec<LevelChange>,
+    stamp: u64,
+    (marked, at): (u64, u32),
+    set_mark: impl FnOnce((u64, u32)),
+    delta: &LevelDelta,
+    (quantity, order_count): (Lots, u64),
+    entry: impl FnOnce() -> LevelChange,
+) {
+    if marked == stamp {
+        let e = &mut log[at as usize];
+        e.quantity = quantity;
+        e.order_count = order_count;
+        e.activity.add(delta);
+    } else {
+        set_mark((stamp, log.len() as u32));
+        log.push(entry());
+    }
 }

@@ -36,14 +36,9 @@ struct Hot {
     low: Ticks,
     close: Ticks,
     notional: i128,
-    // Time-weighted values (see `BookRow`), integrated up to `integrated_to`.
+    /// Time-weighted values (see `BookRow`), integrated up to `integrated_to`.
     integrated_to: Timestamp,
-    two_sided_ns: i64,
-    spread_time: i128,
-    bid_size_time: i128,
-    ask_size_time: i128,
-    bid_ns: i64,
-    ask_ns: i64,
+    tw: Integrals,
     // Less frequent.
     orders_cancelled: u64,
     orders_modified: u64,
@@ -65,12 +60,7 @@ impl Hot {
             close: NONE,
             notional: 0,
             integrated_to: start,
-            two_sided_ns: 0,
-            spread_time: 0,
-            bid_size_time: 0,
-            ask_size_time: 0,
-            bid_ns: 0,
-            ask_ns: 0,
+            tw: Integrals::default(),
             orders_cancelled: 0,
             orders_modified: 0,
             orders_expired: 0,
@@ -85,19 +75,12 @@ impl Hot {
             return;
         }
         self.integrated_to = until;
-        let mut row = Integrals::default();
-        row.add_span(bid, ask, dt);
-        self.two_sided_ns += row.two_sided_ns;
-        self.spread_time += row.spread_time;
-        self.bid_size_time += row.bid_size_time;
-        self.bid_ns += row.bid_ns;
-        self.ask_size_time += row.ask_size_time;
-        self.ask_ns += row.ask_ns;
+        self.tw.add_span(bid, ask, dt);
     }
 }
 
 /// Time-weighted sums over some span.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct Integrals {
     spread_time: i128,
     two_sided_ns: i64,
@@ -365,12 +348,7 @@ impl BookCollector {
             for (a, b) in row.rejected.iter_mut().zip(s.rejected) {
                 *a += b;
             }
-            row.spread_time += h.spread_time;
-            row.two_sided_ns += h.two_sided_ns;
-            row.bid_size_time += h.bid_size_time;
-            row.bid_ns += h.bid_ns;
-            row.ask_size_time += h.ask_size_time;
-            row.ask_ns += h.ask_ns;
+            h.tw.add_to(row);
             for l in &rows {
                 let into = o
                     .levels
@@ -408,15 +386,10 @@ impl BookCollector {
             orders_expired: h.orders_expired,
             rejected: s.rejected,
             messages: h.messages,
-            spread_time: h.spread_time,
-            two_sided_ns: h.two_sided_ns,
-            bid_size_time: h.bid_size_time,
-            bid_ns: h.bid_ns,
-            ask_size_time: h.ask_size_time,
-            ask_ns: h.ask_ns,
             levels,
             ..BookRow::default()
         };
+        h.tw.add_to(&mut row);
         self.fill_close(&mut row, state);
         row
     }
