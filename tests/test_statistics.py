@@ -536,3 +536,19 @@ def test_the_store_refuses_a_database_of_another_schema_version(tmp_path: Path) 
     con.close()
     with pytest.raises(lt.CorruptData, match="schema version 99"):
         StatisticsStore(tmp_path)
+
+
+def test_an_unknown_symbol_is_a_clear_error_and_a_dropped_system_still_stores_its_rows(
+    tmp_path: Path,
+) -> None:
+    import gc
+
+    s = TradingSystem(make_config(tmp_path))
+    with pytest.raises(lt.UnknownSymbol, match="NOPE"):
+        s.statistics.bars("NOPE", "1us")
+    s.submit("X", "buy", 1, "1.00", timestamp=100)
+    del s
+    gc.collect()
+    # No shutdown() was called: the finaliser shut the engine down and stored its last rows.
+    bars = lt.Statistics(tmp_path).bars("X", "1us")
+    assert list(bars.orders_added) == [1] and not bars.complete.iloc[0]

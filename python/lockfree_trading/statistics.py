@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from .errors import CorruptData, InvalidConfig, StorageError, TradingError
+from .errors import CorruptData, InvalidConfig, StorageError, TradingError, UnknownSymbol
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import _core
@@ -413,6 +413,7 @@ class StatisticsRecorder:
         from .config import parse_duration
 
         self._core = core
+        self.symbols: list[str] = list(core.symbols)
         self.settings = settings
         self.store = store
         self._shortest_ns = settings.period_ns()[0][1]
@@ -606,6 +607,11 @@ class Statistics:
             raise InvalidConfig(f"period {period!r} is not collected; the periods are {self.periods}")
         return name
 
+    def _symbol(self, symbol: str) -> str:
+        if self._recorder is not None and symbol not in self._recorder.symbols:
+            raise UnknownSymbol(f"unknown symbol {symbol!r}; the system has {self._recorder.symbols}")
+        return symbol
+
     def _rows(
         self, table: str, where: str, params: list[Any], start: TimeLike, end: TimeLike, order: str
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -635,7 +641,7 @@ class Statistics:
         orders and levels at close (columns in ``docs/statistics.md``)."""
         p = self._period(period)
         names, rows = self._rows(
-            "book_bars", "symbol = ? AND period = ?", [symbol, p], start, end, "start_ns"
+            "book_bars", "symbol = ? AND period = ?", [self._symbol(symbol), p], start, end, "start_ns"
         )
         df = self._frame(names, rows)
         nan = float("nan")
@@ -663,7 +669,7 @@ class Statistics:
         and filled, quantity executed, trades, mean queue wait of the filled orders, and the
         level's quantity and order count at its last change."""
         p = self._period(period)
-        where, params = "symbol = ? AND period = ?", [symbol, p]
+        where, params = "symbol = ? AND period = ?", [self._symbol(symbol), p]
         if side is not None:
             where += " AND side = ?"
             params.append(str(side).lower())
@@ -679,7 +685,7 @@ class Statistics:
         pd = _pandas()
         p = self._period(period)
         names, rows = self._rows(
-            "book_rejects", "symbol = ? AND period = ?", [symbol, p], start, end, "start_ns"
+            "book_rejects", "symbol = ? AND period = ?", [self._symbol(symbol), p], start, end, "start_ns"
         )
         df = self._frame(names, rows)
         if df.empty:

@@ -111,6 +111,10 @@ class TradingSystem:
             if self._recorder is not None
             else None
         )
+        if self._recorder is not None:
+            # A system dropped without shutdown(), or still running at interpreter exit, still
+            # stores its last rows (the recorder holds the engine, never this object).
+            weakref.finalize(self, _stop_recording, self._core, self._recorder)
         if self._core.recovery is not None:
             print(f"lockfree-trading: {recovery_summary(self._core.recovery)}", file=sys.stderr)
         self._tokens = itertools.count(1)
@@ -335,6 +339,11 @@ class TradingSystem:
             future.set_result(pending.result())
         except BaseException as e:  # the command's error, or anything unexpected: never lost
             future.set_exception(e)
+
+
+def _stop_recording(core: _core.TradingSystem, recorder: StatisticsRecorder) -> None:
+    core.shutdown()
+    recorder.stop()
 
 
 def recovery_summary(r: dict[str, Any]) -> str:
