@@ -56,7 +56,7 @@ fmt: $(STAMP)
 
 # `--profile ci`: release optimisation without fat LTO (see Cargo.toml).
 test-rust:
-	cargo test -p lft-engine -p lft-workload -p lft-bench --profile ci
+	cargo test -p lft-engine -p lft-workload -p lft-bench -p lft-gateway --profile ci
 
 test-python: $(BUILT)
 	$(BIN)/python -m pytest tests
