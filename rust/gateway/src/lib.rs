@@ -1,8 +1,14 @@
-//! The FIX 4.4 gateway of lockfree-trading (issue 11, in progress): so far the wire codec
-//! ([`codec`]): framing with BodyLength and CheckSum verified, fields with limits on size
-//! and count, and an encoder that computes both. Sessions, order entry and market data
-//! build on it.
+//! The FIX 4.4 gateway of lockfree-trading (issue 11, in progress).
+//!
+//! - [`codec`]: the wire format: framing with BodyLength and CheckSum verified, fields with
+//!   limits on size and count, field problems as SessionRejectReasons, and an encoder that
+//!   computes both.
+//! - [`session`]: the session layer as a pure state machine (Logon, sequence numbers,
+//!   heartbeats, test requests, resend requests answered with gap fills, rejects, logout).
+//!
+//! The network loop, order entry, market data and the HTTP admin build on these.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod session;
