@@ -5,10 +5,13 @@
 //!   computes both.
 //! - [`session`]: the session layer as a pure state machine (Logon, sequence numbers,
 //!   heartbeats, test requests, resend requests answered with gap fills, rejects, logout).
+//! - [`orders`]: NewOrderSingle fields read into engine orders (decimals checked against
+//!   the tick and lot size), with the standard's split between Reject and order reject.
 //!
 //! The network loop, order entry, market data and the HTTP admin build on these.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod orders;
 pub mod session;
