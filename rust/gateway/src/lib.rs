@@ -7,6 +7,8 @@
 //!   heartbeats, test requests, resend requests answered with gap fills, rejects, logout).
 //! - [`orders`]: NewOrderSingle fields read into engine orders (decimals checked against
 //!   the tick and lot size), with the standard's split between Reject and order reject.
+//! - [`reports`]: ExecutionReports (ExecType, OrdStatus, CumQty, LeavesQty, AvgPx, LastPx,
+//!   LastQty) from an order's state.
 //!
 //! The network loop, order entry, market data and the HTTP admin build on these.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
@@ -14,4 +16,5 @@
 
 pub mod codec;
 pub mod orders;
+pub mod reports;
 pub mod session;
