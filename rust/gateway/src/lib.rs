@@ -7,6 +7,9 @@
 //!   heartbeats, test requests, resend requests answered with gap fills, rejects, logout).
 //! - [`orders`]: NewOrderSingle fields read into engine orders (decimals checked against
 //!   the tick and lot size), with the standard's split between Reject and order reject.
+//! - [`entry`]: order entry for every session from one thread: NewOrderSingle,
+//!   OrderCancelRequest, OrderCancelReplaceRequest, OrderMassCancelRequest into engine
+//!   commands, and ExecutionReports to the taker's and the makers' sessions.
 //! - [`reports`]: ExecutionReports (ExecType, OrdStatus, CumQty, LeavesQty, AvgPx, LastPx,
 //!   LastQty) from an order's state.
 //!
@@ -15,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod entry;
 pub mod orders;
 pub mod reports;
 pub mod session;

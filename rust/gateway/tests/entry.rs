@@ -1,0 +1,130 @@
+//! Order entry through a real system: two sessions trading against each other, replaces,
+//! cancels (of one's own orders only), duplicates, mass cancel, unsupported messages.
+
+use lft_engine::system::{SymbolSpec, SystemConfig, TradingSystem};
+use lft_engine::{BookConfig, Decimal};
+use lft_gateway::codec::{decode, Decoded, Limits, MessageBuilder};
+use lft_gateway::entry::{OrderEntry, Outgoing};
+use lft_gateway::session::{Session, SessionConfig};
+
+fn system() -> TradingSystem {
+    let book = BookConfig::new("BTC-USD", Decimal::new(1, 2), Decimal::new(1, 3)).unwrap();
+    let mut cfg = SystemConfig::with_symbols(vec![SymbolSpec::new(book)]);
+    cfg.threads = 1;
+    TradingSystem::start(cfg).unwrap()
+}
+
+fn sessions() -> Vec<Session> {
+    ["A", "B"]
+        .iter()
+        .map(|c| {
+            let cfg = SessionConfig {
+                our_comp_id: "LFT".into(),
+                their_comp_id: (*c).into(),
+                password: None,
+                heartbeat_range: (1, 60),
+            };
+            Session::new(cfg, 1, 1, 0)
+        })
+        .collect()
+}
+
+fn msg(msg_type: &str, fields: &[(u32, &str)]) -> Vec<u8> {
+    let mut b = MessageBuilder::new(msg_type);
+    b.field(49, "X").field(56, "LFT").field(34, 9).field(52, "20261202-10:00:00.000");
+    for (t, v) in fields {
+        b.field(*t, v);
+    }
+    b.finish()
+}
+
+/// (session, MsgType, ExecType, OrdStatus, CumQty, LeavesQty) of each message sent.
+fn summary(out: &[Outgoing]) -> Vec<(usize, String, String, String, String, String)> {
+    out.iter()
+        .map(|(sid, bytes)| {
+            let Decoded::Message(m, _) = decode(bytes, &Limits::default()) else { panic!() };
+            assert_eq!(m.problem, None);
+            let s = |t| m.get_str(t).unwrap_or("-").to_string();
+            (*sid, s(35), s(150), s(39), s(14), s(151))
+        })
+        .collect()
+}
+
+fn send(
+    e: &mut OrderEntry<'_>,
+    sid: usize,
+    s: &mut [Session],
+    msg_type: &str,
+    fields: &[(u32, &str)],
+) -> Vec<Outgoing> {
+    let bytes = msg(msg_type, fields);
+    let Decoded::Message(m, _) = decode(&bytes, &Limits::default()) else { panic!() };
+    e.on_message(sid, &m, s, 0)
+}
+
+fn row(
+    sid: usize,
+    t: &str,
+    exec: &str,
+    status: &str,
+    cum: &str,
+    leaves: &str,
+) -> (usize, String, String, String, String, String) {
+    (sid, t.into(), exec.into(), status.into(), cum.into(), leaves.into())
+}
+
+const NOW: &str = "20261202-10:00:00";
+
+#[test]
+fn two_sessions_trade_and_each_sees_its_own_fills() {
+    let sys = system();
+    let mut s = sessions();
+    let mut e = OrderEntry::new(&sys, 2);
+    let buy =
+        [(11, "a1"), (55, "BTC-USD"), (54, "1"), (60, NOW), (38, "1"), (40, "2"), (44, "100"), (59, "1")];
+    assert_eq!(summary(&send(&mut e, 0, &mut s, "D", &buy)), [row(0, "8", "0", "0", "0", "1")]);
+    let sell = [(11, "b1"), (55, "BTC-USD"), (54, "2"), (60, NOW), (38, "0.4"), (40, "2"), (44, "100")];
+    assert_eq!(
+        summary(&send(&mut e, 1, &mut s, "D", &sell)),
+        [
+            row(1, "8", "0", "0", "0", "0.4"),
+            row(1, "8", "F", "2", "0.4", "0"),
+            row(0, "8", "F", "1", "0.4", "0.6"),
+        ]
+    );
+    // Replace to 0.8 in all: 0.4 filled, 0.4 left.
+    let g =
+        [(11, "a2"), (41, "a1"), (55, "BTC-USD"), (54, "1"), (60, NOW), (38, "0.8"), (40, "2"), (44, "100")];
+    assert_eq!(summary(&send(&mut e, 0, &mut s, "G", &g)), [row(0, "8", "5", "1", "0.4", "0.4")]);
+    // B cannot cancel A's order: A's ClOrdIDs are unknown to B.
+    let f = [(11, "b2"), (41, "a2"), (55, "BTC-USD"), (54, "1"), (60, NOW)];
+    assert_eq!(summary(&send(&mut e, 1, &mut s, "F", &f))[0].1, "9");
+    let f = [(11, "a3"), (41, "a2"), (55, "BTC-USD"), (54, "1"), (60, NOW)];
+    assert_eq!(summary(&send(&mut e, 0, &mut s, "F", &f)), [row(0, "8", "4", "4", "0.4", "0")]);
+    assert_eq!(sys.book(0).unwrap().len(), 0);
+}
+
+#[test]
+fn duplicates_rejects_unsupported_types_and_mass_cancel() {
+    let sys = system();
+    let mut s = sessions();
+    let mut e = OrderEntry::new(&sys, 2);
+    let order = |cl: &'static str, px: &'static str| {
+        [(11, cl), (55, "BTC-USD"), (54, "1"), (60, NOW), (38, "1"), (40, "2"), (44, px), (59, "1")]
+    };
+    send(&mut e, 0, &mut s, "D", &order("x1", "99"));
+    send(&mut e, 0, &mut s, "D", &order("x2", "98"));
+    let dup = summary(&send(&mut e, 0, &mut s, "D", &order("x1", "97")));
+    assert_eq!((dup[0].2.as_str(), dup[0].3.as_str()), ("8", "8"));
+    let off_tick = summary(&send(&mut e, 0, &mut s, "D", &order("x3", "97.001")));
+    assert_eq!(off_tick[0].2, "8");
+    let missing = summary(&send(&mut e, 0, &mut s, "D", &[(11, "x4")]));
+    assert_eq!(missing[0].1, "3", "a required tag missing is a session Reject");
+    assert_eq!(summary(&send(&mut e, 0, &mut s, "E", &[]))[0].1, "j");
+    // Session B's order is not touched by A's mass cancel.
+    send(&mut e, 1, &mut s, "D", &order("y1", "90"));
+    let mass = summary(&send(&mut e, 0, &mut s, "q", &[(11, "m1"), (530, "7"), (60, NOW)]));
+    assert_eq!(mass.iter().filter(|r| r.2 == "4").count(), 2);
+    assert_eq!(mass.last().unwrap().1, "r");
+    assert_eq!(sys.book(0).unwrap().len(), 1);
+}
