@@ -13,7 +13,10 @@
 //! - [`reports`]: ExecutionReports (ExecType, OrdStatus, CumQty, LeavesQty, AvgPx, LastPx,
 //!   LastQty) from an order's state.
 //!
-//! The network loop, order entry, market data and the HTTP admin build on these.
+//! - [`server`]: the acceptor: every connection on one `mio` thread, with limits on
+//!   connections, message size, time to Logon and message rate.
+//!
+//! Market data, the HTTP admin and the daemon's configuration come next.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
 
@@ -21,4 +24,5 @@ pub mod codec;
 pub mod entry;
 pub mod orders;
 pub mod reports;
+pub mod server;
 pub mod session;

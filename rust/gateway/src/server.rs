@@ -1,0 +1,412 @@
+//! The acceptor: one thread runs every connection through `mio` (epoll on Linux): it reads,
+//! frames ([`crate::codec`]), runs the session layer ([`crate::session`]) and order entry
+//! ([`crate::entry`]), and writes what they answer. Nothing here takes a lock; the engine is
+//! reached through the system's queues.
+//!
+//! Limits: connections, bytes per message (a longer declared length closes the connection
+//! before anything is buffered for it), bytes buffered per connection, time to Logon (a
+//! connection that has not logged on in time is closed: slowloris), messages per second per
+//! session (beyond: a Logout). Every refusal is counted in [`Counters`].
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lft_engine::system::TradingSystem;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+use crate::codec::{decode, Decoded, Limits};
+use crate::entry::OrderEntry;
+use crate::session::{Action, Session, SessionConfig, State};
+
+/// How the acceptor is configured.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// Where to listen (127.0.0.1 unless configured otherwise).
+    pub listen: SocketAddr,
+    /// The sessions that may log on.
+    pub sessions: Vec<SessionConfig>,
+    /// Message limits.
+    pub limits: Limits,
+    /// Open connections at most (more are accepted and closed at once).
+    pub max_connections: usize,
+    /// A connection must log on within this.
+    pub logon_timeout: Duration,
+    /// Messages per second one session may send; beyond, it is logged out.
+    pub max_messages_per_second: u32,
+}
+
+/// What the acceptor counted.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Connections accepted.
+    pub connections: AtomicU64,
+    /// Connections refused (over the limit).
+    pub refused_connections: AtomicU64,
+    /// Logons accepted.
+    pub logons: AtomicU64,
+    /// Messages received whole.
+    pub messages_in: AtomicU64,
+    /// Messages sent.
+    pub messages_out: AtomicU64,
+    /// Garbled frames (bad checksum, bad length) ignored.
+    pub garbled: AtomicU64,
+    /// Connections closed for bad input (not FIX, over a limit, a failed Logon, a timeout).
+    pub dropped: AtomicU64,
+    /// Sessions logged out for sending too fast.
+    pub throttled: AtomicU64,
+}
+
+/// A running acceptor; dropping it (or [`Gateway::stop`]) logs every session out and stops.
+pub struct Gateway {
+    stop: Arc<AtomicBool>,
+    waker: Arc<mio::Waker>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// The address it listens on (useful with port 0).
+    pub local_addr: SocketAddr,
+    /// Its counters.
+    pub counters: Arc<Counters>,
+}
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+/// Bytes a connection may have buffered, read or to write, beyond one message.
+const SLACK: usize = 64 * 1024;
+
+struct Conn {
+    stream: TcpStream,
+    inbox: Vec<u8>,
+    outbox: Vec<u8>,
+    opened: Instant,
+    /// The configured session it logged on as.
+    session: Option<usize>,
+    closing: bool,
+    window: (Instant, u32),
+}
+
+impl Gateway {
+    /// Bind and start the acceptor thread on `system`.
+    pub fn start(system: Arc<TradingSystem>, config: GatewayConfig) -> std::io::Result<Gateway> {
+        let mut listener = TcpListener::bind(config.listen)?;
+        let local_addr = listener.local_addr()?;
+        let poll = Poll::new()?;
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(Counters::default());
+        let (stop_t, counters_t) = (Arc::clone(&stop), Arc::clone(&counters));
+        let thread = std::thread::Builder::new()
+            .name("lft-gateway".into())
+            .spawn(move || run(poll, listener, system, config, stop_t, counters_t))?;
+        Ok(Gateway { stop, waker, thread: Some(thread), local_addr, counters })
+    }
+
+    /// Stop accepting, log every session out, flush what can be written, and join.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        let _ = self.waker.wake();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+fn run(
+    mut poll: Poll,
+    listener: TcpListener,
+    system: Arc<TradingSystem>,
+    config: GatewayConfig,
+    stop: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+) {
+    let mut events = Events::with_capacity(1024);
+    let mut conns: HashMap<Token, Conn> = HashMap::new();
+    let mut next_token = 2usize;
+    let start = now_ms();
+    let mut sessions: Vec<Session> =
+        config.sessions.iter().map(|c| Session::new(c.clone(), 1, 1, start)).collect();
+    let mut bound: Vec<Option<Token>> = vec![None; sessions.len()];
+    let mut entry = OrderEntry::new(&system, sessions.len());
+    let mut last_timer = Instant::now();
+    let mut routed: Vec<(usize, Vec<u8>)> = Vec::new();
+    loop {
+        if stop.load(Ordering::Acquire) {
+            // Logout every logged-on session, write what can be written, close.
+            for c in conns.values_mut() {
+                if let Some(sid) = c.session {
+                    if sessions[sid].state() == State::Active {
+                        let bytes = sessions[sid].outgoing("5", now_ms(), |b| {
+                            b.field(58, "the gateway is shutting down");
+                        });
+                        c.outbox.extend_from_slice(&bytes);
+                    }
+                }
+                // Best effort: the socket is non-blocking, a client that does not read loses it.
+                let _ = c.stream.write_all(&c.outbox);
+            }
+            return;
+        }
+        if poll.poll(&mut events, Some(Duration::from_millis(100))).is_err() {
+            continue;
+        }
+        for event in events.iter() {
+            match event.token() {
+                WAKER => {}
+                LISTENER => loop {
+                    match listener.accept() {
+                        Ok((mut stream, _)) => {
+                            if conns.len() >= config.max_connections {
+                                counters.refused_connections.fetch_add(1, Ordering::Relaxed);
+                                continue; // dropped: closed at once
+                            }
+                            let token = Token(next_token);
+                            next_token += 1;
+                            if poll
+                                .registry()
+                                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                                .is_ok()
+                            {
+                                counters.connections.fetch_add(1, Ordering::Relaxed);
+                                conns.insert(
+                                    token,
+                                    Conn {
+                                        stream,
+                                        inbox: Vec::new(),
+                                        outbox: Vec::new(),
+                                        opened: Instant::now(),
+                                        session: None,
+                                        closing: false,
+                                        window: (Instant::now(), 0),
+                                    },
+                                );
+                            }
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(_) => break,
+                    }
+                },
+                token => {
+                    if let Some(c) = conns.get_mut(&token) {
+                        if event.is_readable() {
+                            read_and_handle(
+                                c,
+                                token,
+                                &config,
+                                &mut sessions,
+                                &mut bound,
+                                &mut entry,
+                                &counters,
+                                &mut routed,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Route what order entry produced for other sessions (fills of resting orders).
+        for (sid, bytes) in routed.drain(..) {
+            if let Some(c) = bound.get(sid).copied().flatten().and_then(|t| conns.get_mut(&t)) {
+                counters.messages_out.fetch_add(1, Ordering::Relaxed);
+                c.outbox.extend_from_slice(&bytes);
+            }
+        }
+        if last_timer.elapsed() >= Duration::from_millis(100) {
+            last_timer = Instant::now();
+            let now = now_ms();
+            for (sid, s) in sessions.iter_mut().enumerate() {
+                if let Some(token) = bound[sid] {
+                    let actions = s.on_timer(now);
+                    if let Some(c) = conns.get_mut(&token) {
+                        apply(c, actions, &counters);
+                    }
+                }
+            }
+            for c in conns.values_mut() {
+                if c.session.is_none() && c.opened.elapsed() >= config.logon_timeout && !c.closing {
+                    counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    c.closing = true;
+                }
+            }
+        }
+        // Write, and close what is done.
+        let mut closed = Vec::new();
+        for (token, c) in conns.iter_mut() {
+            while !c.outbox.is_empty() {
+                match c.stream.write(&c.outbox) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        c.outbox.drain(..n);
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        c.closing = true;
+                        c.outbox.clear();
+                    }
+                }
+            }
+            if c.outbox.len() > config.limits.max_message_bytes + SLACK * 16 {
+                // A client that does not read its reports: drop it rather than buffer without end.
+                counters.dropped.fetch_add(1, Ordering::Relaxed);
+                c.closing = true;
+                c.outbox.clear();
+            }
+            if c.closing && c.outbox.is_empty() {
+                closed.push(*token);
+            }
+        }
+        for token in closed {
+            if let Some(mut c) = conns.remove(&token) {
+                let _ = poll.registry().deregister(&mut c.stream);
+                if let Some(sid) = c.session {
+                    bound[sid] = None;
+                    let (next_in, next_out) = sessions[sid].sequence_numbers();
+                    // The next connection of this session resumes the sequence numbers.
+                    sessions[sid] = Session::new(config.sessions[sid].clone(), next_in, next_out, now_ms());
+                }
+            }
+        }
+    }
+}
+
+fn apply(c: &mut Conn, actions: Vec<Action>, counters: &Counters) {
+    for a in actions {
+        match a {
+            Action::Send(bytes) => {
+                counters.messages_out.fetch_add(1, Ordering::Relaxed);
+                c.outbox.extend_from_slice(&bytes);
+            }
+            Action::Disconnect(_) => c.closing = true,
+            Action::Deliver(_) => {}
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_and_handle(
+    c: &mut Conn,
+    token: Token,
+    config: &GatewayConfig,
+    sessions: &mut [Session],
+    bound: &mut [Option<Token>],
+    entry: &mut OrderEntry<'_>,
+    counters: &Counters,
+    routed: &mut Vec<(usize, Vec<u8>)>,
+) {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match c.stream.read(&mut buf) {
+            Ok(0) => {
+                c.closing = true;
+                break;
+            }
+            Ok(n) => {
+                c.inbox.extend_from_slice(&buf[..n]);
+                if c.inbox.len() > config.limits.max_message_bytes + SLACK {
+                    // Framing checks below refuse an oversized message; this bounds a flood.
+                    break;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => {
+                c.closing = true;
+                break;
+            }
+        }
+    }
+    let mut used = 0;
+    while !c.closing {
+        match decode(&c.inbox[used..], &config.limits) {
+            Decoded::Incomplete => break,
+            Decoded::Fatal(_) => {
+                counters.dropped.fetch_add(1, Ordering::Relaxed);
+                c.closing = true;
+            }
+            Decoded::Garbled(_, skip) => {
+                counters.garbled.fetch_add(1, Ordering::Relaxed);
+                used += skip;
+            }
+            Decoded::Message(m, n) => {
+                used += n;
+                counters.messages_in.fetch_add(1, Ordering::Relaxed);
+                let now = now_ms();
+                let sid = match c.session {
+                    Some(sid) => sid,
+                    None => {
+                        // Which configured session is logging on: by its CompIDs.
+                        let found = config.sessions.iter().position(|s| {
+                            m.get_str(49) == Some(s.their_comp_id.as_str())
+                                && m.get_str(56) == Some(s.our_comp_id.as_str())
+                        });
+                        match found {
+                            Some(sid) if bound[sid].is_none() => sid,
+                            _ => {
+                                counters.dropped.fetch_add(1, Ordering::Relaxed);
+                                c.closing = true;
+                                break;
+                            }
+                        }
+                    }
+                };
+                // Throttle: messages per second per session.
+                if c.window.0.elapsed() >= Duration::from_secs(1) {
+                    c.window = (Instant::now(), 0);
+                }
+                c.window.1 += 1;
+                if c.window.1 > config.max_messages_per_second && c.session.is_some() {
+                    counters.throttled.fetch_add(1, Ordering::Relaxed);
+                    let bytes = sessions[sid].outgoing("5", now, |b| {
+                        b.field(58, "message rate above the limit");
+                    });
+                    c.outbox.extend_from_slice(&bytes);
+                    c.closing = true;
+                    break;
+                }
+                let actions = sessions[sid].on_message(&m, now);
+                if c.session.is_none() && sessions[sid].state() == State::Active {
+                    c.session = Some(sid);
+                    bound[sid] = Some(token);
+                    counters.logons.fetch_add(1, Ordering::Relaxed);
+                }
+                let mut delivered = Vec::new();
+                for a in actions {
+                    match a {
+                        Action::Send(bytes) => {
+                            counters.messages_out.fetch_add(1, Ordering::Relaxed);
+                            c.outbox.extend_from_slice(&bytes);
+                        }
+                        Action::Disconnect(_) => c.closing = true,
+                        Action::Deliver(bytes) => delivered.push(bytes),
+                    }
+                }
+                for bytes in delivered {
+                    if let Decoded::Message(app, _) = decode(&bytes, &config.limits) {
+                        for (to, out) in entry.on_message(sid, &app, sessions, now) {
+                            if to == sid {
+                                counters.messages_out.fetch_add(1, Ordering::Relaxed);
+                                c.outbox.extend_from_slice(&out);
+                            } else {
+                                routed.push((to, out));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    c.inbox.drain(..used.min(c.inbox.len()));
+}
