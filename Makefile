@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "maturin>=1.7,<2" "numpy>=1.22" "pyyaml>=6" "pydantic>=2.6" \
 	    "pytest>=8" "hypothesis>=6.100" "pytest-benchmark>=4" "mypy>=1.10" "ruff>=0.5" types-PyYAML \
-	    "pandas>=1.5" "matplotlib>=3.7" pandas-stubs "rich>=13" "pyarrow>=14" nbclient nbformat ipykernel
+	    "pandas>=1.5" "matplotlib>=3.7" pandas-stubs "rich>=13" "pyarrow>=14" nbclient nbformat ipykernel simplefix
 	touch $@
 
 venv: $(STAMP)

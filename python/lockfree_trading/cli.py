@@ -271,6 +271,9 @@ def run_serve(config: Config, status_every: float, out: Optional[TextIO] = None)
             file=out,
             flush=True,
         )
+        gateway = system.start_gateway() if config.gateway.enabled else None
+        if gateway is not None:
+            print(f"  FIX 4.4 gateway listening on {gateway.address}", file=out, flush=True)
         last: Optional[int] = None
         while not stop.wait(status_every):
             processed = sum(int(w["processed"]) for w in system.worker_stats())
@@ -281,6 +284,9 @@ def run_serve(config: Config, status_every: float, out: Optional[TextIO] = None)
                 file=out,
                 flush=True,
             )
+        if gateway is not None:
+            # Stop accepting and log every session out before the queues drain.
+            gateway.stop()
         print("shutting down: draining queues", file=out, flush=True)
     print("stopped", file=out, flush=True)
     return 0

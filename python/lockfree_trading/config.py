@@ -22,6 +22,8 @@ __all__ = [
     "BookSettings",
     "Config",
     "EngineSettings",
+    "GatewaySession",
+    "GatewaySettings",
     "JournalSettings",
     "MemorySettings",
     "PriceBand",
@@ -340,6 +342,64 @@ class StatisticsSettings(_Strict):
         }
 
 
+class GatewaySession(_Strict):
+    """One FIX session that may log on."""
+
+    #: The client's SenderCompID (49).
+    sender_comp_id: str = Field(min_length=1, max_length=64)
+    #: Ours: the client's TargetCompID (56).
+    target_comp_id: str = Field(default="LFT", min_length=1, max_length=64)
+    #: Password (554) the client must send at Logon (None: none asked).
+    password: Optional[str] = None
+    #: HeartBtInt (108) accepted, seconds: [min, max].
+    heartbeat_range: tuple[int, int] = (1, 120)
+
+    @model_validator(mode="after")
+    def _range(self) -> GatewaySession:
+        lo, hi = self.heartbeat_range
+        if not 1 <= lo <= hi <= 3600:
+            raise ValueError(f"heartbeat_range: {list(self.heartbeat_range)} must be 1 <= min <= max <= 3600")
+        return self
+
+
+class GatewaySettings(_Strict):
+    """The FIX 4.4 acceptor started by the daemon (docs/fix.md)."""
+
+    enabled: bool = False
+    #: host:port; loopback unless you say otherwise.
+    listen: str = "127.0.0.1:9878"
+    #: The sessions that may log on.
+    sessions: tuple[GatewaySession, ...] = ()
+    #: Bytes of one message at most; a longer declared length closes the connection.
+    max_message_bytes: int = Field(default=64 * 1024, ge=256, le=16 << 20)
+    #: Fields of one message at most.
+    max_fields: int = Field(default=512, ge=16, le=100_000)
+    #: Open connections at most.
+    max_connections: int = Field(default=64, ge=1, le=100_000)
+    #: A connection must log on within this (slowloris).
+    logon_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
+    #: Messages per second one session may send; beyond, it is logged out.
+    max_messages_per_second: int = Field(default=100_000, ge=1)
+
+    @model_validator(mode="after")
+    def _sessions(self) -> GatewaySettings:
+        if self.enabled and not self.sessions:
+            raise ValueError("sessions: an enabled gateway needs at least one session")
+        seen = set()
+        for i, s in enumerate(self.sessions):
+            key = (s.sender_comp_id, s.target_comp_id)
+            if key in seen:
+                raise ValueError(f"sessions[{i}]: {key} is configured twice")
+            seen.add(key)
+        return self
+
+    def to_engine_dict(self) -> dict[str, Any]:
+        """The plain dict the Rust gateway is built from."""
+        d = self.model_dump(exclude={"enabled"})
+        d["sessions"] = [dict(x) for x in d["sessions"]]
+        return d
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -350,6 +410,7 @@ class Config(_Strict):
     snapshots: SnapshotSettings = Field(default_factory=SnapshotSettings)
     journal: JournalSettings = Field(default_factory=JournalSettings)
     statistics: StatisticsSettings = Field(default_factory=StatisticsSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     @field_validator("symbols")
     @classmethod

@@ -123,6 +123,7 @@ class TradingSystem:
         self._early: set[int] = set()
         self._completer: Optional[threading.Thread] = None
         self._closed = False
+        self._gateways: list[_core.Gateway] = []
 
     # ------------------------------------------------------------------ commands
 
@@ -233,6 +234,13 @@ class TradingSystem:
         for name in [symbol] if symbol is not None else self.symbols:
             self._core.close_periods(name, now)
 
+    def start_gateway(self) -> _core.Gateway:
+        """Start the FIX 4.4 acceptor of `config.gateway` on this system (docs/fix.md);
+        stop it with `.stop()` (shutdown() stops it too)."""
+        gw = _core.Gateway(self._core, self.config.gateway.to_engine_dict())
+        self._gateways.append(gw)
+        return gw
+
     def book(self, symbol: str) -> _core.BookView:
         """Read-only view of a symbol's book. ``best_bid``, ``best_ask``, ``sequence`` and
         ``len`` are wait-free (as of the worker's last completed command); ``depth`` and
@@ -294,6 +302,8 @@ class TradingSystem:
     def shutdown(self) -> None:
         """Stop accepting, run and answer everything already queued, join the workers.
         Idempotent."""
+        for gw in self._gateways:
+            gw.stop()
         self._core.shutdown()
         self._closed = True
         if self._recorder is not None:

@@ -377,10 +377,22 @@ fn read_and_handle(
                     break;
                 }
                 let actions = sessions[sid].on_message(&m, now);
-                if c.session.is_none() && sessions[sid].state() == State::Active {
-                    c.session = Some(sid);
-                    bound[sid] = Some(token);
-                    counters.logons.fetch_add(1, Ordering::Relaxed);
+                if c.session.is_none() {
+                    match sessions[sid].state() {
+                        State::Active => {
+                            c.session = Some(sid);
+                            bound[sid] = Some(token);
+                            counters.logons.fetch_add(1, Ordering::Relaxed);
+                        }
+                        State::Closed => {
+                            // A refused Logon: the session waits for the next attempt as it was.
+                            counters.dropped.fetch_add(1, Ordering::Relaxed);
+                            let (next_in, next_out) = sessions[sid].sequence_numbers();
+                            sessions[sid] =
+                                Session::new(config.sessions[sid].clone(), next_in, next_out, now);
+                        }
+                        State::AwaitingLogon | State::LoggingOut => {}
+                    }
                 }
                 let mut delivered = Vec::new();
                 for a in actions {

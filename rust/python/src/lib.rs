@@ -8,6 +8,7 @@ mod convert;
 mod durability;
 mod enums;
 mod errors;
+mod gateway;
 mod gil;
 mod html;
 mod objects;
@@ -39,6 +40,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<system::PyBookView>()?;
     m.add_class::<system::PyEvent>()?;
     m.add_class::<system::PySubscription>()?;
+    m.add_class::<gateway::PyGateway>()?;
     m.add_function(wrap_pyfunction!(workload::py_generate_workload, m)?)?;
     m.add_function(wrap_pyfunction!(durability::py_verify_recovery, m)?)?;
     m.add_function(wrap_pyfunction!(durability::py_journal_inspect, m)?)?;

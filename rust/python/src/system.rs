@@ -78,7 +78,7 @@ impl Completions {
 /// Many symbols, each matched by its own worker thread.
 #[pyclass(name = "TradingSystem", module = "lockfree_trading._core", frozen)]
 pub struct PyTradingSystem {
-    pub(crate) system: TradingSystem,
+    pub(crate) system: Arc<TradingSystem>,
     pub(crate) scales: Vec<Scale>,
     pub(crate) names: Vec<Arc<str>>,
     completions: Arc<Completions>,
@@ -394,7 +394,7 @@ impl PyTradingSystem {
         });
         let sink = Arc::clone(&completions);
         let notify: Notify = Arc::new(move |t| sink.push(t));
-        Ok(PyTradingSystem { system, scales, names, completions, notify, index_of })
+        Ok(PyTradingSystem { system: Arc::new(system), scales, names, completions, notify, index_of })
     }
 
     /// Configured symbols, in order.

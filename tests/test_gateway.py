@@ -1,0 +1,293 @@
+"""The FIX 4.4 gateway over loopback TCP, driven by an independent FIX implementation
+(`simplefix` for framing): a session's life, order entry, two sessions trading, and a
+table of malformed inputs with their answers (the conformance suite grows with issue 11)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any, Optional
+
+import lockfree_trading as lt
+import pytest
+
+simplefix = pytest.importorskip("simplefix")
+
+SYMBOL = "BTC-USD"
+
+
+def config(**gateway: Any) -> dict[str, Any]:
+    gw = {
+        "enabled": True,
+        "listen": "127.0.0.1:0",
+        "sessions": [
+            {"sender_comp_id": "ALICE", "target_comp_id": "LFT", "password": "a-pw"},
+            {"sender_comp_id": "BOB", "target_comp_id": "LFT"},
+        ],
+        "logon_timeout_seconds": 0.5,
+    }
+    gw.update(gateway)
+    return {
+        "symbols": [{"name": SYMBOL, "tick_size": "0.01", "lot_size": "0.001"}],
+        "engine": {"threads": 1},
+        "gateway": gw,
+    }
+
+
+class Client:
+    """A FIX initiator on a blocking socket: simplefix builds and parses the messages."""
+
+    def __init__(self, address: str, sender: str) -> None:
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=3)
+        self.sock.settimeout(0.2)
+        self.parser = simplefix.FixParser()
+        self.sender = sender
+        self.seq = 1
+
+    def send(self, msg_type: str, fields: list[tuple[int, Any]], *, seq: Optional[int] = None) -> None:
+        m = simplefix.FixMessage()
+        m.append_pair(8, "FIX.4.4", header=True)
+        m.append_pair(35, msg_type, header=True)
+        m.append_pair(49, self.sender, header=True)
+        m.append_pair(56, "LFT", header=True)
+        m.append_pair(34, seq if seq is not None else self.seq, header=True)
+        m.append_utc_timestamp(52, precision=3, header=True)
+        for tag, value in fields:
+            m.append_pair(tag, value)
+        if seq is None:
+            self.seq += 1
+        self.sock.sendall(m.encode())
+
+    def recv(self, timeout: float = 3.0) -> Optional[Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = self.parser.get_message()
+            if msg is not None:
+                return msg
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return None
+            if not data:
+                return None
+            self.parser.append_buffer(data)
+        return None
+
+    def recv_type(self, msg_type: bytes, timeout: float = 3.0) -> Any:
+        while True:
+            m = self.recv(timeout)
+            assert m is not None, f"no {msg_type!r} before the connection ended"
+            if m.get(35) == msg_type:
+                return m
+
+    def closed(self, timeout: float = 3.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return True
+            if not data:
+                return True
+            self.parser.append_buffer(data)
+        return False
+
+    def logon(self, password: Optional[str] = None) -> Any:
+        fields: list[tuple[int, Any]] = [(98, 0), (108, 30)]
+        if password is not None:
+            fields.append((554, password))
+        self.send("A", fields)
+        return self.recv_type(b"A")
+
+
+@pytest.fixture
+def system() -> Any:
+    with lt.TradingSystem(config()) as s:
+        yield s
+
+
+def new_order(cl: str, side: int, qty: str, price: str, tif: int = 1) -> list[tuple[int, Any]]:
+    return [
+        (11, cl),
+        (55, SYMBOL),
+        (54, side),
+        (60, "20261202-10:00:00.000"),
+        (38, qty),
+        (40, 2),
+        (44, price),
+        (59, tif),
+    ]
+
+
+def test_logon_order_fill_cancel_and_logout(system: Any) -> None:
+    gw = system.start_gateway()
+    alice, bob = Client(gw.address, "ALICE"), Client(gw.address, "BOB")
+    assert alice.logon("a-pw").get(108) == b"30"
+    bob.logon()
+    alice.send("D", new_order("A-1", 1, "1", "100.00"))
+    ack = alice.recv_type(b"8")
+    assert (ack.get(150), ack.get(39), ack.get(11), ack.get(151)) == (b"0", b"0", b"A-1", b"1")
+    bob.send("D", new_order("B-1", 2, "0.25", "100.00"))
+    assert bob.recv_type(b"8").get(150) == b"0"
+    fill = bob.recv_type(b"8")
+    assert (fill.get(150), fill.get(39), fill.get(31), fill.get(32)) == (b"F", b"2", b"100", b"0.25")
+    unsolicited = alice.recv_type(b"8")
+    assert (unsolicited.get(150), unsolicited.get(39), unsolicited.get(14), unsolicited.get(151)) == (
+        b"F",
+        b"1",
+        b"0.25",
+        b"0.75",
+    )
+    # Book and trades equal the same commands through Python: one resting 0.75 bid.
+    depth = system.book(SYMBOL).depth(1)
+    assert (str(depth.bids[0].price), str(depth.bids[0].quantity)) == ("100.00", "0.750")
+    # Bob cannot cancel Alice's order.
+    bob.send("F", [(11, "B-2"), (41, "A-1"), (55, SYMBOL), (54, 1), (60, "20261202-10:00:00")])
+    assert bob.recv_type(b"9").get(102) == b"1"
+    alice.send("F", [(11, "A-2"), (41, "A-1"), (55, SYMBOL), (54, 1), (60, "20261202-10:00:00")])
+    cancel = alice.recv_type(b"8")
+    assert (cancel.get(150), cancel.get(39), cancel.get(41)) == (b"4", b"4", b"A-1")
+    alice.send("5", [])
+    assert alice.recv_type(b"5") is not None
+    assert alice.closed()
+    counters = gw.counters()
+    assert counters["logons"] == 2 and counters["messages_in"] >= 7
+
+
+def test_session_rules_test_request_resend_and_sequence_gap(system: Any) -> None:
+    gw = system.start_gateway()
+    c = Client(gw.address, "BOB")
+    c.logon()
+    c.send("1", [(112, "PING")])
+    assert c.recv_type(b"0").get(112) == b"PING"
+    c.send("2", [(7, 1), (16, 0)])
+    gap = c.recv_type(b"4")
+    assert (gap.get(123), gap.get(36)) == (b"Y", b"3")  # our Logon and Heartbeat were 1 and 2
+    c.send("0", [], seq=10)  # a gap: 4 to 9 missing
+    resend = c.recv_type(b"2")
+    assert (resend.get(7), resend.get(16)) == (b"4", b"0")
+
+
+# (what is sent after Logon, what the gateway answers: a MsgType, or None for a disconnect)
+MALFORMED: list[tuple[str, bytes, Optional[bytes]]] = [
+    ("unsupported message type", b"35=E|", b"j"),
+    ("missing ClOrdID", b"35=D|55=BTC-USD|54=1|60=20261202-10:00:00|38=1|40=2|44=1|", b"3"),
+    ("missing Symbol", b"35=D|11=x1|54=1|60=20261202-10:00:00|38=1|40=2|44=1|", b"3"),
+    ("missing Side", b"35=D|11=x2|55=BTC-USD|60=20261202-10:00:00|38=1|40=2|44=1|", b"3"),
+    ("missing OrderQty", b"35=D|11=x3|55=BTC-USD|54=1|60=20261202-10:00:00|40=2|44=1|", b"3"),
+    ("missing Price on a limit", b"35=D|11=x4|55=BTC-USD|54=1|60=20261202-10:00:00|38=1|40=2|", b"3"),
+    ("Side out of range", b"35=D|11=x5|55=BTC-USD|54=7|60=20261202-10:00:00|38=1|40=2|44=1|", b"3"),
+    ("OrdType out of range", b"35=D|11=x6|55=BTC-USD|54=1|60=20261202-10:00:00|38=1|40=9|44=1|", b"3"),
+    ("quantity not a number", b"35=D|11=x7|55=BTC-USD|54=1|60=20261202-10:00:00|38=abc|40=2|44=1|", b"3"),
+    ("price with an exponent", b"35=D|11=x8|55=BTC-USD|54=1|60=20261202-10:00:00|38=1|40=2|44=1e2|", b"3"),
+    ("empty value", b"35=D|11=|55=BTC-USD|54=1|60=20261202-10:00:00|38=1|40=2|44=1|", b"3"),
+    ("tag not a number", b"35=D|1x=5|", b"3"),
+    ("price off the tick", b"35=D|11=x9|55=BTC-USD|54=1|60=20261202-10:00:00|38=1|40=2|44=1.001|", b"8"),
+    ("quantity off the lot", b"35=D|11=xa|55=BTC-USD|54=1|60=20261202-10:00:00|38=0.0001|40=2|44=1|", b"8"),
+    ("unknown symbol", b"35=D|11=xb|55=DOGE|54=1|60=20261202-10:00:00|38=1|40=2|44=1|", b"8"),
+    ("negative price", b"35=D|11=xc|55=BTC-USD|54=1|60=20261202-10:00:00|38=1|40=2|44=-1|", b"8"),
+    ("cancel of an unknown order", b"35=F|11=xd|41=nope|55=BTC-USD|54=1|60=20261202-10:00:00|", b"9"),
+    ("second Logon", b"35=A|98=0|108=30|", b"3"),
+]
+
+
+def raw_message(body: bytes, seq: int) -> bytes:
+    """`body` (fields after the header, | for SOH) framed with a correct length and checksum."""
+    fields = body.replace(b"|", b"\x01")
+    msg_type, rest = fields.split(b"\x01", 1)
+    header = (
+        msg_type + b"\x0149=BOB\x0156=LFT\x0134=" + str(seq).encode() + b"\x0152=20261202-10:00:00.000\x01"
+    )
+    body_bytes = header + rest
+    head = b"8=FIX.4.4\x019=" + str(len(body_bytes)).encode() + b"\x01"
+    total = head + body_bytes
+    return total + b"10=%03d\x01" % (sum(total) % 256)
+
+
+@pytest.mark.parametrize(("what", "body", "answer"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_application_input_gets_the_prescribed_answer(
+    system: Any, what: str, body: bytes, answer: Optional[bytes]
+) -> None:
+    gw = system.start_gateway()
+    c = Client(gw.address, "BOB")
+    c.logon()
+    c.sock.sendall(raw_message(body, c.seq))
+    c.seq += 1
+    reply = c.recv()
+    assert reply is not None and reply.get(35) == answer, (what, reply)
+    # The session goes on: a TestRequest still gets its Heartbeat.
+    c.send("1", [(112, "after")])
+    assert c.recv_type(b"0").get(112) == b"after"
+
+
+FRAMING: list[tuple[str, bytes]] = [
+    ("HTTP instead of FIX", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("FIX 4.2", b"8=FIX.4.2\x019=5\x0135=0\x0110=000\x01"),
+    ("BodyLength not a number", b"8=FIX.4.4\x019=abc\x0135=0\x01"),
+    ("a 10 MB message", b"8=FIX.4.4\x019=10485760\x0135=D\x01" + b"x" * 4096),
+    ("garbage bytes", bytes(range(256)) * 4),
+]
+
+
+@pytest.mark.parametrize(("what", "data"), FRAMING, ids=[f[0] for f in FRAMING])
+def test_broken_framing_is_a_disconnect_and_other_sessions_go_on(system: Any, what: str, data: bytes) -> None:
+    gw = system.start_gateway()
+    good = Client(gw.address, "ALICE")
+    good.logon("a-pw")
+    host, port = gw.address.rsplit(":", 1)
+    bad = socket.create_connection((host, int(port)), timeout=3)
+    bad.sendall(data)
+    bad.settimeout(3)
+    try:
+        assert bad.recv(65536) == b"", what
+    except ConnectionResetError:
+        pass
+    good.send("1", [(112, "still-here")])
+    assert good.recv_type(b"0").get(112) == b"still-here"
+
+
+def test_wrong_password_unknown_compid_and_silence_are_refused(system: Any) -> None:
+    gw = system.start_gateway()
+    wrong = Client(gw.address, "ALICE")
+    wrong.send("A", [(98, 0), (108, 30), (554, "nope")])
+    assert wrong.closed()
+    stranger = Client(gw.address, "MALLORY")
+    stranger.send("A", [(98, 0), (108, 30)])
+    assert stranger.closed()
+    silent = Client(gw.address, "BOB")
+    assert silent.closed(), "no Logon within logon_timeout_seconds"
+    assert gw.counters()["dropped"] >= 3
+
+
+def test_a_bad_checksum_is_ignored_and_its_number_not_counted(system: Any) -> None:
+    gw = system.start_gateway()
+    c = Client(gw.address, "BOB")
+    c.logon()
+    msg = bytearray(raw_message(b"1|112=lost|", c.seq))
+    msg[-2] = ord("0") if msg[-2] != ord("0") else ord("1")
+    c.sock.sendall(bytes(msg))
+    c.send("1", [(112, "kept")])  # the same sequence number again: the garbled one did not count
+    assert c.recv_type(b"0").get(112) == b"kept"
+    assert gw.counters()["garbled"] == 1
+
+
+def test_gateway_settings_are_checked() -> None:
+    with pytest.raises(lt.InvalidConfig, match="an enabled gateway needs at least one session"):
+        lt.Config.from_dict({"symbols": [{"name": "X"}], "gateway": {"enabled": True}})
+    with pytest.raises(lt.InvalidConfig, match="heartbeat_range"):
+        lt.Config.from_dict(
+            {
+                "symbols": [{"name": "X"}],
+                "gateway": {"sessions": [{"sender_comp_id": "A", "heartbeat_range": [5, 1]}]},
+            }
+        )
+    with (
+        lt.TradingSystem(config(listen="not-an-address")) as s,
+        pytest.raises(lt.InvalidConfig, match=r"gateway\.listen"),
+    ):
+        s.start_gateway()
