@@ -12,7 +12,7 @@ export CARGO_TERM_COLOR ?= never
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml
 PY_SOURCES := $(shell find python -type f \( -name '*.py' -o -name '*.pyi' -o -name 'py.typed' \)) pyproject.toml
 
-.PHONY: all venv build run demo test test-rust test-python lint fmt bench bench-deps bench-rust bench-python loom loom-mutants loom-clippy \
+.PHONY: all venv build run serve demo test test-rust test-python lint fmt bench bench-deps bench-rust bench-python loom loom-mutants loom-clippy \
 	nightly miri tsan clean crash-test
 
 all: build
@@ -37,6 +37,13 @@ build: $(BUILT)
 # Drive the multi-symbol system with the seeded workload (progress bar, summary table).
 run: $(BUILT)
 	$(BIN)/trading-system --config $(CONFIG) simulate
+
+# The daemon with its FIX gateway on 127.0.0.1:9878 (session CLIENT1 -> LFT; docs/fix.md),
+# statistics on; Ctrl-C logs the sessions out and drains.
+serve: $(BUILT)
+	$(BIN)/python -c "import sys, yaml; c = yaml.safe_load(open('$(CONFIG)')); \
+	    c['gateway']['enabled'] = True; yaml.safe_dump(c, open('.serve-config.yaml', 'w'))"
+	$(BIN)/trading-system --config .serve-config.yaml
 
 demo: $(BUILT)
 	$(BIN)/trading-system demo --config $(CONFIG)

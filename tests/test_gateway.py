@@ -291,3 +291,18 @@ def test_gateway_settings_are_checked() -> None:
         pytest.raises(lt.InvalidConfig, match=r"gateway\.listen"),
     ):
         s.start_gateway()
+
+
+def test_sequence_numbers_are_kept_in_the_journal_directory_across_restarts(tmp_path: Any) -> None:
+    cfg = config()
+    cfg["journal"] = {"enabled": True, "directory": str(tmp_path / "journal")}
+    with lt.TradingSystem(cfg) as s:
+        c = Client(s.start_gateway().address, "BOB")
+        c.logon()
+        c.send("1", [(112, "x")])
+        c.recv_type(b"0")
+    assert (tmp_path / "journal" / "fix-sessions" / "BOB-LFT.seq").exists()
+    with lt.TradingSystem(cfg) as s:
+        c = Client(s.start_gateway().address, "BOB")
+        c.seq = 3
+        assert c.logon().get(34) == b"4", "Logon, Heartbeat and the shutdown Logout were 1 to 3"

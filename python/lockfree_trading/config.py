@@ -380,6 +380,9 @@ class GatewaySettings(_Strict):
     logon_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
     #: Messages per second one session may send; beyond, it is logged out.
     max_messages_per_second: int = Field(default=100_000, ge=1)
+    #: Where sessions' sequence numbers are kept across restarts (default: `fix-sessions`
+    #: in the journal's directory when the journal is on; otherwise not kept).
+    state_directory: Optional[str] = None
 
     @model_validator(mode="after")
     def _sessions(self) -> GatewaySettings:

@@ -237,7 +237,10 @@ class TradingSystem:
     def start_gateway(self) -> _core.Gateway:
         """Start the FIX 4.4 acceptor of `config.gateway` on this system (docs/fix.md);
         stop it with `.stop()` (shutdown() stops it too)."""
-        gw = _core.Gateway(self._core, self.config.gateway.to_engine_dict())
+        settings = self.config.gateway.to_engine_dict()
+        if settings.get("state_directory") is None and self.config.journal.enabled:
+            settings["state_directory"] = str(Path(self.config.journal.directory) / "fix-sessions")
+        gw = _core.Gateway(self._core, settings)
         self._gateways.append(gw)
         return gw
 

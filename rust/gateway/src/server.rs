@@ -38,6 +38,40 @@ pub struct GatewayConfig {
     pub logon_timeout: Duration,
     /// Messages per second one session may send; beyond, it is logged out.
     pub max_messages_per_second: u32,
+    /// Where each session's sequence numbers are kept across restarts (one small file per
+    /// session, rewritten through a rename at most every 100 ms, at every disconnect and at
+    /// stop); `None`: every daemon start begins at 1 and 1.
+    pub state_directory: Option<std::path::PathBuf>,
+}
+
+/// The file of one session's sequence numbers.
+fn seq_file(dir: &std::path::Path, s: &SessionConfig) -> std::path::PathBuf {
+    let clean = |x: &str| {
+        x.chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .collect::<String>()
+    };
+    dir.join(format!("{}-{}.seq", clean(&s.their_comp_id), clean(&s.our_comp_id)))
+}
+
+/// `(next inbound, next outbound)` stored for a session, or (1, 1).
+pub fn load_sequence_numbers(dir: Option<&std::path::Path>, s: &SessionConfig) -> (u64, u64) {
+    let Some(dir) = dir else { return (1, 1) };
+    let text = std::fs::read_to_string(seq_file(dir, s)).unwrap_or_default();
+    let mut parts = text.split_whitespace().map(|p| p.parse::<u64>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) if a > 0 && b > 0 => (a, b),
+        _ => (1, 1),
+    }
+}
+
+fn store_sequence_numbers(dir: Option<&std::path::Path>, s: &SessionConfig, numbers: (u64, u64)) {
+    let Some(dir) = dir else { return };
+    let path = seq_file(dir, s);
+    let tmp = path.with_extension("seq.tmp");
+    if std::fs::write(&tmp, format!("{} {}\n", numbers.0, numbers.1)).is_ok() {
+        let _ = std::fs::rename(&tmp, &path);
+    }
 }
 
 /// What the acceptor counted.
@@ -137,8 +171,19 @@ fn run(
     let mut conns: HashMap<Token, Conn> = HashMap::new();
     let mut next_token = 2usize;
     let start = now_ms();
-    let mut sessions: Vec<Session> =
-        config.sessions.iter().map(|c| Session::new(c.clone(), 1, 1, start)).collect();
+    let state_dir = config.state_directory.as_deref();
+    if let Some(dir) = state_dir {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut sessions: Vec<Session> = config
+        .sessions
+        .iter()
+        .map(|c| {
+            let (next_in, next_out) = load_sequence_numbers(state_dir, c);
+            Session::new(c.clone(), next_in, next_out, start)
+        })
+        .collect();
+    let mut stored: Vec<(u64, u64)> = sessions.iter().map(Session::sequence_numbers).collect();
     let mut bound: Vec<Option<Token>> = vec![None; sessions.len()];
     let mut entry = OrderEntry::new(&system, sessions.len());
     let mut last_timer = Instant::now();
@@ -157,6 +202,9 @@ fn run(
                 }
                 // Best effort: the socket is non-blocking, a client that does not read loses it.
                 let _ = c.stream.write_all(&c.outbox);
+            }
+            for (s, c) in sessions.iter().zip(&config.sessions) {
+                store_sequence_numbers(state_dir, c, s.sequence_numbers());
             }
             return;
         }
@@ -227,6 +275,12 @@ fn run(
         if last_timer.elapsed() >= Duration::from_millis(100) {
             last_timer = Instant::now();
             let now = now_ms();
+            for (i, s) in sessions.iter().enumerate() {
+                if s.sequence_numbers() != stored[i] {
+                    stored[i] = s.sequence_numbers();
+                    store_sequence_numbers(state_dir, &config.sessions[i], stored[i]);
+                }
+            }
             for (sid, s) in sessions.iter_mut().enumerate() {
                 if let Some(token) = bound[sid] {
                     let actions = s.on_timer(now);
@@ -274,6 +328,8 @@ fn run(
                 if let Some(sid) = c.session {
                     bound[sid] = None;
                     let (next_in, next_out) = sessions[sid].sequence_numbers();
+                    stored[sid] = (next_in, next_out);
+                    store_sequence_numbers(state_dir, &config.sessions[sid], stored[sid]);
                     // The next connection of this session resumes the sequence numbers.
                     sessions[sid] = Session::new(config.sessions[sid].clone(), next_in, next_out, now_ms());
                 }

@@ -11,12 +11,19 @@ use lft_gateway::codec::{decode, Decoded, Limits, MessageBuilder};
 use lft_gateway::server::{Gateway, GatewayConfig};
 use lft_gateway::session::SessionConfig;
 
-fn gateway(max_rate: u32) -> (Arc<TradingSystem>, Gateway) {
+fn system() -> Arc<TradingSystem> {
     let book = BookConfig::new("BTC-USD", Decimal::new(1, 2), Decimal::new(1, 3)).unwrap();
     let mut cfg = SystemConfig::with_symbols(vec![SymbolSpec::new(book)]);
     cfg.threads = 1;
-    let system = Arc::new(TradingSystem::start(cfg).unwrap());
-    let config = GatewayConfig {
+    Arc::new(TradingSystem::start(cfg).unwrap())
+}
+
+fn gateway_config(
+    max_rate: u32,
+    logon_timeout: Duration,
+    state_directory: Option<std::path::PathBuf>,
+) -> GatewayConfig {
+    GatewayConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         sessions: vec![SessionConfig {
             our_comp_id: "LFT".into(),
@@ -26,10 +33,16 @@ fn gateway(max_rate: u32) -> (Arc<TradingSystem>, Gateway) {
         }],
         limits: Limits::default(),
         max_connections: 4,
-        logon_timeout: Duration::from_millis(300),
+        logon_timeout,
         max_messages_per_second: max_rate,
-    };
-    let gw = Gateway::start(Arc::clone(&system), config).unwrap();
+        state_directory,
+    }
+}
+
+fn gateway(max_rate: u32) -> (Arc<TradingSystem>, Gateway) {
+    let system = system();
+    let gw = Gateway::start(Arc::clone(&system), gateway_config(max_rate, Duration::from_millis(300), None))
+        .unwrap();
     (system, gw)
 }
 
@@ -172,4 +185,28 @@ fn a_session_sending_too_fast_is_logged_out() {
         }
     }
     assert!(saw_logout);
+}
+
+#[test]
+fn sequence_numbers_survive_a_restart_of_the_gateway() {
+    let dir = std::env::temp_dir().join(format!("lft-fix-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let system = system();
+    let config = || gateway_config(1000, Duration::from_secs(2), Some(dir.clone()));
+    let mut gw = Gateway::start(Arc::clone(&system), config()).unwrap();
+    let mut c = Client::connect(&gw);
+    c.send("A", &LOGON);
+    c.recv().unwrap();
+    c.send("1", &[(112, "x")]);
+    c.recv().unwrap();
+    gw.stop();
+    // A new gateway (a daemon restart) expects 3 and sends 4 (Logon, Heartbeat, Logout were 1..3).
+    let gw = Gateway::start(Arc::clone(&system), config()).unwrap();
+    let mut again = Client::connect(&gw);
+    again.seq = 3;
+    again.send("A", &LOGON);
+    let (t, f) = again.recv().unwrap();
+    assert_eq!((t.as_str(), get(&f, 34)), ("A", Some("4")));
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -53,6 +53,7 @@ fn gateway_config(d: &Bound<'_, PyDict>) -> PyResult<GatewayConfig> {
         max_connections: get(d, "max_connections", 64usize)?,
         logon_timeout: Duration::from_secs_f64(get(d, "logon_timeout_seconds", 5.0f64)?.clamp(0.01, 3600.0)),
         max_messages_per_second: get(d, "max_messages_per_second", 100_000u32)?,
+        state_directory: get(d, "state_directory", None::<String>)?.map(std::path::PathBuf::from),
     })
 }
 
