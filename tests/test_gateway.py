@@ -306,3 +306,22 @@ def test_sequence_numbers_are_kept_in_the_journal_directory_across_restarts(tmp_
         c = Client(s.start_gateway().address, "BOB")
         c.seq = 3
         assert c.logon().get(34) == b"4", "Logon, Heartbeat and the shutdown Logout were 1 to 3"
+
+
+def test_a_market_data_snapshot_shows_the_same_levels_as_the_python_book(system: Any) -> None:
+    gw = system.start_gateway()
+    system.submit(SYMBOL, "buy", "0.5", "99.50", time_in_force="GTC")
+    system.submit(SYMBOL, "sell", "0.25", "100.25", time_in_force="GTC")
+    c = Client(gw.address, "BOB")
+    c.logon()
+    c.send("V", [(262, "m1"), (263, 0), (264, 5), (267, 2), (269, 0), (269, 1), (146, 1), (55, SYMBOL)])
+    snap = c.recv_type(b"W")
+    assert (snap.get(262), snap.get(55), snap.get(268)) == (b"m1", SYMBOL.encode(), b"2")
+    prices = [snap.get(270, n) for n in (1, 2)]
+    sizes = [snap.get(271, n) for n in (1, 2)]
+    depth = system.book(SYMBOL).depth(5)
+    assert prices == [
+        str(depth.bids[0].price.normalize()).encode(),
+        str(depth.asks[0].price.normalize()).encode(),
+    ]
+    assert sizes == [b"0.5", b"0.25"]

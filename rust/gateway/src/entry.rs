@@ -80,6 +80,7 @@ impl<'a> OrderEntry<'a> {
             b"F" => self.cancel(sid, m, sessions, now_ms, &mut out),
             b"G" => self.replace(sid, m, sessions, now_ms, &mut out),
             b"q" => self.mass_cancel(sid, m, sessions, now_ms, &mut out),
+            b"V" => self.market_data(sid, m, sessions, now_ms, &mut out),
             other => {
                 let msg_type = String::from_utf8_lossy(other).into_owned();
                 let seq = m.seq_num().ok().flatten().unwrap_or(0);
@@ -496,6 +497,117 @@ impl<'a> OrderEntry<'a> {
             Err(Refusal { error, .. }) => {
                 out.push(Self::cancel_reject(sid, m, '2', 0, &error.to_string(), sessions, now_ms));
             }
+        }
+    }
+
+    /// MarketDataRequest (V): a snapshot (W) of the top MarketDepth (264) levels of each
+    /// requested symbol (bids and offers, each with its size, order count and level number).
+    /// Streaming updates (263=1) are not offered yet: answered with MarketDataRequestReject
+    /// (Y, 281=4); an unknown symbol with Y, 281=0.
+    fn market_data(
+        &mut self,
+        sid: SessionId,
+        m: &Message<'_>,
+        sessions: &mut [Session],
+        now_ms: u64,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let req = match required(m, 262) {
+            Ok(r) => r.to_string(),
+            Err(r) => return Self::session_reject(sid, m, sessions, now_ms, r, out),
+        };
+        let reject = |reason: u8, text: &str, sessions: &mut [Session]| {
+            let bytes = sessions[sid].outgoing("Y", now_ms, |b| {
+                b.field(262, &req).field(281, reason).field(58, text);
+            });
+            (sid, bytes)
+        };
+        match m.get_str(263) {
+            Some("0") => {}
+            Some("1") | Some("2") => {
+                return out.push(reject(
+                    4,
+                    "streaming updates are not offered yet: request snapshots (263=0)",
+                    sessions,
+                ))
+            }
+            _ => {
+                let p = crate::codec::FieldProblem {
+                    tag: 263,
+                    reason: crate::codec::RejectReason::ValueOutOfRange,
+                };
+                return Self::session_reject(
+                    sid,
+                    m,
+                    sessions,
+                    now_ms,
+                    Refused::Session(p, "SubscriptionRequestType must be 0, 1 or 2".into()),
+                    out,
+                );
+            }
+        }
+        let depth = match m.get_u64(264) {
+            Ok(None) | Ok(Some(0)) => 1000,
+            Ok(Some(d)) => d.min(1000) as usize,
+            Err(p) => {
+                return Self::session_reject(
+                    sid,
+                    m,
+                    sessions,
+                    now_ms,
+                    Refused::Session(p, "MarketDepth must be a number".into()),
+                    out,
+                )
+            }
+        };
+        let symbols: Vec<String> = m
+            .fields
+            .iter()
+            .filter(|(t, _)| *t == 55)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        if symbols.is_empty() {
+            return Self::session_reject(
+                sid,
+                m,
+                sessions,
+                now_ms,
+                Refused::Session(
+                    crate::codec::FieldProblem {
+                        tag: 55,
+                        reason: crate::codec::RejectReason::RequiredTagMissing,
+                    },
+                    "at least one Symbol (55) is required".into(),
+                ),
+                out,
+            );
+        }
+        for name in symbols {
+            let Some(&(index, scale)) = self.symbols.get(&name) else {
+                out.push(reject(0, &format!("unknown symbol {name:?}"), sessions));
+                continue;
+            };
+            let Ok(book) = self.system.book(index) else { continue };
+            let d = book.depth(depth);
+            let bytes = sessions[sid].outgoing("W", now_ms, |b| {
+                b.field(262, &req).field(55, &name).field(268, d.bids.len() + d.asks.len());
+                for (kind, levels) in [('0', &d.bids), ('1', &d.asks)] {
+                    for (i, l) in levels.iter().enumerate() {
+                        b.field(269, kind)
+                            .field(270, scale.price(l.price).normalize())
+                            .field(
+                                271,
+                                scale
+                                    .try_quantity(l.quantity)
+                                    .unwrap_or_else(|_| scale.quantity(l.quantity))
+                                    .normalize(),
+                            )
+                            .field(346, l.order_count)
+                            .field(1023, i + 1);
+                    }
+                }
+            });
+            out.push((sid, bytes));
         }
     }
 

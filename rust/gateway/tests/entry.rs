@@ -128,3 +128,58 @@ fn duplicates_rejects_unsupported_types_and_mass_cancel() {
     assert_eq!(mass.last().unwrap().1, "r");
     assert_eq!(sys.book(0).unwrap().len(), 1);
 }
+
+#[test]
+fn a_market_data_request_gets_a_snapshot_of_the_top_levels() {
+    let sys = system();
+    let mut s = sessions();
+    let mut e = OrderEntry::new(&sys, 2);
+    for (cl, side, px) in [("b1", "1", "99"), ("b2", "1", "98"), ("b3", "1", "99"), ("a1", "2", "101")] {
+        send(
+            &mut e,
+            0,
+            &mut s,
+            "D",
+            &[(11, cl), (55, "BTC-USD"), (54, side), (60, NOW), (38, "1"), (40, "2"), (44, px), (59, "1")],
+        );
+    }
+    let out = send(
+        &mut e,
+        1,
+        &mut s,
+        "V",
+        &[
+            (262, "md1"),
+            (263, "0"),
+            (264, "2"),
+            (267, "2"),
+            (269, "0"),
+            (269, "1"),
+            (146, "1"),
+            (55, "BTC-USD"),
+        ],
+    );
+    let Decoded::Message(m, _) = decode(&out[0].1, &Limits::default()) else { panic!() };
+    assert_eq!((m.msg_type(), m.get_str(262), m.get_str(268)), (Some(&b"W"[..]), Some("md1"), Some("3")));
+    let entries: Vec<(String, String, String, String)> = m
+        .fields
+        .iter()
+        .filter(|(t, _)| [269u32, 270, 271, 346].contains(t))
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .collect::<Vec<_>>()
+        .chunks(4)
+        .map(|c| (c[0].clone(), c[1].clone(), c[2].clone(), c[3].clone()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("0".into(), "99".into(), "2".into(), "2".into()),
+            ("0".into(), "98".into(), "1".into(), "1".into()),
+            ("1".into(), "101".into(), "1".into(), "1".into()),
+        ]
+    );
+    let sub = send(&mut e, 1, &mut s, "V", &[(262, "md2"), (263, "1"), (55, "BTC-USD")]);
+    assert_eq!(summary(&sub)[0].1, "Y");
+    let unknown = send(&mut e, 1, &mut s, "V", &[(262, "md3"), (263, "0"), (55, "DOGE")]);
+    assert_eq!(summary(&unknown)[0].1, "Y");
+}
