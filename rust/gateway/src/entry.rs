@@ -105,17 +105,7 @@ impl<'a> OrderEntry<'a> {
         out: &mut Vec<Outgoing>,
     ) {
         if let Refused::Session(p, text) = refused {
-            let seq = m.seq_num().ok().flatten().unwrap_or(0);
-            let msg_type = String::from_utf8_lossy(m.msg_type().unwrap_or_default()).into_owned();
-            sessions[sid].rejects_sent += 1;
-            let bytes = sessions[sid].outgoing("3", now_ms, |b| {
-                b.field(45, seq)
-                    .field(371, p.tag)
-                    .field(372, msg_type)
-                    .field(373, p.reason as u8)
-                    .field(58, text);
-            });
-            out.push((sid, bytes));
+            out.push((sid, sessions[sid].reject_message(now_ms, m, p, &text)));
         }
     }
 
@@ -198,7 +188,7 @@ impl<'a> OrderEntry<'a> {
             OrderStatus::New,
             None,
             &nos.symbol,
-            report_seq(&report, 0),
+            report_seq(&report),
             sessions,
             now_ms,
             out,
@@ -372,41 +362,41 @@ impl<'a> OrderEntry<'a> {
             Ok(c) => c.to_string(),
             Err(r) => return Self::session_reject(sid, m, sessions, now_ms, r, out),
         };
-        let (orig, id) = match self.own_order(sid, m) {
+        let (_, id) = match self.own_order(sid, m) {
             Ok(x) => x,
             Err(text) => return out.push(Self::cancel_reject(sid, m, '1', 1, &text, sessions, now_ms)),
         };
-        let symbol = self.orders[&id].symbol;
-        match self.system.execute(symbol, Request::Cancel { id, timestamp: 0 }, true) {
-            Ok(r) => {
-                let seq = match &r.outcome {
-                    Outcome::Report(rep) => report_seq(rep, 0),
-                    _ => 0,
-                };
-                if let Some(o) = self.orders.get_mut(&id) {
-                    o.state.orig_cl_ord_id = Some(orig.clone());
-                    o.state.cl_ord_id = cl.clone();
-                }
-                let name = self.orders[&id].state.symbol.clone();
-                self.report(
-                    id,
-                    ExecType::Canceled,
-                    OrderStatus::Canceled,
-                    None,
-                    &name,
-                    seq,
-                    sessions,
-                    now_ms,
-                    out,
-                );
-                self.sessions[sid].live.remove(&orig);
-                self.orders.remove(&id);
-            }
-            Err(Refusal { error, .. }) => {
-                let text = error.to_string();
-                out.push(Self::cancel_reject(sid, m, '1', 0, &text, sessions, now_ms));
-            }
+        if let Err(error) = self.cancel_order(id, Some(cl), sessions, now_ms, out) {
+            out.push(Self::cancel_reject(sid, m, '1', 0, &error.to_string(), sessions, now_ms));
         }
+    }
+
+    /// Cancel one of a session's orders in the engine, report it to its owner and forget it.
+    /// `cl_ord_id`: the ClOrdID of the cancel request (the order's becomes OrigClOrdID).
+    fn cancel_order(
+        &mut self,
+        id: u128,
+        cl_ord_id: Option<String>,
+        sessions: &mut [Session],
+        now_ms: u64,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), EngineError> {
+        let book = self.orders[&id].symbol;
+        let reply =
+            self.system.execute(book, Request::Cancel { id, timestamp: 0 }, true).map_err(|r| r.error)?;
+        let o = self.orders.get_mut(&id).expect("checked above");
+        // The session's ClOrdID for the order (what its live map knows it by).
+        let live_key = o.state.cl_ord_id.clone();
+        if let Some(cl) = cl_ord_id {
+            o.state.orig_cl_ord_id = Some(std::mem::replace(&mut o.state.cl_ord_id, cl));
+        }
+        let name = o.state.symbol.clone();
+        let session = o.session;
+        let seq = outcome_seq(&reply.outcome);
+        self.report(id, ExecType::Canceled, OrderStatus::Canceled, None, &name, seq, sessions, now_ms, out);
+        self.sessions[session].live.remove(&live_key);
+        self.orders.remove(&id);
+        Ok(())
     }
 
     fn replace(
@@ -486,7 +476,7 @@ impl<'a> OrderEntry<'a> {
                     status,
                     None,
                     &name,
-                    report_seq(&rep, 0),
+                    report_seq(&rep),
                     sessions,
                     now_ms,
                     out,
@@ -653,27 +643,8 @@ impl<'a> OrderEntry<'a> {
             .collect();
         let mut affected = 0u64;
         for id in mine {
-            let o = &self.orders[&id];
-            let (book, name, cl_ord) = (o.symbol, o.state.symbol.clone(), o.state.cl_ord_id.clone());
-            if let Ok(r) = self.system.execute(book, Request::Cancel { id, timestamp: 0 }, true) {
-                let seq = match &r.outcome {
-                    Outcome::Report(rep) => report_seq(rep, 0),
-                    _ => 0,
-                };
+            if self.cancel_order(id, None, sessions, now_ms, out).is_ok() {
                 affected += 1;
-                self.report(
-                    id,
-                    ExecType::Canceled,
-                    OrderStatus::Canceled,
-                    None,
-                    &name,
-                    seq,
-                    sessions,
-                    now_ms,
-                    out,
-                );
-                self.orders.remove(&id);
-                self.sessions[sid].live.remove(&cl_ord);
             }
         }
         let bytes = sessions[sid].outgoing("r", now_ms, |b| {
@@ -690,9 +661,17 @@ impl<'a> OrderEntry<'a> {
     }
 }
 
-/// The event sequence of a command's own update (for the ExecID), or `fallback`.
-fn report_seq(r: &ExecutionReport, fallback: u64) -> u64 {
-    r.report.map_or(fallback, |u| u.sequence)
+/// The event sequence of a command's own update (for the ExecID), or 0.
+fn report_seq(r: &ExecutionReport) -> u64 {
+    r.report.map_or(0, |u| u.sequence)
+}
+
+/// [`report_seq`] of a reply's outcome (0 when it is not a report).
+fn outcome_seq(outcome: &Outcome) -> u64 {
+    match outcome {
+        Outcome::Report(r) => report_seq(r),
+        _ => 0,
+    }
 }
 
 fn reject_report(

@@ -1,7 +1,8 @@
 //! The acceptor: one thread runs every connection through `mio` (epoll on Linux): it reads,
 //! frames ([`crate::codec`]), runs the session layer ([`crate::session`]) and order entry
 //! ([`crate::entry`]), and writes what they answer. Nothing here takes a lock; the engine is
-//! reached through the system's queues.
+//! reached through the system's queues, and order entry blocks this thread until each
+//! command's reply comes back from its worker.
 //!
 //! Limits: connections, bytes per message (a longer declared length closes the connection
 //! before anything is buffered for it), bytes buffered per connection, time to Logon (a
@@ -338,7 +339,10 @@ fn run(
     }
 }
 
-fn apply(c: &mut Conn, actions: Vec<Action>, counters: &Counters) {
+/// Carry out a session's actions on its connection; returns the application messages it
+/// delivered, for order entry.
+fn apply(c: &mut Conn, actions: Vec<Action>, counters: &Counters) -> Vec<Vec<u8>> {
+    let mut delivered = Vec::new();
     for a in actions {
         match a {
             Action::Send(bytes) => {
@@ -346,9 +350,10 @@ fn apply(c: &mut Conn, actions: Vec<Action>, counters: &Counters) {
                 c.outbox.extend_from_slice(&bytes);
             }
             Action::Disconnect(_) => c.closing = true,
-            Action::Deliver(_) => {}
+            Action::Deliver(bytes) => delivered.push(bytes),
         }
     }
+    delivered
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -450,18 +455,7 @@ fn read_and_handle(
                         State::AwaitingLogon | State::LoggingOut => {}
                     }
                 }
-                let mut delivered = Vec::new();
-                for a in actions {
-                    match a {
-                        Action::Send(bytes) => {
-                            counters.messages_out.fetch_add(1, Ordering::Relaxed);
-                            c.outbox.extend_from_slice(&bytes);
-                        }
-                        Action::Disconnect(_) => c.closing = true,
-                        Action::Deliver(bytes) => delivered.push(bytes),
-                    }
-                }
-                for bytes in delivered {
+                for bytes in apply(c, actions, counters) {
                     if let Decoded::Message(app, _) = decode(&bytes, &config.limits) {
                         for (to, out) in entry.on_message(sid, &app, sessions, now) {
                             if to == sid {

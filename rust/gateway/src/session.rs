@@ -137,22 +137,26 @@ impl Session {
         out.push(Action::Disconnect(text.to_string()));
     }
 
-    fn reject(
-        &mut self,
-        now_ms: u64,
-        ref_seq: Option<u64>,
-        p: FieldProblem,
-        text: &str,
-        out: &mut Vec<Action>,
-    ) {
+    /// A Reject (3) of `m`: RefSeqNum 45, RefTagID 371 (when the tag is known), RefMsgType
+    /// 372, SessionRejectReason 373, Text 58. Counted in `rejects_sent`.
+    pub fn reject_message(&mut self, now_ms: u64, m: &Message<'_>, p: FieldProblem, text: &str) -> Vec<u8> {
         self.rejects_sent += 1;
-        let msg = self.outgoing("3", now_ms, |b| {
-            b.field(45, ref_seq.unwrap_or(0));
+        let ref_seq = m.seq_num().ok().flatten().unwrap_or(0);
+        let msg_type = m.msg_type().map(|t| String::from_utf8_lossy(t).into_owned());
+        self.outgoing("3", now_ms, |b| {
+            b.field(45, ref_seq);
             if p.tag > 0 {
                 b.field(371, p.tag);
             }
+            if let Some(t) = msg_type {
+                b.field(372, t);
+            }
             b.field(373, p.reason as u8).field(58, text);
-        });
+        })
+    }
+
+    fn reject(&mut self, now_ms: u64, m: &Message<'_>, p: FieldProblem, text: &str, out: &mut Vec<Action>) {
+        let msg = self.reject_message(now_ms, m, p, text);
         out.push(Action::Send(msg));
     }
 
@@ -188,13 +192,13 @@ impl Session {
         }
         if !comp_ok {
             let p = FieldProblem { tag: 49, reason: RejectReason::CompIdProblem };
-            self.reject(now_ms, Some(seq), p, "CompID problem", &mut out);
+            self.reject(now_ms, m, p, "CompID problem", &mut out);
             self.logout(now_ms, "CompID problem", &mut out);
             return out;
         }
         // SequenceReset-Reset is processed whatever its sequence number.
         if msg_type == b"4" && m.get(123) != Some(b"Y") {
-            self.on_sequence_reset(m, seq, now_ms, &mut out);
+            self.on_sequence_reset(m, now_ms, &mut out);
             return out;
         }
         if seq > self.next_in {
@@ -217,7 +221,7 @@ impl Session {
         }
         self.next_in += 1;
         if let Some(p) = m.problem {
-            self.reject(now_ms, Some(seq), p, "invalid message", &mut out);
+            self.reject(now_ms, m, p, "invalid message", &mut out);
             return out;
         }
         match msg_type {
@@ -254,7 +258,7 @@ impl Session {
                 }
             }
             b"3" => {}
-            b"4" => self.on_sequence_reset(m, seq, now_ms, &mut out),
+            b"4" => self.on_sequence_reset(m, now_ms, &mut out),
             b"5" => {
                 if self.state != State::LoggingOut {
                     let msg = self.outgoing("5", now_ms, |_| {});
@@ -265,7 +269,7 @@ impl Session {
             }
             b"A" => {
                 let p = FieldProblem { tag: 35, reason: RejectReason::InvalidMsgType };
-                self.reject(now_ms, Some(seq), p, "already logged on", &mut out);
+                self.reject(now_ms, m, p, "already logged on", &mut out);
             }
             _ => out.push(Action::Deliver(m.bytes.to_vec())),
         }
@@ -326,13 +330,13 @@ impl Session {
         out
     }
 
-    fn on_sequence_reset(&mut self, m: &Message<'_>, seq: u64, now_ms: u64, out: &mut Vec<Action>) {
+    fn on_sequence_reset(&mut self, m: &Message<'_>, now_ms: u64, out: &mut Vec<Action>) {
         match m.get_u64(36) {
             Ok(Some(new)) if new >= self.next_in => self.next_in = new,
             _ => {
                 let p = FieldProblem { tag: 36, reason: RejectReason::ValueOutOfRange };
                 let text = format!("NewSeqNo (36) must be at least {}", self.next_in);
-                self.reject(now_ms, Some(seq), p, &text, out);
+                self.reject(now_ms, m, p, &text, out);
             }
         }
     }

@@ -51,7 +51,15 @@ fn gateway_config(d: &Bound<'_, PyDict>) -> PyResult<GatewayConfig> {
             max_fields: get(d, "max_fields", 512usize)?,
         },
         max_connections: get(d, "max_connections", 64usize)?,
-        logon_timeout: Duration::from_secs_f64(get(d, "logon_timeout_seconds", 5.0f64)?.clamp(0.01, 3600.0)),
+        logon_timeout: {
+            let secs: f64 = get(d, "logon_timeout_seconds", 5.0f64)?;
+            if !(secs > 0.0 && secs <= 3600.0) {
+                return Err(config_error(format!(
+                    "gateway.logon_timeout_seconds: {secs} is not in (0, 3600]"
+                )));
+            }
+            Duration::from_secs_f64(secs)
+        },
         max_messages_per_second: get(d, "max_messages_per_second", 100_000u32)?,
         state_directory: get(d, "state_directory", None::<String>)?.map(std::path::PathBuf::from),
     })

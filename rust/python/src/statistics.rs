@@ -3,12 +3,13 @@
 //! floats at the symbol's tick and lot size; the store and the frames take them from there).
 
 use lft_engine::stats::{reject_reason_name, BookRow, StatsConfig, StatsPeriod, StatsRecord, WorkerRow};
+use lft_engine::system::Request;
 use lft_engine::{Decimal, Scale};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::gil::without_gil;
-use crate::system::{config_error, get, refusal, reply_object, PyTradingSystem};
+use crate::system::{config_error, get, stamp, PyTradingSystem};
 
 /// The engine's statistics config from `{"periods": [[name, nanos], ...], ...}`.
 pub(crate) fn stats_config(d: &Bound<'_, PyDict>) -> PyResult<StatsConfig> {
@@ -30,20 +31,19 @@ pub(crate) fn stats_config(d: &Bound<'_, PyDict>) -> PyResult<StatsConfig> {
     Ok(config)
 }
 
-fn price(scale: &Scale, ticks: i64) -> f64 {
+/// The exact decimal the book would show, as a float; a count beyond what a decimal can
+/// hold (aggregates) is multiplied as floats instead.
+fn float(exact: lft_engine::EngineResult<Decimal>, count: i64, step: Decimal) -> f64 {
     use rust_decimal::prelude::ToPrimitive;
-    Decimal::from(ticks)
-        .checked_mul(scale.tick_size)
-        .and_then(|d| d.to_f64())
-        .unwrap_or(ticks as f64 * scale.tick_size.to_f64().unwrap_or(0.0))
+    exact.ok().and_then(|d| d.to_f64()).unwrap_or(count as f64 * factor(step))
+}
+
+fn price(scale: &Scale, ticks: i64) -> f64 {
+    float(scale.try_price(ticks), ticks, scale.tick_size)
 }
 
 fn quantity(scale: &Scale, lots: i64) -> f64 {
-    use rust_decimal::prelude::ToPrimitive;
-    Decimal::from(lots)
-        .checked_mul(scale.lot_size)
-        .and_then(|d| d.to_f64())
-        .unwrap_or(lots as f64 * scale.lot_size.to_f64().unwrap_or(0.0))
+    float(scale.try_quantity(lots), lots, scale.lot_size)
 }
 
 fn factor(d: Decimal) -> f64 {
@@ -195,13 +195,8 @@ impl PyTradingSystem {
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let idx = self.index(symbol)?;
-        let now = now.map(|n| crate::convert::timestamp(n, "now")).transpose()?;
-        let system = &self.system;
-        let reply = without_gil(py, || system.close_periods(idx, now));
-        match reply {
-            Ok(_) => reply_object(py, reply, self.scales[idx as usize], &self.names[idx as usize]),
-            Err(e) => Err(refusal(py, e)),
-        }
+        let (ts, worker_time) = stamp(now)?;
+        self.run(py, idx, Request::ClosePeriods { now: ts }, worker_time)
     }
 
     /// Statistics rows dropped because they were not drained in time.

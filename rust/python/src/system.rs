@@ -305,7 +305,13 @@ impl PyTradingSystem {
     }
 
     /// Send and wait with the GIL released.
-    fn run(&self, py: Python<'_>, symbol: u32, request: Request, worker_time: bool) -> PyResult<Py<PyAny>> {
+    pub(crate) fn run(
+        &self,
+        py: Python<'_>,
+        symbol: u32,
+        request: Request,
+        worker_time: bool,
+    ) -> PyResult<Py<PyAny>> {
         let system = &self.system;
         let reply = without_gil(py, || system.execute(symbol, request, worker_time));
         reply_object(py, reply, self.scales[symbol as usize], &self.names[symbol as usize])
@@ -370,7 +376,7 @@ impl PyTradingSystem {
 }
 
 /// A given timestamp, or "let the worker stamp it".
-fn stamp(given: Option<&Bound<'_, PyAny>>) -> PyResult<(i64, bool)> {
+pub(crate) fn stamp(given: Option<&Bound<'_, PyAny>>) -> PyResult<(i64, bool)> {
     match given.filter(|t| !t.is_none()) {
         Some(t) => Ok((timestamp(t, "timestamp")?, false)),
         None => Ok((0, true)),

@@ -448,8 +448,7 @@ impl BookCollector {
         };
         let own_reject = |rejected: &mut [u64; REJECT_REASONS]| match report.report {
             Some(u) if u.status == OrderStatus::Rejected => {
-                let code = u.reject_reason.map_or(0, |r| r as usize);
-                rejected[(ORDER_REJECT_BASE + code).min(REJECT_REASONS - 1)] += 1;
+                rejected[order_reject_slot(u.reject_reason)] += 1;
                 true
             }
             _ => false,
@@ -467,8 +466,7 @@ impl BookCollector {
                 });
                 let mut with_reason = 0;
                 for u in report.updates.iter().filter(|u| u.status == OrderStatus::Rejected) {
-                    let code = u.reject_reason.map_or(0, |r| r as usize);
-                    s.rejected[(ORDER_REJECT_BASE + code).min(REJECT_REASONS - 1)] += 1;
+                    s.rejected[order_reject_slot(u.reject_reason)] += 1;
                     with_reason += 1;
                 }
                 s.rejected[ORDER_REJECT_BASE] += rejected.saturating_sub(with_reason);
@@ -547,6 +545,12 @@ impl BookCollector {
         }
         self.resume = Some(self.clock);
     }
+}
+
+/// The reject slot of an order the book rejected (slot `ORDER_REJECT_BASE` when it gave no
+/// reason: a batch row refused by validation).
+fn order_reject_slot(reason: Option<crate::types::RejectReason>) -> usize {
+    (ORDER_REJECT_BASE + reason.map_or(0, |r| r as usize)).min(REJECT_REASONS - 1)
 }
 
 struct CloseState {
