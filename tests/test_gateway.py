@@ -157,6 +157,10 @@ def test_logon_order_fill_cancel_and_logout(system: Any) -> None:
     assert alice.closed()
     counters = gw.counters()
     assert counters["logons"] == 2 and counters["messages_in"] >= 7
+    by_session = {s["sender_comp_id"]: s for s in counters["sessions"]}
+    assert by_session["ALICE"]["logons"] == 1 and not by_session["ALICE"]["logged_on"]
+    assert by_session["ALICE"]["execution_reports"] >= 2
+    assert by_session["BOB"]["messages_in"] >= 2
 
 
 def test_session_rules_test_request_resend_and_sequence_gap(system: Any) -> None:

@@ -94,6 +94,52 @@ pub struct Counters {
     pub dropped: AtomicU64,
     /// Sessions logged out for sending too fast.
     pub throttled: AtomicU64,
+    /// Per configured session, in configuration order.
+    pub sessions: Vec<SessionCounters>,
+}
+
+/// What one configured session did (kept across its reconnects).
+#[derive(Debug, Default)]
+pub struct SessionCounters {
+    /// Its SenderCompID (theirs).
+    pub sender_comp_id: String,
+    /// Its TargetCompID (ours).
+    pub target_comp_id: String,
+    /// Whether it is logged on now.
+    pub logged_on: AtomicBool,
+    /// Logons accepted.
+    pub logons: AtomicU64,
+    /// Messages received whole.
+    pub messages_in: AtomicU64,
+    /// Messages sent to it.
+    pub messages_out: AtomicU64,
+    /// Session-level Rejects (3) and BusinessMessageRejects (j) sent to it.
+    pub rejects: AtomicU64,
+    /// ExecutionReports (8) sent to it.
+    pub execution_reports: AtomicU64,
+}
+
+impl SessionCounters {
+    /// Count one outgoing message by its MsgType.
+    pub(crate) fn sent(&self, bytes: &[u8]) {
+        self.messages_out.fetch_add(1, Ordering::Relaxed);
+        match msg_type_of(bytes) {
+            b"8" => {
+                self.execution_reports.fetch_add(1, Ordering::Relaxed);
+            }
+            b"3" | b"j" => {
+                self.rejects.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The MsgType of an encoded message (its third field: `8=...|9=...|35=X|`).
+fn msg_type_of(bytes: &[u8]) -> &[u8] {
+    let mut fields = bytes.split(|&b| b == 1);
+    let _ = (fields.next(), fields.next());
+    fields.next().and_then(|f| f.strip_prefix(b"35=")).unwrap_or_default()
 }
 
 /// A running acceptor; dropping it (or [`Gateway::stop`]) logs every session out and stops.
@@ -132,7 +178,18 @@ impl Gateway {
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         let stop = Arc::new(AtomicBool::new(false));
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters {
+            sessions: config
+                .sessions
+                .iter()
+                .map(|s| SessionCounters {
+                    sender_comp_id: s.their_comp_id.clone(),
+                    target_comp_id: s.our_comp_id.clone(),
+                    ..SessionCounters::default()
+                })
+                .collect(),
+            ..Counters::default()
+        });
         let (stop_t, counters_t) = (Arc::clone(&stop), Arc::clone(&counters));
         let thread = std::thread::Builder::new()
             .name("lft-gateway".into())
@@ -198,7 +255,7 @@ fn run(
                         let bytes = sessions[sid].outgoing("5", now_ms(), |b| {
                             b.field(58, "the gateway is shutting down");
                         });
-                        c.outbox.extend_from_slice(&bytes);
+                        queue_out(c, &counters, &bytes);
                     }
                 }
                 // Best effort: the socket is non-blocking, a client that does not read loses it.
@@ -269,8 +326,7 @@ fn run(
         // Route what order entry produced for other sessions (fills of resting orders).
         for (sid, bytes) in routed.drain(..) {
             if let Some(c) = bound.get(sid).copied().flatten().and_then(|t| conns.get_mut(&t)) {
-                counters.messages_out.fetch_add(1, Ordering::Relaxed);
-                c.outbox.extend_from_slice(&bytes);
+                queue_out(c, &counters, &bytes);
             }
         }
         if last_timer.elapsed() >= Duration::from_millis(100) {
@@ -328,6 +384,7 @@ fn run(
                 let _ = poll.registry().deregister(&mut c.stream);
                 if let Some(sid) = c.session {
                     bound[sid] = None;
+                    counters.sessions[sid].logged_on.store(false, Ordering::Relaxed);
                     let (next_in, next_out) = sessions[sid].sequence_numbers();
                     stored[sid] = (next_in, next_out);
                     store_sequence_numbers(state_dir, &config.sessions[sid], stored[sid]);
@@ -339,16 +396,22 @@ fn run(
     }
 }
 
+/// Queue bytes for a connection's peer, counted (in all and for its session).
+fn queue_out(c: &mut Conn, counters: &Counters, bytes: &[u8]) {
+    counters.messages_out.fetch_add(1, Ordering::Relaxed);
+    if let Some(sid) = c.session {
+        counters.sessions[sid].sent(bytes);
+    }
+    c.outbox.extend_from_slice(bytes);
+}
+
 /// Carry out a session's actions on its connection; returns the application messages it
 /// delivered, for order entry.
 fn apply(c: &mut Conn, actions: Vec<Action>, counters: &Counters) -> Vec<Vec<u8>> {
     let mut delivered = Vec::new();
     for a in actions {
         match a {
-            Action::Send(bytes) => {
-                counters.messages_out.fetch_add(1, Ordering::Relaxed);
-                c.outbox.extend_from_slice(&bytes);
-            }
+            Action::Send(bytes) => queue_out(c, counters, &bytes),
             Action::Disconnect(_) => c.closing = true,
             Action::Deliver(bytes) => delivered.push(bytes),
         }
@@ -404,6 +467,9 @@ fn read_and_handle(
             Decoded::Message(m, n) => {
                 used += n;
                 counters.messages_in.fetch_add(1, Ordering::Relaxed);
+                if let Some(sid) = c.session {
+                    counters.sessions[sid].messages_in.fetch_add(1, Ordering::Relaxed);
+                }
                 let now = now_ms();
                 let sid = match c.session {
                     Some(sid) => sid,
@@ -433,7 +499,7 @@ fn read_and_handle(
                     let bytes = sessions[sid].outgoing("5", now, |b| {
                         b.field(58, "message rate above the limit");
                     });
-                    c.outbox.extend_from_slice(&bytes);
+                    queue_out(c, counters, &bytes);
                     c.closing = true;
                     break;
                 }
@@ -444,6 +510,10 @@ fn read_and_handle(
                             c.session = Some(sid);
                             bound[sid] = Some(token);
                             counters.logons.fetch_add(1, Ordering::Relaxed);
+                            let mine = &counters.sessions[sid];
+                            mine.logons.fetch_add(1, Ordering::Relaxed);
+                            mine.logged_on.store(true, Ordering::Relaxed);
+                            mine.messages_in.fetch_add(1, Ordering::Relaxed);
                         }
                         State::Closed => {
                             // A refused Logon: the session waits for the next attempt as it was.
@@ -459,8 +529,7 @@ fn read_and_handle(
                     if let Decoded::Message(app, _) = decode(&bytes, &config.limits) {
                         for (to, out) in entry.on_message(sid, &app, sessions, now) {
                             if to == sid {
-                                counters.messages_out.fetch_add(1, Ordering::Relaxed);
-                                c.outbox.extend_from_slice(&out);
+                                queue_out(c, counters, &out);
                             } else {
                                 routed.push((to, out));
                             }

@@ -83,7 +83,9 @@ impl PyGateway {
         &self.address
     }
 
-    /// Counters: connections, logons, messages in and out, garbled, dropped, throttled.
+    /// Counters: connections, logons, messages in and out, garbled, dropped, throttled, and
+    /// `sessions`: one dict per configured session (CompIDs, logged_on, messages, rejects,
+    /// execution reports).
     fn counters(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
         let d = PyDict::new(py);
         if let Some(gw) = self.gateway.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
@@ -100,6 +102,24 @@ impl PyGateway {
             ] {
                 d.set_item(k, v.load(Relaxed))?;
             }
+            let sessions = PyList::empty(py);
+            for s in &c.sessions {
+                let e = PyDict::new(py);
+                e.set_item("sender_comp_id", &s.sender_comp_id)?;
+                e.set_item("target_comp_id", &s.target_comp_id)?;
+                e.set_item("logged_on", s.logged_on.load(Relaxed))?;
+                for (k, v) in [
+                    ("logons", &s.logons),
+                    ("messages_in", &s.messages_in),
+                    ("messages_out", &s.messages_out),
+                    ("rejects", &s.rejects),
+                    ("execution_reports", &s.execution_reports),
+                ] {
+                    e.set_item(k, v.load(Relaxed))?;
+                }
+                sessions.append(e)?;
+            }
+            d.set_item("sessions", sessions)?;
         }
         Ok(d.unbind())
     }
