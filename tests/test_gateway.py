@@ -329,3 +329,70 @@ def test_a_market_data_snapshot_shows_the_same_levels_as_the_python_book(system:
         str(depth.asks[0].price.normalize()).encode(),
     ]
     assert sizes == [b"0.5", b"0.25"]
+
+
+def _entries(m: Any, first: int) -> list[dict[int, bytes]]:
+    """The repeating group of a W (first=269) or X (first=279) as one dict per entry."""
+    rows: list[dict[int, bytes]] = []
+    for tag, value in m.pairs:
+        tag = int(tag)
+        if tag == first:
+            rows.append({})
+        if rows and tag in (279, 269, 55, 270, 271, 346, 290):
+            rows[-1][tag] = value
+    return rows
+
+
+def test_a_subscription_streams_the_changes_that_python_orders_make(system: Any) -> None:
+    gw = system.start_gateway()
+    system.submit(SYMBOL, "buy", "0.5", "99.50", time_in_force="GTC")
+    c = Client(gw.address, "BOB")
+    c.logon()
+    c.send("V", [(262, "live"), (263, 1), (264, 0), (265, 1), (146, 1), (55, SYMBOL)])
+    snap = c.recv_type(b"W")
+    assert _entries(snap, 269) == [{269: b"0", 270: b"99.5", 271: b"0.5", 346: b"1", 290: b"1"}]
+    system.submit(SYMBOL, "sell", "0.25", "100.25", time_in_force="GTC")
+    new_ask = c.recv_type(b"X")
+    assert new_ask.get(262) == b"live"
+    assert _entries(new_ask, 279) == [
+        {279: b"0", 269: b"1", 55: SYMBOL.encode(), 270: b"100.25", 271: b"0.25", 346: b"1"}
+    ]
+    system.submit(SYMBOL, "sell", "0.5", "99.50", time_in_force="IOC")
+    trade = _entries(c.recv_type(b"X"), 279)
+    assert trade == [
+        {279: b"2", 269: b"0", 55: SYMBOL.encode(), 270: b"99.5"},
+        {279: b"0", 269: b"2", 55: SYMBOL.encode(), 270: b"99.5", 271: b"0.5"},
+    ]
+    # Unsubscribed: the next change sends nothing; a Heartbeat answers the TestRequest first.
+    c.send("V", [(262, "live"), (263, 2), (146, 1), (55, SYMBOL)])
+    system.submit(SYMBOL, "buy", "0.1", "90", time_in_force="GTC")
+    c.send("1", [(112, "after")])
+    answer = c.recv()
+    assert answer is not None and (answer.get(35), answer.get(112)) == (b"0", b"after")
+
+
+def test_a_resting_fix_order_hears_of_a_python_fill(system: Any) -> None:
+    gw = system.start_gateway()
+    c = Client(gw.address, "BOB")
+    c.logon()
+    order = [
+        (11, "r1"),
+        (55, SYMBOL),
+        (54, 2),
+        (60, "20261202-10:00:00"),
+        (38, "1"),
+        (40, 2),
+        (44, "101"),
+        (59, 1),
+    ]
+    c.send("D", order)
+    assert c.recv_type(b"8").get(150) == b"0"
+    system.submit(SYMBOL, "buy", "0.4", "101", time_in_force="IOC")
+    fill = c.recv_type(b"8")
+    assert (fill.get(150), fill.get(39), fill.get(14), fill.get(151), fill.get(32)) == (
+        b"F",
+        b"1",
+        b"0.4",
+        b"0.6",
+        b"0.4",
+    )

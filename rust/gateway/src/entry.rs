@@ -8,14 +8,17 @@
 //! and state (for CumQty, LeavesQty and AvgPx). A session can only cancel or replace its own
 //! orders: another session's ClOrdIDs are simply unknown to it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
-use lft_engine::system::{Outcome, Refusal, Request, TradingSystem};
+use lft_engine::system::{
+    FeedEvent, FeedKind, Outcome, Pending, Refusal, Reply, Request, Subscription, TradingSystem,
+};
 use lft_engine::{
     EngineError, ExecutionReport, Modify, OrderStatus, RejectReason as BookReject, Scale, Side,
 };
 
 use crate::codec::Message;
+use crate::market_data::{EntryTypes, MarketData};
 use crate::orders::{fix_decimal, new_order_single, ord_rej, required, Refused};
 use crate::reports::{execution_report, ExecType, OrderState, Report};
 use crate::session::Session;
@@ -39,12 +42,49 @@ struct Owned {
     symbol: u32,
 }
 
+/// A NewOrderSingle handed to its worker whose reply has not been read yet.
+struct InFlight {
+    sid: SessionId,
+    pending: Pending<Reply>,
+    symbol: u32,
+    state: OrderState,
+}
+
+/// Events read from the ring in one poll at most (the rest wait for the next).
+const FEED_BATCH: usize = 1 << 20;
+
 /// The order-entry state of every session.
+///
+/// NewOrderSingles are pipelined: each is handed to its symbol's worker at once and its
+/// reply read later, in arrival order ([`OrderEntry::drain`]), so a burst of orders from any
+/// number of sessions keeps the workers busy while the gateway reads the next. Every other
+/// message first drains what is in flight, then runs to completion, so what a session is
+/// sent is stamped in the order it asked.
+///
+/// Commands from elsewhere (Python, expiry sweeps, the end of the day) also fill, expire and
+/// cancel the sessions' orders: those come from the system's broadcast ring, read while the
+/// gateway has orders or subscriptions. A command's events are published before its reply,
+/// so once the reply of the gateway's command `c` is in, the ring holds every event of `c`
+/// and of the symbol's commands before it: the ones before it (not the gateway's) are
+/// reported first, the ones of `c` are skipped (the reply reports them), and later ones wait.
 pub struct OrderEntry<'a> {
     system: &'a TradingSystem,
     symbols: HashMap<String, (u32, Scale)>,
     sessions: Vec<SessionOrders>,
     orders: HashMap<u128, Owned>,
+    in_flight: VecDeque<InFlight>,
+    /// The ring, while the gateway has orders, commands in flight or subscriptions.
+    feed: Option<Subscription>,
+    feed_lost: u64,
+    /// Per symbol: trade and order events read but not yet reported.
+    waiting: Vec<VecDeque<FeedEvent>>,
+    /// Events for market data, in ring order.
+    md_events: Vec<FeedEvent>,
+    /// Streaming market data.
+    pub market_data: MarketData,
+    /// Events the gateway missed because it fell a whole ring behind (reports for orders
+    /// touched by other commands may be missing; market data was resynchronised).
+    pub events_lost: u64,
 }
 
 impl<'a> OrderEntry<'a> {
@@ -57,12 +97,191 @@ impl<'a> OrderEntry<'a> {
                 Some((name, (i, scale)))
             })
             .collect();
+        let count = system.symbol_count();
         OrderEntry {
             system,
             symbols,
             sessions: (0..sessions).map(|_| SessionOrders::default()).collect(),
             orders: HashMap::new(),
+            in_flight: VecDeque::new(),
+            feed: None,
+            feed_lost: 0,
+            waiting: (0..count).map(|_| VecDeque::new()).collect(),
+            md_events: Vec::new(),
+            market_data: MarketData::default(),
+            events_lost: 0,
         }
+    }
+
+    /// Whether the gateway must read the ring soon (it has orders, commands in flight or
+    /// market-data subscriptions).
+    pub fn wants_feed(&self) -> bool {
+        !self.orders.is_empty() || !self.in_flight.is_empty() || self.market_data.is_active()
+    }
+
+    /// Commands handed to workers and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    fn ensure_feed(&mut self) {
+        if self.feed.is_none() {
+            self.feed = Some(self.system.subscribe());
+            self.feed_lost = 0;
+        }
+    }
+
+    /// Read what the ring holds: trade and order events wait per symbol for reporting,
+    /// events of subscribed symbols go to market data.
+    fn poll_feed(&mut self) {
+        let Some(feed) = self.feed.as_mut() else { return };
+        let keep_orders = !self.orders.is_empty() || !self.in_flight.is_empty();
+        for _ in 0..FEED_BATCH {
+            let Some(e) = feed.poll() else { break };
+            if keep_orders && matches!(e.kind, FeedKind::Trade | FeedKind::Order) {
+                if let Some(w) = self.waiting.get_mut(e.symbol as usize) {
+                    w.push_back(e);
+                }
+            }
+            if self.market_data.wants(e.symbol) {
+                self.md_events.push(e);
+            }
+        }
+        let lost = feed.lost();
+        if lost > self.feed_lost {
+            self.events_lost += lost - self.feed_lost;
+            self.feed_lost = lost;
+            self.md_events.clear();
+            self.market_data.events_lost(self.system);
+        }
+    }
+
+    /// The reply of the gateway's command `c` of `symbol` is in: report the events of the
+    /// symbol's earlier commands (not the gateway's), skip those of `c`.
+    fn after_reply(
+        &mut self,
+        symbol: u32,
+        c: u64,
+        sessions: &mut [Session],
+        now_ms: u64,
+        out: &mut Vec<Outgoing>,
+    ) {
+        self.poll_feed();
+        let Some(w) = self.waiting.get_mut(symbol as usize) else { return };
+        let mut earlier = Vec::new();
+        while let Some(e) = w.front() {
+            if e.command_sequence > c {
+                break;
+            }
+            let e = w.pop_front().expect("front exists");
+            if e.command_sequence < c {
+                earlier.push(e);
+            }
+        }
+        for e in earlier {
+            self.on_foreign(&e, sessions, now_ms, out);
+        }
+    }
+
+    /// An event of a command the gateway did not send, about one of its orders (maybe).
+    fn on_foreign(&mut self, e: &FeedEvent, sessions: &mut [Session], now_ms: u64, out: &mut Vec<Outgoing>) {
+        match e.kind {
+            FeedKind::Trade => {
+                for id in [e.order_id, e.other_id] {
+                    let Some(o) = self.orders.get_mut(&id) else { continue };
+                    o.state.fill(e.price, e.quantity);
+                    let done = o.state.cum_qty >= o.state.order_qty;
+                    let status = if done { OrderStatus::Filled } else { OrderStatus::PartiallyFilled };
+                    let symbol = o.state.symbol.clone();
+                    let last = Some((e.price, e.quantity));
+                    self.report(
+                        id,
+                        ExecType::Trade,
+                        status,
+                        last,
+                        &symbol,
+                        e.sequence,
+                        sessions,
+                        now_ms,
+                        out,
+                    );
+                    self.forget_done(id);
+                }
+            }
+            FeedKind::Order => {
+                let status = e.order_status();
+                if let Some(s @ (OrderStatus::Canceled | OrderStatus::Expired)) = status {
+                    if let Some(o) = self.orders.get(&e.order_id) {
+                        let kind =
+                            if s == OrderStatus::Expired { ExecType::Expired } else { ExecType::Canceled };
+                        let symbol = o.state.symbol.clone();
+                        self.report(e.order_id, kind, s, None, &symbol, e.sequence, sessions, now_ms, out);
+                        self.forget(e.order_id);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Read the replies of every command in flight (in the order they were sent) and report
+    /// them; then report what other commands did to the sessions' orders. Call before
+    /// stamping anything else for a session.
+    pub fn drain(&mut self, sessions: &mut [Session], now_ms: u64, out: &mut Vec<Outgoing>) {
+        while let Some(f) = self.in_flight.pop_front() {
+            let InFlight { sid, pending, symbol, state } = f;
+            let reply = pending.wait();
+            let c = reply_sequence(&reply);
+            self.after_reply(symbol, c, sessions, now_ms, out);
+            self.complete_new_order(sid, symbol, state, reply, sessions, now_ms, out);
+        }
+        self.poll_feed();
+        for k in 0..self.waiting.len() {
+            while let Some(e) = self.waiting[k].pop_front() {
+                self.on_foreign(&e, sessions, now_ms, out);
+            }
+        }
+        if !self.wants_feed() {
+            self.feed = None; // nothing to follow: stop reading (and counting losses)
+        }
+    }
+
+    /// After [`OrderEntry::drain`]: increments (and resynchronising snapshots) for the
+    /// market-data subscribers; `unsent(sid)`: bytes queued for that session's connection.
+    pub fn publish_market_data(
+        &mut self,
+        sessions: &mut [Session],
+        now_ms: u64,
+        unsent: impl Fn(SessionId) -> usize,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let events = std::mem::take(&mut self.md_events);
+        self.market_data.on_events(&events, sessions, now_ms, &unsent, out);
+        self.md_events = events;
+        self.md_events.clear();
+        self.market_data.resynchronise(sessions, now_ms, &unsent, out);
+    }
+
+    /// A session's connection closed: its subscriptions end (its orders stay).
+    pub fn session_closed(&mut self, sid: SessionId) {
+        self.market_data.drop_session(sid);
+    }
+
+    /// Send a command and wait for its reply (after what is in flight), reporting first the
+    /// events of the symbol's earlier commands that the gateway did not send.
+    fn call(
+        &mut self,
+        symbol: u32,
+        request: Request,
+        sessions: &mut [Session],
+        now_ms: u64,
+        out: &mut Vec<Outgoing>,
+    ) -> Reply {
+        self.drain(sessions, now_ms, out);
+        self.ensure_feed();
+        let reply = self.system.execute(symbol, request, true);
+        self.after_reply(symbol, reply_sequence(&reply), sessions, now_ms, out);
+        reply
     }
 
     /// Handle one delivered application message of session `sid`; returns what to send to
@@ -75,7 +294,11 @@ impl<'a> OrderEntry<'a> {
         now_ms: u64,
     ) -> Vec<Outgoing> {
         let mut out = Vec::new();
-        match m.msg_type().unwrap_or_default() {
+        let msg_type = m.msg_type().unwrap_or_default();
+        if msg_type != b"D" {
+            self.drain(sessions, now_ms, &mut out);
+        }
+        match msg_type {
             b"D" => self.new_order(sid, m, sessions, now_ms, &mut out),
             b"F" => self.cancel(sid, m, sessions, now_ms, &mut out),
             b"G" => self.replace(sid, m, sessions, now_ms, &mut out),
@@ -121,7 +344,63 @@ impl<'a> OrderEntry<'a> {
         let parsed = new_order_single(m, |s| symbols.get(s).map(|(_, sc)| *sc), 0);
         let nos = match parsed {
             Ok(n) => n,
-            Err(Refused::Order(code, text)) => {
+            Err(refused) => {
+                self.drain(sessions, now_ms, out);
+                return self.refuse_new_order(sid, m, refused, sessions, now_ms, out);
+            }
+        };
+        let (symbol, scale) = self.symbols[&nos.symbol];
+        let book = match self.system.book(symbol) {
+            Ok(b) => b,
+            Err(e) => {
+                self.drain(sessions, now_ms, out);
+                return self.engine_reject(sid, sessions, now_ms, &scale, &nos_state(&nos, 0), &e, out);
+            }
+        };
+        if !self.sessions[sid].used_cl_ord_ids.insert(nos.cl_ord_id.clone()) {
+            self.drain(sessions, now_ms, out);
+            let text = format!("duplicate ClOrdID {:?} in this session", nos.cl_ord_id);
+            out.push((
+                sid,
+                reject_report(
+                    &mut sessions[sid],
+                    now_ms,
+                    &scale,
+                    &nos_state(&nos, 0),
+                    ord_rej::DUPLICATE,
+                    &text,
+                ),
+            ));
+            return;
+        }
+        let id = book.next_order_id();
+        let mut order = nos.order;
+        order.id = id;
+        let state = nos_state(&nos, id);
+        self.ensure_feed();
+        match self.system.send(symbol, Request::New(order), true, None) {
+            Ok(pending) => self.in_flight.push_back(InFlight { sid, pending, symbol, state }),
+            Err(Refusal { error, .. }) => {
+                self.drain(sessions, now_ms, out);
+                self.engine_reject(sid, sessions, now_ms, &scale, &state, &error, out);
+            }
+        }
+    }
+
+    /// A NewOrderSingle refused before it reached the engine: an ExecutionReport with
+    /// OrdStatus 8 (order problems) or a Reject (session problems).
+    fn refuse_new_order(
+        &mut self,
+        sid: SessionId,
+        m: &Message<'_>,
+        refused: Refused,
+        sessions: &mut [Session],
+        now_ms: u64,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let symbols = &self.symbols;
+        match refused {
+            Refused::Order(code, text) => {
                 let cl = m.get_str(11).unwrap_or("").to_string();
                 let sym = m.get_str(55).unwrap_or("").to_string();
                 let side = if m.get(54) == Some(b"2") { Side::Sell } else { Side::Buy };
@@ -131,43 +410,33 @@ impl<'a> OrderEntry<'a> {
                 );
                 let state = OrderState::new(0, &cl, &sym, side, 0, None);
                 out.push((sid, reject_report(&mut sessions[sid], now_ms, &scale, &state, code, &text)));
-                return;
             }
-            Err(refused) => return Self::session_reject(sid, m, sessions, now_ms, refused, out),
-        };
-        let (symbol, scale) = self.symbols[&nos.symbol];
-        let book = match self.system.book(symbol) {
-            Ok(b) => b,
-            Err(e) => return self.engine_reject(sid, sessions, now_ms, &scale, &nos, &e, out),
-        };
-        if !self.sessions[sid].used_cl_ord_ids.insert(nos.cl_ord_id.clone()) {
-            let state = OrderState::new(
-                0,
-                &nos.cl_ord_id,
-                &nos.symbol,
-                nos.order.side,
-                nos.order.quantity,
-                nos.order.price,
-            );
-            let text = format!("duplicate ClOrdID {:?} in this session", nos.cl_ord_id);
-            out.push((
-                sid,
-                reject_report(&mut sessions[sid], now_ms, &scale, &state, ord_rej::DUPLICATE, &text),
-            ));
-            return;
+            refused => Self::session_reject(sid, m, sessions, now_ms, refused, out),
         }
-        let id = book.next_order_id();
-        let mut order = nos.order;
-        order.id = id;
-        let state = OrderState::new(id, &nos.cl_ord_id, &nos.symbol, order.side, order.quantity, order.price);
-        let reply = self.system.execute(symbol, Request::New(order), true);
+    }
+
+    /// The reply of a pipelined NewOrderSingle: its acknowledgement (or reject), its fills,
+    /// and what became of the rest.
+    #[allow(clippy::too_many_arguments)]
+    fn complete_new_order(
+        &mut self,
+        sid: SessionId,
+        symbol: u32,
+        state: OrderState,
+        reply: Reply,
+        sessions: &mut [Session],
+        now_ms: u64,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let id = state.order_id;
+        let scale = self.symbols[&state.symbol].1;
         let report = match reply {
             Ok(r) => match r.outcome {
                 Outcome::Report(rep) => rep,
                 _ => return,
             },
             Err(Refusal { error, .. }) => {
-                return self.engine_reject(sid, sessions, now_ms, &scale, &nos, &error, out)
+                return self.engine_reject(sid, sessions, now_ms, &scale, &state, &error, out)
             }
         };
         let own = report.report;
@@ -179,7 +448,8 @@ impl<'a> OrderEntry<'a> {
             ));
             return;
         }
-        self.sessions[sid].live.insert(nos.cl_ord_id.clone(), id);
+        let name = state.symbol.clone();
+        self.sessions[sid].live.insert(state.cl_ord_id.clone(), id);
         self.orders.insert(id, Owned { session: sid, state, symbol });
         // The acknowledgement first, then the fills, then what became of the rest.
         self.report(
@@ -187,7 +457,7 @@ impl<'a> OrderEntry<'a> {
             ExecType::New,
             OrderStatus::New,
             None,
-            &nos.symbol,
+            &name,
             report_seq(&report),
             sessions,
             now_ms,
@@ -198,7 +468,7 @@ impl<'a> OrderEntry<'a> {
             if matches!(u.status, OrderStatus::Canceled | OrderStatus::Expired) {
                 let kind =
                     if u.status == OrderStatus::Canceled { ExecType::Canceled } else { ExecType::Expired };
-                self.report(id, kind, u.status, None, &nos.symbol, u.sequence, sessions, now_ms, out);
+                self.report(id, kind, u.status, None, &name, u.sequence, sessions, now_ms, out);
                 self.forget(id);
             }
         }
@@ -212,21 +482,13 @@ impl<'a> OrderEntry<'a> {
         sessions: &mut [Session],
         now_ms: u64,
         scale: &Scale,
-        nos: &crate::orders::NewOrderSingle,
+        state: &OrderState,
         error: &EngineError,
         out: &mut Vec<Outgoing>,
     ) {
-        let state = OrderState::new(
-            0,
-            &nos.cl_ord_id,
-            &nos.symbol,
-            nos.order.side,
-            nos.order.quantity,
-            nos.order.price,
-        );
         out.push((
             sid,
-            reject_report(&mut sessions[sid], now_ms, scale, &state, ord_rej::EXCHANGE, &error.to_string()),
+            reject_report(&mut sessions[sid], now_ms, scale, state, ord_rej::EXCHANGE, &error.to_string()),
         ));
     }
 
@@ -382,9 +644,10 @@ impl<'a> OrderEntry<'a> {
         out: &mut Vec<Outgoing>,
     ) -> Result<(), EngineError> {
         let book = self.orders[&id].symbol;
-        let reply =
-            self.system.execute(book, Request::Cancel { id, timestamp: 0 }, true).map_err(|r| r.error)?;
-        let o = self.orders.get_mut(&id).expect("checked above");
+        let reply = self
+            .call(book, Request::Cancel { id, timestamp: 0 }, sessions, now_ms, out)
+            .map_err(|r| r.error)?;
+        let Some(o) = self.orders.get_mut(&id) else { return Ok(()) };
         // The session's ClOrdID for the order (what its live map knows it by).
         let live_key = o.state.cl_ord_id.clone();
         if let Some(cl) = cl_ord_id {
@@ -453,7 +716,7 @@ impl<'a> OrderEntry<'a> {
             Err(text) => return out.push(Self::cancel_reject(sid, m, '2', 99, &text, sessions, now_ms)),
         };
         let modify = Modify { id, quantity: open, price: ticks, timestamp: 0 };
-        match self.system.execute(symbol, Request::Modify(modify), true) {
+        match self.call(symbol, Request::Modify(modify), sessions, now_ms, out) {
             Ok(r) => {
                 let Outcome::Report(rep) = r.outcome else { return };
                 if let Some(o) = self.orders.get_mut(&id) {
@@ -490,10 +753,13 @@ impl<'a> OrderEntry<'a> {
         }
     }
 
-    /// MarketDataRequest (V): a snapshot (W) of the top MarketDepth (264) levels of each
-    /// requested symbol (bids and offers, each with its size, order count and level number).
-    /// Streaming updates (263=1) are not offered yet: answered with MarketDataRequestReject
-    /// (Y, 281=4); an unknown symbol with Y, 281=0.
+    /// MarketDataRequest (V): 263=0 a snapshot (W) of the top MarketDepth (264) levels of
+    /// each requested symbol, read by its worker between commands; 263=1 that snapshot and
+    /// then incremental refreshes (X) of every level change and trade (see
+    /// [`crate::market_data`]); 263=2 ends the subscription of that MDReqID. Refusals:
+    /// MarketDataRequestReject (Y) with 281=0 (unknown symbol), 1 (duplicate MDReqID),
+    /// 5 (MDUpdateType 0: full refreshes are not offered) or 8 (an MDEntryType other than
+    /// 0, 1, 2).
     fn market_data(
         &mut self,
         sid: SessionId,
@@ -502,54 +768,95 @@ impl<'a> OrderEntry<'a> {
         now_ms: u64,
         out: &mut Vec<Outgoing>,
     ) {
+        use crate::codec::{FieldProblem, RejectReason};
+        let problem = |tag: u32, reason: RejectReason, text: &str| {
+            Refused::Session(FieldProblem { tag, reason }, text.to_string())
+        };
         let req = match required(m, 262) {
             Ok(r) => r.to_string(),
             Err(r) => return Self::session_reject(sid, m, sessions, now_ms, r, out),
         };
-        let reject = |reason: u8, text: &str, sessions: &mut [Session]| {
+        let reject = |reason: char, text: &str, sessions: &mut [Session]| {
             let bytes = sessions[sid].outgoing("Y", now_ms, |b| {
                 b.field(262, &req).field(281, reason).field(58, text);
             });
             (sid, bytes)
         };
-        match m.get_str(263) {
-            Some("0") => {}
-            Some("1") | Some("2") => {
-                return out.push(reject(
-                    4,
-                    "streaming updates are not offered yet: request snapshots (263=0)",
-                    sessions,
-                ))
+        let streaming = match m.get_str(263) {
+            Some("0") => false,
+            Some("1") => true,
+            Some("2") => {
+                if !self.market_data.unsubscribe(sid, &req) {
+                    out.push(reject('0', &format!("no subscription with MDReqID {req:?}"), sessions));
+                }
+                return;
+            }
+            None => {
+                let p = problem(
+                    263,
+                    RejectReason::RequiredTagMissing,
+                    "SubscriptionRequestType (263) is required",
+                );
+                return Self::session_reject(sid, m, sessions, now_ms, p, out);
             }
             _ => {
-                let p = crate::codec::FieldProblem {
-                    tag: 263,
-                    reason: crate::codec::RejectReason::ValueOutOfRange,
-                };
-                return Self::session_reject(
-                    sid,
-                    m,
-                    sessions,
-                    now_ms,
-                    Refused::Session(p, "SubscriptionRequestType must be 0, 1 or 2".into()),
-                    out,
-                );
+                let p =
+                    problem(263, RejectReason::ValueOutOfRange, "SubscriptionRequestType must be 0, 1 or 2");
+                return Self::session_reject(sid, m, sessions, now_ms, p, out);
+            }
+        };
+        if streaming {
+            match m.get_str(265) {
+                Some("1") => {}
+                Some("0") => {
+                    return out.push(reject(
+                        '5',
+                        "only incremental refreshes are offered: MDUpdateType (265) must be 1",
+                        sessions,
+                    ))
+                }
+                None => {
+                    let p = problem(
+                        265,
+                        RejectReason::RequiredTagMissing,
+                        "MDUpdateType (265) is required with 263=1",
+                    );
+                    return Self::session_reject(sid, m, sessions, now_ms, p, out);
+                }
+                _ => {
+                    let p = problem(265, RejectReason::ValueOutOfRange, "MDUpdateType must be 0 or 1");
+                    return Self::session_reject(sid, m, sessions, now_ms, p, out);
+                }
             }
         }
         let depth = match m.get_u64(264) {
-            Ok(None) | Ok(Some(0)) => 1000,
-            Ok(Some(d)) => d.min(1000) as usize,
+            Ok(None) | Ok(Some(0)) => 0,
+            Ok(Some(d)) => d.min(crate::market_data::MAX_DEPTH as u64) as usize,
             Err(p) => {
-                return Self::session_reject(
-                    sid,
-                    m,
-                    sessions,
-                    now_ms,
-                    Refused::Session(p, "MarketDepth must be a number".into()),
-                    out,
-                )
+                let r = Refused::Session(p, "MarketDepth must be a number".into());
+                return Self::session_reject(sid, m, sessions, now_ms, r, out);
             }
         };
+        let mut types = EntryTypes { book: false, trades: false };
+        let mut any_type = false;
+        for (_, v) in m.fields.iter().filter(|(t, _)| *t == 269) {
+            any_type = true;
+            match &v[..] {
+                b"0" | b"1" => types.book = true,
+                b"2" => types.trades = true,
+                other => {
+                    let t = String::from_utf8_lossy(other);
+                    return out.push(reject(
+                        '8',
+                        &format!("MDEntryType {t} is not offered (0, 1, 2 are)"),
+                        sessions,
+                    ));
+                }
+            }
+        }
+        if !any_type {
+            types = EntryTypes { book: true, trades: true };
+        }
         let symbols: Vec<String> = m
             .fields
             .iter()
@@ -557,46 +864,53 @@ impl<'a> OrderEntry<'a> {
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
             .collect();
         if symbols.is_empty() {
-            return Self::session_reject(
-                sid,
-                m,
-                sessions,
-                now_ms,
-                Refused::Session(
-                    crate::codec::FieldProblem {
-                        tag: 55,
-                        reason: crate::codec::RejectReason::RequiredTagMissing,
-                    },
-                    "at least one Symbol (55) is required".into(),
-                ),
-                out,
-            );
+            let p = problem(55, RejectReason::RequiredTagMissing, "at least one Symbol (55) is required");
+            return Self::session_reject(sid, m, sessions, now_ms, p, out);
         }
         for name in symbols {
             let Some(&(index, scale)) = self.symbols.get(&name) else {
-                out.push(reject(0, &format!("unknown symbol {name:?}"), sessions));
+                out.push(reject('0', &format!("unknown symbol {name:?}"), sessions));
                 continue;
             };
-            let Ok(book) = self.system.book(index) else { continue };
-            let d = book.depth(depth);
-            let bytes = sessions[sid].outgoing("W", now_ms, |b| {
-                b.field(262, &req).field(55, &name).field(268, d.bids.len() + d.asks.len());
-                for (kind, levels) in [('0', &d.bids), ('1', &d.asks)] {
-                    for (i, l) in levels.iter().enumerate() {
-                        b.field(269, kind)
-                            .field(270, scale.price(l.price).normalize())
-                            .field(
-                                271,
-                                scale
-                                    .try_quantity(l.quantity)
-                                    .unwrap_or_else(|_| scale.quantity(l.quantity))
-                                    .normalize(),
-                            )
-                            .field(346, l.order_count)
-                            .field(1023, i + 1);
-                    }
+            if streaming {
+                self.ensure_feed(); // before the depth: every later event is in the ring
+                let sub = self.market_data.subscribe(
+                    self.system,
+                    sid,
+                    &req,
+                    index,
+                    &name,
+                    scale,
+                    depth,
+                    types,
+                    &mut sessions[sid],
+                    now_ms,
+                );
+                match sub {
+                    Ok(bytes) => out.push((sid, bytes)),
+                    Err(r) => out.push(reject(r.reason, &r.text, sessions)),
                 }
-            });
+                continue;
+            }
+            let levels = if depth == 0 { usize::MAX } else { depth };
+            let Ok((_, d)) = self.system.consistent_depth(index, levels) else {
+                out.push(reject('0', &format!("{name} is not available"), sessions));
+                continue;
+            };
+            let flat = |v: &[lft_engine::DepthLevel]| -> Vec<(i64, i64, u64)> {
+                v.iter().map(|l| (l.price, l.quantity, l.order_count)).collect()
+            };
+            let (bids, asks) =
+                if types.book { (flat(&d.bids), flat(&d.asks)) } else { (Vec::new(), Vec::new()) };
+            let bytes = crate::market_data::snapshot_message(
+                &mut sessions[sid],
+                now_ms,
+                Some(&req),
+                &name,
+                &scale,
+                &bids,
+                &asks,
+            );
             out.push((sid, bytes));
         }
     }
@@ -692,4 +1006,17 @@ fn reject_report(
         text: Some(text),
     };
     execution_report(session, now_ms, scale, state, &r)
+}
+
+/// The per-symbol command sequence of a reply (0 when refused before the queue).
+fn reply_sequence(reply: &Reply) -> u64 {
+    match reply {
+        Ok(r) => r.command_sequence,
+        Err(r) => r.command_sequence,
+    }
+}
+
+/// The state of a NewOrderSingle's order, as it was sent.
+fn nos_state(nos: &crate::orders::NewOrderSingle, id: u128) -> OrderState {
+    OrderState::new(id, &nos.cl_ord_id, &nos.symbol, nos.order.side, nos.order.quantity, nos.order.price)
 }

@@ -22,6 +22,7 @@
 
 pub mod codec;
 pub mod entry;
+pub mod market_data;
 pub mod orders;
 pub mod reports;
 pub mod server;

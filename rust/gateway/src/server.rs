@@ -155,8 +155,12 @@ pub struct Gateway {
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
-/// Bytes a connection may have buffered, read or to write, beyond one message.
+/// Bytes a connection may have buffered to read, beyond one message.
 const SLACK: usize = 64 * 1024;
+/// Bytes a connection may have queued to write: a client that reads none of its reports is
+/// dropped rather than buffered without end (market data stops long before this, see
+/// [`crate::market_data::HIGH_WATER`]).
+const MAX_UNSENT: usize = 16 << 20;
 
 struct Conn {
     stream: TcpStream,
@@ -248,7 +252,12 @@ fn run(
     let mut routed: Vec<(usize, Vec<u8>)> = Vec::new();
     loop {
         if stop.load(Ordering::Acquire) {
-            // Logout every logged-on session, write what can be written, close.
+            // Answer what is in flight, Logout every logged-on session, write what can be
+            // written, close.
+            let mut outs = Vec::new();
+            entry.drain(&mut sessions, now_ms(), &mut outs);
+            routed.extend(outs);
+            flush_routed(&mut routed, &bound, &mut conns, &counters);
             for c in conns.values_mut() {
                 if let Some(sid) = c.session {
                     if sessions[sid].state() == State::Active {
@@ -266,7 +275,9 @@ fn run(
             }
             return;
         }
-        if poll.poll(&mut events, Some(Duration::from_millis(100))).is_err() {
+        // While it has orders or subscribers the gateway follows the ring closely.
+        let timeout = if entry.wants_feed() { Duration::from_millis(1) } else { Duration::from_millis(100) };
+        if poll.poll(&mut events, Some(timeout)).is_err() {
             continue;
         }
         for event in events.iter() {
@@ -320,15 +331,25 @@ fn run(
                             );
                         }
                     }
+                    // What it produced for other sessions (fills of their resting orders).
+                    flush_routed(&mut routed, &bound, &mut conns, &counters);
                 }
             }
         }
-        // Route what order entry produced for other sessions (fills of resting orders).
-        for (sid, bytes) in routed.drain(..) {
-            if let Some(c) = bound.get(sid).copied().flatten().and_then(|t| conns.get_mut(&t)) {
-                queue_out(c, &counters, &bytes);
-            }
-        }
+        // The replies of the orders read this round, what other commands did to the
+        // sessions' orders, then market data.
+        let now = now_ms();
+        let mut outs = Vec::new();
+        entry.drain(&mut sessions, now, &mut outs);
+        routed.append(&mut outs);
+        flush_routed(&mut routed, &bound, &mut conns, &counters);
+        let unsent: Vec<usize> = bound
+            .iter()
+            .map(|t| t.and_then(|t| conns.get(&t)).map_or(usize::MAX, |c| c.outbox.len()))
+            .collect();
+        entry.publish_market_data(&mut sessions, now, |sid| unsent[sid], &mut outs);
+        routed.extend(outs);
+        flush_routed(&mut routed, &bound, &mut conns, &counters);
         if last_timer.elapsed() >= Duration::from_millis(100) {
             last_timer = Instant::now();
             let now = now_ms();
@@ -369,7 +390,7 @@ fn run(
                     }
                 }
             }
-            if c.outbox.len() > config.limits.max_message_bytes + SLACK * 16 {
+            if c.outbox.len() > MAX_UNSENT.max(config.limits.max_message_bytes * 4) {
                 // A client that does not read its reports: drop it rather than buffer without end.
                 counters.dropped.fetch_add(1, Ordering::Relaxed);
                 c.closing = true;
@@ -384,6 +405,7 @@ fn run(
                 let _ = poll.registry().deregister(&mut c.stream);
                 if let Some(sid) = c.session {
                     bound[sid] = None;
+                    entry.session_closed(sid);
                     counters.sessions[sid].logged_on.store(false, Ordering::Relaxed);
                     let (next_in, next_out) = sessions[sid].sequence_numbers();
                     stored[sid] = (next_in, next_out);
@@ -392,6 +414,42 @@ fn run(
                     sessions[sid] = Session::new(config.sessions[sid].clone(), next_in, next_out, now_ms());
                 }
             }
+        }
+    }
+}
+
+/// Queue what was produced for sessions on their connections, in the order it was stamped
+/// (a session not connected any more loses it: it is not resent, see `crate::session`).
+fn flush_routed(
+    routed: &mut Vec<(usize, Vec<u8>)>,
+    bound: &[Option<Token>],
+    conns: &mut HashMap<Token, Conn>,
+    counters: &Counters,
+) {
+    for (sid, bytes) in routed.drain(..) {
+        if let Some(c) = bound.get(sid).copied().flatten().and_then(|t| conns.get_mut(&t)) {
+            queue_out(c, counters, &bytes);
+        }
+    }
+}
+
+/// Answers for the session of the connection being read (once it is logged on) go straight
+/// to it, others wait in `routed`.
+fn deliver(
+    outbox: &mut Vec<u8>,
+    session: Option<usize>,
+    outs: Vec<(usize, Vec<u8>)>,
+    routed: &mut Vec<(usize, Vec<u8>)>,
+    counters: &Counters,
+) {
+    for (to, bytes) in outs {
+        if session == Some(to) {
+            let sid = to;
+            counters.messages_out.fetch_add(1, Ordering::Relaxed);
+            counters.sessions[sid].sent(&bytes);
+            outbox.extend_from_slice(&bytes);
+        } else {
+            routed.push((to, bytes));
         }
     }
 }
@@ -494,6 +552,18 @@ fn read_and_handle(
                     c.window = (Instant::now(), 0);
                 }
                 c.window.1 += 1;
+                // An in-sequence NewOrderSingle goes down the pipeline; anything else first
+                // has what is in flight answered, so replies keep the order of requests.
+                let pipelined = c.session == Some(sid)
+                    && m.msg_type() == Some(b"D")
+                    && sessions[sid].state() == State::Active
+                    && m.seq_num().ok().flatten() == Some(sessions[sid].sequence_numbers().0)
+                    && m.get(43) != Some(b"Y");
+                if !pipelined || c.window.1 > config.max_messages_per_second {
+                    let mut outs = Vec::new();
+                    entry.drain(sessions, now, &mut outs);
+                    deliver(&mut c.outbox, c.session, outs, routed, counters);
+                }
                 if c.window.1 > config.max_messages_per_second && c.session.is_some() {
                     counters.throttled.fetch_add(1, Ordering::Relaxed);
                     let bytes = sessions[sid].outgoing("5", now, |b| {
@@ -527,13 +597,8 @@ fn read_and_handle(
                 }
                 for bytes in apply(c, actions, counters) {
                     if let Decoded::Message(app, _) = decode(&bytes, &config.limits) {
-                        for (to, out) in entry.on_message(sid, &app, sessions, now) {
-                            if to == sid {
-                                queue_out(c, counters, &out);
-                            } else {
-                                routed.push((to, out));
-                            }
-                        }
+                        let outs = entry.on_message(sid, &app, sessions, now);
+                        deliver(&mut c.outbox, c.session, outs, routed, counters);
                     }
                 }
             }

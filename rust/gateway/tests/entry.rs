@@ -59,7 +59,46 @@ fn send(
 ) -> Vec<Outgoing> {
     let bytes = msg(msg_type, fields);
     let Decoded::Message(m, _) = decode(&bytes, &Limits::default()) else { panic!() };
-    e.on_message(sid, &m, s, 0)
+    let mut out = e.on_message(sid, &m, s, 0);
+    // New orders are pipelined: their replies are read by the drain.
+    e.drain(s, 0, &mut out);
+    out
+}
+
+/// What market data sends after the commands so far (every session reading promptly).
+fn market_data(e: &mut OrderEntry<'_>, s: &mut [Session]) -> Vec<Outgoing> {
+    let mut out = Vec::new();
+    e.drain(s, 0, &mut out);
+    e.publish_market_data(s, 0, |_| 0, &mut out);
+    out
+}
+
+/// (MsgType, [(279, 269, 270, 271, 346)]) of a market-data message.
+fn md_entries(bytes: &[u8]) -> (String, Vec<[String; 5]>) {
+    let Decoded::Message(m, _) = decode(bytes, &Limits::default()) else { panic!() };
+    assert_eq!(m.problem, None);
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for (t, v) in &m.fields {
+        let v = String::from_utf8_lossy(v).into_owned();
+        let first = if m.msg_type() == Some(b"X") { 279 } else { 269 };
+        if *t == first {
+            rows.push(Default::default());
+        }
+        let k = match t {
+            279 => 0,
+            269 => 1,
+            270 => 2,
+            271 => 3,
+            346 => 4,
+            _ => continue,
+        };
+        rows.last_mut().unwrap()[k] = v;
+    }
+    (String::from_utf8_lossy(m.msg_type().unwrap()).into_owned(), rows)
+}
+
+fn md(row: [&str; 5]) -> [String; 5] {
+    row.map(String::from)
 }
 
 fn row(
@@ -178,8 +217,119 @@ fn a_market_data_request_gets_a_snapshot_of_the_top_levels() {
             ("1".into(), "101".into(), "1".into(), "1".into()),
         ]
     );
-    let sub = send(&mut e, 1, &mut s, "V", &[(262, "md2"), (263, "1"), (55, "BTC-USD")]);
-    assert_eq!(summary(&sub)[0].1, "Y");
+    let no_update_type = send(&mut e, 1, &mut s, "V", &[(262, "md2"), (263, "1"), (55, "BTC-USD")]);
+    assert_eq!(summary(&no_update_type)[0].1, "3", "MDUpdateType is required with 263=1");
+    let full_refresh = send(&mut e, 1, &mut s, "V", &[(262, "md2"), (263, "1"), (265, "0"), (55, "BTC-USD")]);
+    assert_eq!(summary(&full_refresh)[0].1, "Y");
     let unknown = send(&mut e, 1, &mut s, "V", &[(262, "md3"), (263, "0"), (55, "DOGE")]);
     assert_eq!(summary(&unknown)[0].1, "Y");
+}
+
+fn order<'a>(cl: &'a str, side: &'a str, qty: &'a str, px: &'a str) -> [(u32, &'a str); 8] {
+    [(11, cl), (55, "BTC-USD"), (54, side), (60, NOW), (38, qty), (40, "2"), (44, px), (59, "1")]
+}
+
+#[test]
+fn a_subscription_gets_a_snapshot_then_every_level_change_and_trade() {
+    let sys = system();
+    let mut s = sessions();
+    let mut e = OrderEntry::new(&sys, 2);
+    send(&mut e, 0, &mut s, "D", &order("b1", "1", "1", "99"));
+    let sub = [(262, "s1"), (263, "1"), (265, "1"), (264, "0"), (55, "BTC-USD")];
+    let snap = send(&mut e, 1, &mut s, "V", &sub);
+    assert_eq!(md_entries(&snap[0].1), ("W".into(), vec![md(["", "0", "99", "1", "1"])]));
+    // A new level, a change, a trade that empties a level.
+    send(&mut e, 0, &mut s, "D", &order("a1", "2", "2", "101"));
+    send(&mut e, 0, &mut s, "D", &order("b2", "1", "2", "99"));
+    send(&mut e, 0, &mut s, "D", &order("s1", "2", "3", "99"));
+    let out = market_data(&mut e, &mut s);
+    let got: Vec<_> = out.iter().filter(|(sid, _)| *sid == 1).map(|(_, b)| md_entries(b)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("X".into(), vec![md(["0", "1", "101", "2", "1"])]),
+            ("X".into(), vec![md(["1", "0", "99", "3", "2"])]),
+            (
+                "X".into(),
+                vec![
+                    md(["2", "0", "99", "", ""]),
+                    md(["0", "2", "99", "1", ""]),
+                    md(["0", "2", "99", "2", ""])
+                ]
+            ),
+        ]
+    );
+    // Unsubscribed: nothing more.
+    send(&mut e, 1, &mut s, "V", &[(262, "s1"), (263, "2"), (55, "BTC-USD")]);
+    send(&mut e, 0, &mut s, "D", &order("b3", "1", "1", "98"));
+    assert!(market_data(&mut e, &mut s).iter().all(|(sid, _)| *sid != 1));
+}
+
+#[test]
+fn a_top_n_subscription_sees_levels_enter_and_leave_its_depth() {
+    let sys = system();
+    let mut s = sessions();
+    let mut e = OrderEntry::new(&sys, 2);
+    send(&mut e, 0, &mut s, "D", &order("b1", "1", "1", "99"));
+    send(&mut e, 0, &mut s, "D", &order("b2", "1", "1", "98"));
+    let sub = [(262, "t1"), (263, "1"), (265, "1"), (264, "1"), (267, "1"), (269, "0"), (55, "BTC-USD")];
+    let snap = send(&mut e, 1, &mut s, "V", &sub);
+    assert_eq!(md_entries(&snap[0].1).1, vec![md(["", "0", "99", "1", "1"])]);
+    // Below the top: nothing. A better bid: 99 leaves the top 1, 100 enters.
+    send(&mut e, 0, &mut s, "D", &order("b3", "1", "1", "97"));
+    assert!(market_data(&mut e, &mut s).iter().all(|(sid, _)| *sid != 1));
+    send(&mut e, 0, &mut s, "D", &order("b4", "1", "1", "100"));
+    let out = market_data(&mut e, &mut s);
+    let got: Vec<_> = out.iter().filter(|(sid, _)| *sid == 1).map(|(_, b)| md_entries(b).1).collect();
+    assert_eq!(got, vec![vec![md(["2", "0", "99", "", ""]), md(["0", "0", "100", "1", "1"])]]);
+}
+
+#[test]
+fn a_slow_subscriber_is_resynchronised_with_a_fresh_snapshot() {
+    let sys = system();
+    let mut s = sessions();
+    let mut e = OrderEntry::new(&sys, 2);
+    let sub = [(262, "r1"), (263, "1"), (265, "1"), (55, "BTC-USD")];
+    send(&mut e, 1, &mut s, "V", &sub);
+    send(&mut e, 0, &mut s, "D", &order("b1", "1", "1", "99"));
+    // Session 1 has a backlog: no increment for it, and no snapshot yet.
+    let mut out = Vec::new();
+    e.drain(&mut s, 0, &mut out);
+    e.publish_market_data(&mut s, 0, |sid| if sid == 1 { 1 << 20 } else { 0 }, &mut out);
+    assert!(out.iter().all(|(sid, _)| *sid != 1));
+    send(&mut e, 0, &mut s, "D", &order("b2", "1", "2", "98"));
+    // Caught up: one snapshot with the whole book, then increments again.
+    let out = market_data(&mut e, &mut s);
+    let got: Vec<_> = out.iter().filter(|(sid, _)| *sid == 1).map(|(_, b)| md_entries(b)).collect();
+    assert_eq!(got, vec![("W".into(), vec![md(["", "0", "99", "1", "1"]), md(["", "0", "98", "2", "1"])])]);
+    assert_eq!(e.market_data.resyncs, 1);
+    send(&mut e, 0, &mut s, "D", &order("b3", "1", "1", "97"));
+    let out = market_data(&mut e, &mut s);
+    assert_eq!(out.iter().filter(|(sid, _)| *sid == 1).count(), 1);
+}
+
+#[test]
+fn fills_and_cancels_by_commands_from_elsewhere_reach_the_owner() {
+    use lft_engine::system::Request;
+    use lft_engine::{NewOrder, Side, TimeInForce};
+    let sys = system();
+    let mut s = sessions();
+    let mut e = OrderEntry::new(&sys, 2);
+    send(&mut e, 0, &mut s, "D", &order("m1", "2", "2", "101"));
+    let mut day = order("m2", "2", "1", "102");
+    day[7] = (59, "0");
+    send(&mut e, 0, &mut s, "D", &day);
+    // A taker from elsewhere (not the gateway) lifts 1 of m1...
+    let book = sys.book(0).unwrap();
+    let scale = *book.scale();
+    let px = scale.to_ticks(Decimal::new(101, 0)).unwrap();
+    let mut taker =
+        NewOrder::limit(book.next_order_id(), Side::Buy, px, scale.to_lots(Decimal::ONE).unwrap(), 0);
+    taker.time_in_force = TimeInForce::Ioc;
+    sys.execute(0, Request::New(taker), true).unwrap();
+    assert_eq!(summary(&market_data(&mut e, &mut s)), [row(0, "8", "F", "1", "1", "1")]);
+    // ...and the end of the day expires the DAY order m2 (ExecType and OrdStatus C).
+    sys.execute(0, Request::EndOfDay { now: 0 }, true).unwrap();
+    assert_eq!(summary(&market_data(&mut e, &mut s)), [row(0, "8", "C", "C", "0", "0")]);
+    assert_eq!(sys.book(0).unwrap().len(), 1);
 }

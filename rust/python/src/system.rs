@@ -274,6 +274,8 @@ pub(crate) fn reply_object(
         .into_any(),
         Outcome::Batch(out) => Py::new(py, batch_result(py, out))?.into_any(),
         Outcome::StateHash(h) => h.into_pyobject(py)?.into_any().unbind(),
+        // Python reads depth through the lock-free `BookView`; this query is the gateway's.
+        Outcome::Depth(_) => py.None(),
         Outcome::Snapshot(t) => {
             let d = PyDict::new(py);
             d.set_item("symbol", symbol.to_string())?;

@@ -108,9 +108,11 @@ pub(crate) fn encode_request(out: &mut Vec<u8>, symbol: u32, command_sequence: u
         Request::ClosePeriods { now } => (*now, kind::CLOSE_PERIODS),
         // Not commands (never journaled as such): a panic-injection test command that
         // halts its symbol is recorded as `HALTED` by `encode_halted`.
-        Request::Commands(_) | Request::StateHash | Request::Snapshot | Request::InjectPanic => {
-            (request.timestamp(), kind::HALTED)
-        }
+        Request::Commands(_)
+        | Request::StateHash
+        | Request::Depth { .. }
+        | Request::Snapshot
+        | Request::InjectPanic => (request.timestamp(), kind::HALTED),
     };
     let start = begin(out, symbol, command_sequence, timestamp, k);
     match request {

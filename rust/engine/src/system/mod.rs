@@ -558,6 +558,17 @@ impl TradingSystem {
         }
     }
 
+    /// The top `levels` levels of each side exactly as command `.0` (the symbol's command
+    /// sequence) left them, answered by the symbol's worker between commands (blocks until
+    /// it is its turn). Events of later commands, applied to it, keep it exact.
+    pub fn consistent_depth(&self, symbol: u32, levels: usize) -> EngineResult<(u64, crate::book::Depth)> {
+        let r = self.execute(symbol, Request::Depth { levels }, false)?;
+        match r.outcome {
+            Outcome::Depth(d) => Ok((r.command_sequence, d)),
+            other => unreachable!("a depth query answered {other:?}"),
+        }
+    }
+
     /// Send a request; the returned [`Pending`] yields the reply. `worker_time` lets the
     /// worker stamp the command with its clock (monotonic per symbol) instead of the
     /// request's own timestamp. `notify(token)` is called by the worker once the reply is in.

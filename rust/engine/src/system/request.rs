@@ -44,6 +44,15 @@ pub enum Request {
     /// Ask the symbol's worker for its book's [`state_hash`](crate::BookWriter::state_hash):
     /// a query the book's owner answers between commands (it takes no sequence number).
     StateHash,
+    /// Ask the symbol's worker for the top `levels` levels of each side as its last command
+    /// left them: a query answered between commands (no sequence number), so the depth is
+    /// exactly the book after command `command_sequence` of the reply, and every event of the
+    /// commands up to it was published before the reply (a subscriber that applies only later
+    /// events to it stays exact).
+    Depth {
+        /// Levels per side at most.
+        levels: usize,
+    },
     /// Capture the book now and write it as a snapshot file (answered once the file is
     /// durable); takes no sequence number.
     Snapshot,
@@ -61,7 +70,11 @@ impl Request {
             Request::Modify(m) => m.timestamp = ts,
             Request::Expire { now } | Request::EndOfDay { now } | Request::ClosePeriods { now } => *now = ts,
             Request::Batch(b) => b.timestamp = ts,
-            Request::Commands(_) | Request::StateHash | Request::Snapshot | Request::InjectPanic => {}
+            Request::Commands(_)
+            | Request::StateHash
+            | Request::Depth { .. }
+            | Request::Snapshot
+            | Request::InjectPanic => {}
         }
     }
 
@@ -74,7 +87,7 @@ impl Request {
             Request::Expire { now } | Request::EndOfDay { now } | Request::ClosePeriods { now } => *now,
             Request::Batch(b) => b.timestamp,
             Request::Commands(c) => c.last().map_or(0, command_timestamp),
-            Request::StateHash | Request::Snapshot | Request::InjectPanic => 0,
+            Request::StateHash | Request::Depth { .. } | Request::Snapshot | Request::InjectPanic => 0,
         }
     }
 
@@ -166,6 +179,8 @@ pub enum Outcome {
     Commands(CommandsSummary),
     /// The answer to a [`Request::StateHash`].
     StateHash(u64),
+    /// The answer to a [`Request::Depth`].
+    Depth(crate::book::Depth),
     /// The answer to a [`Request::Snapshot`].
     Snapshot(SnapshotTaken),
 }
@@ -203,7 +218,11 @@ impl SystemReport {
     pub fn report(&self) -> Option<&ExecutionReport> {
         match &self.outcome {
             Outcome::Report(r) => Some(r),
-            Outcome::Batch(_) | Outcome::Commands(_) | Outcome::StateHash(_) | Outcome::Snapshot(_) => None,
+            Outcome::Batch(_)
+            | Outcome::Commands(_)
+            | Outcome::StateHash(_)
+            | Outcome::Depth(_)
+            | Outcome::Snapshot(_) => None,
         }
     }
 }

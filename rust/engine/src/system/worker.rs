@@ -395,6 +395,13 @@ fn handle(shared: &Shared, state: &mut Owned, env: Envelope, scratch: &mut Scrat
             timestamp: state.last_time,
             outcome: Outcome::StateHash(state.book.state_hash()),
         }),
+        // Read by the writer's own thread between commands: a consistent view.
+        Request::Depth { levels } => Ok(SystemReport {
+            symbol: state.index,
+            command_sequence: state.command_sequence,
+            timestamp: state.last_time,
+            outcome: Outcome::Depth(state.book.reader().depth(levels)),
+        }),
         // Answered by the snapshot writer once the file is durable.
         Request::Snapshot => {
             capture(shared, state, reply, out);
@@ -504,7 +511,9 @@ pub(crate) fn apply_request(
             Ok(None)
         }
         Request::Commands(_) => Err(EngineError::invalid("nested command lists are not supported")),
-        Request::StateHash | Request::Snapshot => Err(EngineError::invalid("a query is not a command")),
+        Request::StateHash | Request::Depth { .. } | Request::Snapshot => {
+            Err(EngineError::invalid("a query is not a command"))
+        }
         Request::InjectPanic => panic!("injected panic (test of the halting path)"),
     }
 }
