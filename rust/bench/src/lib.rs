@@ -8,6 +8,8 @@
 //!   crate ([`obrs`]) and a BTreeMap-of-levels baseline ([`baseline`]).
 //! - [`memory`]: bytes per resting order and RSS growth over a long replay.
 //! - [`scaling`]: the multi-symbol `TradingSystem` at 1, 2, ... workers.
+//! - [`gateway`]: NewOrderSingles through the FIX gateway on loopback (1 and 4 sessions,
+//!   open-loop latency, where the time goes).
 //! - [`pinning`]: engine and consumer threads on their own cores (`--no-pin` to turn off).
 //!
 //! Nothing in the product crates depends on this one.
@@ -20,6 +22,7 @@ pub mod compare;
 pub mod drive;
 pub mod durability;
 pub mod events;
+pub mod gateway;
 pub mod latency;
 pub mod machine;
 pub mod memory;

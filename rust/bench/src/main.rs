@@ -51,6 +51,12 @@ Commands (human summary on stderr; --json PATH writes a JSON object):
       1s of the workload's engine time; runs interleaved): the worker's own time (one
       command list per symbol) and the pipelined simulate shape (with a row drainer).
       --only on|off runs one setting (for profiling).
+  gateway    [--orders 200000] [--repeat 3] [--window 4096] [--rates 20k,100k]
+             [--latency-orders 100000] [--quick]
+      NewOrderSingles through the FIX gateway on loopback: orders/s from 1 and from 4
+      pipelined sessions (at most --window unanswered each), open-loop latency (answer
+      arrival - scheduled send) at each offered rate, and the share of time in parsing,
+      the hand-off and the engine.
   all        --json PATH [--quick] [--seed 42]
       throughput (all scenarios), latency (normal), compare (worst scenario and normal),
       memory; --quick shrinks everything to well under 30 s.
@@ -71,6 +77,7 @@ fn allowed(cmd: &str) -> &'static [&'static str] {
             &["count", "symbols", "workers", "repeat", "recovery-count", "dir", "seed", "json", "quick"]
         }
         "statistics" => &["count", "symbols", "repeat", "seed", "json", "quick", "only"],
+        "gateway" => &["orders", "repeat", "window", "rates", "latency-orders", "json", "quick", "no-pin"],
         "all" => &["json", "quick", "seed", "no-pin"],
         _ => &[],
     }
@@ -109,6 +116,7 @@ fn main() -> ExitCode {
         "scaling" => cmd_scaling(&args),
         "durability" => cmd_durability(&args),
         "statistics" => cmd_statistics(&args),
+        "gateway" => cmd_gateway(&args),
         "all" => cmd_all(&args),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
@@ -143,6 +151,8 @@ struct Output<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     statistics: Option<&'a StatisticsCostReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    gateway: Option<&'a lft_bench::gateway::GatewayReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     total_seconds: Option<f64>,
 }
 
@@ -158,6 +168,7 @@ impl<'a> Output<'a> {
             scaling: None,
             durability: None,
             statistics: None,
+            gateway: None,
             total_seconds: None,
         }
     }
@@ -271,6 +282,47 @@ fn durability_section(args: &Args, quick: bool) -> Result<DurabilityReport, Stri
         dir.display()
     );
     Ok(run_durability(&dir, count, symbols, workers, repeat, recovery, seed, sizes))
+}
+
+fn cmd_gateway(args: &Args) -> Result<(), String> {
+    let quick = args.flag("quick");
+    let orders = args.count("orders", if quick { 20_000 } else { 200_000 })? as u64;
+    let repeat = args.count("repeat", if quick { 1 } else { 3 })?.max(1);
+    let window = args.count("window", 4096)?.max(1) as u64;
+    let latency_orders = args.count("latency-orders", if quick { 10_000 } else { 100_000 })? as u64;
+    let rates = args.numbers("rates")?.unwrap_or_else(|| vec![20_000.0, 100_000.0]);
+    eprintln!("gateway: {orders} NewOrderSingles per session, median of {repeat}, window {window}");
+    let r = lft_bench::gateway::run_gateway(orders, repeat, window, &rates, latency_orders);
+    for t in &r.throughput {
+        eprintln!(
+            "  {} session(s): {:.0} orders/s ({:.2} reports per order; runs {:?})",
+            t.sessions,
+            t.orders_per_s,
+            t.reports_per_order,
+            t.runs.iter().map(|x| x.round()).collect::<Vec<_>>()
+        );
+    }
+    for l in &r.latency {
+        eprintln!(
+            "  offered {:.0}/s: p50 {:.1} us, p90 {:.1}, p99 {:.1}, p99.9 {:.1}, max {:.1} ({} orders)",
+            l.offered_per_s, l.p50_us, l.p90_us, l.p99_us, l.p999_us, l.max_us, l.orders
+        );
+    }
+    let b = &r.breakdown;
+    eprintln!(
+        "  per order: gateway {:.0} ns = parse {:.0} + encode {:.0} ({:.0}%), hand-off {:.0} ({:.0}%), engine {:.0} ({:.0}%), rest {:.0}%",
+        b.gateway_ns,
+        b.parse_ns,
+        b.encode_ns,
+        b.share_codec * 100.0,
+        b.hand_off_ns,
+        b.share_hand_off * 100.0,
+        b.engine_ns,
+        b.share_engine * 100.0,
+        b.share_rest * 100.0
+    );
+    let m = machine_info();
+    write_json(args, &Output { gateway: Some(&r), ..Output::new(&m) })
 }
 
 fn cmd_statistics(args: &Args) -> Result<(), String> {

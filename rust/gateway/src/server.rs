@@ -250,6 +250,8 @@ fn run(
     let mut entry = OrderEntry::new(&system, sessions.len());
     let mut last_timer = Instant::now();
     let mut routed: Vec<(usize, Vec<u8>)> = Vec::new();
+    // Connections with bytes left unread last round (edge-triggered: no new event for them).
+    let mut backlog: Vec<Token> = Vec::new();
     loop {
         if stop.load(Ordering::Acquire) {
             // Answer what is in flight, Logout every logged-on session, write what can be
@@ -276,10 +278,17 @@ fn run(
             return;
         }
         // While it has orders or subscribers the gateway follows the ring closely.
-        let timeout = if entry.wants_feed() { Duration::from_millis(1) } else { Duration::from_millis(100) };
+        let timeout = if !backlog.is_empty() {
+            Duration::ZERO
+        } else if entry.wants_feed() {
+            Duration::from_millis(1)
+        } else {
+            Duration::from_millis(100)
+        };
         if poll.poll(&mut events, Some(timeout)).is_err() {
             continue;
         }
+        let mut readable: Vec<Token> = std::mem::take(&mut backlog);
         for event in events.iter() {
             match event.token() {
                 WAKER => {}
@@ -317,24 +326,30 @@ fn run(
                     }
                 },
                 token => {
-                    if let Some(c) = conns.get_mut(&token) {
-                        if event.is_readable() {
-                            read_and_handle(
-                                c,
-                                token,
-                                &config,
-                                &mut sessions,
-                                &mut bound,
-                                &mut entry,
-                                &counters,
-                                &mut routed,
-                            );
-                        }
+                    if event.is_readable() && !readable.contains(&token) {
+                        readable.push(token);
                     }
-                    // What it produced for other sessions (fills of their resting orders).
-                    flush_routed(&mut routed, &bound, &mut conns, &counters);
                 }
             }
+        }
+        for token in readable {
+            if let Some(c) = conns.get_mut(&token) {
+                let more = read_and_handle(
+                    c,
+                    token,
+                    &config,
+                    &mut sessions,
+                    &mut bound,
+                    &mut entry,
+                    &counters,
+                    &mut routed,
+                );
+                if more {
+                    backlog.push(token);
+                }
+            }
+            // What it produced for other sessions (fills of their resting orders).
+            flush_routed(&mut routed, &bound, &mut conns, &counters);
         }
         // The replies of the orders read this round, what other commands did to the
         // sessions' orders, then market data.
@@ -487,8 +502,9 @@ fn read_and_handle(
     entry: &mut OrderEntry<'_>,
     counters: &Counters,
     routed: &mut Vec<(usize, Vec<u8>)>,
-) {
+) -> bool {
     let mut buf = [0u8; 16 * 1024];
+    let mut more = false;
     loop {
         match c.stream.read(&mut buf) {
             Ok(0) => {
@@ -498,7 +514,9 @@ fn read_and_handle(
             Ok(n) => {
                 c.inbox.extend_from_slice(&buf[..n]);
                 if c.inbox.len() > config.limits.max_message_bytes + SLACK {
-                    // Framing checks below refuse an oversized message; this bounds a flood.
+                    // Framing checks below refuse an oversized message; this bounds a flood
+                    // (and lets other connections in: the rest is read next round).
+                    more = true;
                     break;
                 }
             }
@@ -605,4 +623,5 @@ fn read_and_handle(
         }
     }
     c.inbox.drain(..used.min(c.inbox.len()));
+    more && !c.closing
 }
