@@ -30,7 +30,6 @@
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
-#include <quickfix/fix44/ExecutionReport.h>
 #include <quickfix/fix44/MarketDataRequest.h>
 #include <quickfix/fix44/NewOrderSingle.h>
 #include <quickfix/fix44/OrderCancelReplaceRequest.h>
@@ -40,6 +39,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <iostream>
@@ -76,15 +76,35 @@ const std::vector<std::pair<int, const char*>> kPrinted = {
     {54, "Side"},      {38, "OrderQty"},    {44, "Price"},     {31, "LastPx"},
     {32, "LastQty"},   {14, "CumQty"},      {151, "LeavesQty"}, {6, "AvgPx"},
     {103, "OrdRejReason"}, {434, "CxlRejResponseTo"}, {102, "CxlRejReason"},
-    {268, "NoMDEntries"}, {270, "MDEntryPx"}, {271, "MDEntrySize"}, {281, "MDReqRejReason"},
+    {268, "NoMDEntries"}, {281, "MDReqRejReason"},
     {108, "HeartBtInt"}, {141, "ResetSeqNumFlag"}, {45, "RefSeqNum"}, {371, "RefTagID"},
     {372, "RefMsgType"}, {373, "SessionRejectReason"}, {58, "Text"}};
 
+// Names of the fields printed inside repeating groups (others print as their tag number).
+const std::map<int, const char*> kGroupFields = {
+    {269, "MDEntryType"}, {270, "MDEntryPx"}, {271, "MDEntrySize"}, {346, "NumberOfOrders"},
+    {290, "MDEntryPositionNo"}};
+
+// `MsgType Name=value...`, then each group entry's fields as `Group.N.Name=value`.
 std::string describe(const FIX::Message& m) {
   std::ostringstream out;
   out << m.getHeader().getField(FIX::FIELD::MsgType);
   for (const auto& f : kPrinted) {
     if (m.isSetField(f.first)) out << ' ' << f.second << '=' << m.getField(f.first);
+  }
+  for (auto g = m.g_begin(); g != m.g_end(); ++g) {
+    std::string group = std::to_string(g->first);
+    for (const auto& f : kPrinted) {
+      if (f.first == g->first) group = f.second;
+    }
+    for (size_t i = 0; i < g->second.size(); ++i) {
+      for (const auto& field : *g->second[i]) {
+        const auto name = kGroupFields.find(field.getTag());
+        out << ' ' << group << '.' << (i + 1) << '.'
+            << (name == kGroupFields.end() ? std::to_string(field.getTag()) : name->second) << '='
+            << field.getString();
+      }
+    }
   }
   return out.str();
 }
@@ -118,6 +138,16 @@ class Initiator : public FIX::Application {
     rejected_ = rejected_ || reject;
     std::cout << "ERROR " << why << std::endl;
     cv_.notify_all();
+  }
+
+  // Application messages received but never expected.
+  std::vector<std::string> unexpected() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::string> out;
+    for (const auto& box : inbox_) {
+      for (const auto& m : box.second) out.push_back(box.first + ": " + describe(m));
+    }
+    return out;
   }
 
   std::vector<std::string> errors() {
@@ -194,13 +224,36 @@ class Initiator : public FIX::Application {
   bool rejected_ = false;
 };
 
+using Numbers = std::vector<std::pair<int, double>>;
+
 // What one expected message must carry: text fields compared exactly, numbers (quantities,
-// prices) compared as decimals within 1e-9.
+// prices) compared as decimals within 1e-9; `entry`: numbers of the first entry of repeating
+// group `group`.
 struct Expect {
   std::string msg_type;
   std::vector<std::pair<int, std::string>> text;
-  std::vector<std::pair<int, double>> numbers;
+  Numbers numbers;
+  int group = 0;
+  Numbers entry = {};
 };
+
+// Adds to `wrong` each of `numbers` that `fields` lacks or holds another value of.
+void check_numbers(const FIX::FieldMap& fields, const Numbers& numbers, std::ostringstream& wrong) {
+  for (const auto& f : numbers) {
+    const int tag = f.first;
+    const double value = f.second;
+    if (!fields.isSetField(tag)) {
+      wrong << " " << tag << " missing (expected " << value << ")";
+      continue;
+    }
+    const std::string got = fields.getField(tag);
+    char* end = nullptr;
+    const double v = std::strtod(got.c_str(), &end);
+    if (end == got.c_str() || *end != '\0' || std::fabs(v - value) > 1e-9 * std::max(1.0, std::fabs(value))) {
+      wrong << " " << tag << "=" << got << " (expected " << value << ")";
+    }
+  }
+}
 
 class Scenario {
  public:
@@ -255,7 +308,7 @@ class Scenario {
     if (o_.market_data) {
       // The resting remainder of B3: 1.5 bid at P2, no offers.
       send(seller_, snapshot_request("M1", o_.symbol));
-      expect(seller_, Expect{"W", {{262, "M1"}, {55, o_.symbol}, {268, "1"}}, {{270, p2}, {271, 1.5}}});
+      expect(seller_, Expect{"W", {{262, "M1"}, {55, o_.symbol}, {268, "1"}}, {}, 268, {{270, p2}, {271, 1.5}}});
       send(seller_, snapshot_request("M2", "NO-SUCH-SYMBOL"));
       expect(seller_, Expect{"Y", {{262, "M2"}, {281, "0"}}, {}});
     }
@@ -270,6 +323,7 @@ class Scenario {
                    logout_deadline)) {
       app_.fail("the gateway did not answer both Logouts in time");
     }
+    for (const auto& m : app_.unexpected()) app_.fail("unexpected message on " + m);
     return app_.errors().empty();
   }
 
@@ -343,18 +397,13 @@ class Scenario {
       const std::string got = m.isSetField(f.first) ? m.getField(f.first) : "<missing>";
       if (got != f.second) wrong << " " << f.first << "=" << got << " (expected " << f.second << ")";
     }
-    for (const auto& f : e.numbers) {
-      const int tag = f.first;
-      const double value = f.second;
-      if (!m.isSetField(tag)) {
-        wrong << " " << tag << " missing (expected " << value << ")";
-        continue;
-      }
-      const std::string got = m.getField(tag);
-      char* end = nullptr;
-      const double v = std::strtod(got.c_str(), &end);
-      if (end == got.c_str() || *end != '\0' || std::fabs(v - value) > 1e-9 * std::max(1.0, std::fabs(value))) {
-        wrong << " " << tag << "=" << got << " (expected " << value << ")";
+    check_numbers(m, e.numbers, wrong);
+    if (e.group != 0) {
+      const FIX::FieldMap& body = m;
+      if (body.hasGroup(1, e.group)) {
+        check_numbers(body.getGroupRef(1, e.group), e.entry, wrong);
+      } else {
+        wrong << " no entry in group " << e.group;
       }
     }
     if (!wrong.str().empty()) app_.fail(who + ": " + describe(m) + ":" + wrong.str());
