@@ -193,13 +193,6 @@ def test_a_quickfix_initiator_trades_replaces_cancels_and_logs_out(tmp_path: Pat
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the gateway's snapshot W carries MDPriceLevel (1023), a FIX 5.0 tag FIX 4.4 does not "
-    "define: QuickFIX rejects it (35=3, 371=1023, 373=0 Invalid tag number). FIX 4.4's field for "
-    "the level's position is MDEntryPositionNo (290); rust/gateway/src/entry.rs, market_data. "
-    "Remove this mark once it is fixed",
-)
 def test_a_quickfix_initiator_accepts_market_data_snapshots(tmp_path: Path) -> None:
     with lt.TradingSystem(config()) as system:
         gw = system.start_gateway()
