@@ -256,8 +256,9 @@ fn run_session(
                     i += 1;
                 }
                 None => {
+                    // Window full: sleep rather than spin, the gateway needs the cores.
                     while i - answered_w.load(Ordering::Acquire) >= window {
-                        std::thread::yield_now();
+                        std::thread::sleep(Duration::from_micros(20));
                     }
                     let room = window - (i - answered_w.load(Ordering::Acquire));
                     batch.clear();

@@ -317,6 +317,124 @@ fn split_fields<'a>(bytes: &'a [u8], limits: &Limits) -> (Vec<(u32, &'a [u8])>, 
     (fields, problem)
 }
 
+/// A value [`MessageBuilder::field`] can write: written straight into the message (no
+/// `fmt` machinery on the hot path of every report).
+pub trait FixValue {
+    /// Append the value's FIX text.
+    fn write_to(&self, out: &mut Vec<u8>);
+}
+
+impl<T: FixValue + ?Sized> FixValue for &T {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        (**self).write_to(out)
+    }
+}
+
+impl FixValue for str {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes())
+    }
+}
+
+impl FixValue for String {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes())
+    }
+}
+
+impl FixValue for char {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(self.encode_utf8(&mut buf).as_bytes())
+    }
+}
+
+macro_rules! unsigned_value {
+    ($($t:ty),*) => {$(
+        impl FixValue for $t {
+            fn write_to(&self, out: &mut Vec<u8>) {
+                write_uint(out, *self as u128)
+            }
+        }
+    )*};
+}
+unsigned_value!(u8, u16, u32, u64, usize, u128);
+
+macro_rules! signed_value {
+    ($($t:ty),*) => {$(
+        impl FixValue for $t {
+            fn write_to(&self, out: &mut Vec<u8>) {
+                if *self < 0 {
+                    out.push(b'-');
+                }
+                write_uint(out, (*self as i128).unsigned_abs())
+            }
+        }
+    )*};
+}
+signed_value!(i32, i64);
+
+impl FixValue for lft_engine::Decimal {
+    /// Plain decimal notation without trailing zeros (`100.5`, `0.25`, `3`).
+    fn write_to(&self, out: &mut Vec<u8>) {
+        let scale = self.scale() as usize;
+        let mantissa = self.mantissa();
+        if mantissa < 0 {
+            out.push(b'-');
+        }
+        let start = out.len();
+        write_uint(out, mantissa.unsigned_abs());
+        if scale == 0 {
+            return;
+        }
+        // Left-pad with zeros so there is a digit before the point.
+        let digits = out.len() - start;
+        if digits <= scale {
+            let pad = scale + 1 - digits;
+            out.splice(start..start, std::iter::repeat_n(b'0', pad));
+        }
+        let point = out.len() - scale;
+        // Trailing zeros of the fraction go, and the point with them if nothing is left.
+        let mut end = out.len();
+        while end > point && out[end - 1] == b'0' {
+            end -= 1;
+        }
+        out.truncate(end);
+        if end > point {
+            out.insert(point, b'.');
+        }
+    }
+}
+
+/// Decimal digits of `v`.
+fn write_uint(out: &mut Vec<u8>, v: u128) {
+    let mut buf = [0u8; 40];
+    let mut i = buf.len();
+    if let Ok(mut small) = u64::try_from(v) {
+        // The usual case, without 128-bit divisions.
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (small % 10) as u8;
+            small /= 10;
+            if small == 0 {
+                break;
+            }
+        }
+        out.extend_from_slice(&buf[i..]);
+        return;
+    }
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
 /// Builds one outgoing message: the body fields in order, then [`MessageBuilder::finish`]
 /// adds BeginString, BodyLength and CheckSum.
 #[derive(Clone, Debug)]
@@ -334,12 +452,12 @@ impl MessageBuilder {
 
     /// Append `tag=value`. The value must not contain SOH (FIX has no escaping); a value
     /// that does is cut at its first SOH, so a message can never be smuggled inside another.
-    pub fn field(&mut self, tag: u32, value: impl fmt::Display) -> &mut Self {
-        use std::io::Write;
+    pub fn field(&mut self, tag: u32, value: impl FixValue) -> &mut Self {
         let start = self.body.len();
-        let _ = write!(self.body, "{tag}=");
+        write_uint(&mut self.body, u128::from(tag));
+        self.body.push(b'=');
         let value_start = self.body.len();
-        let _ = write!(self.body, "{value}");
+        value.write_to(&mut self.body);
         if let Some(cut) = self.body[value_start..].iter().position(|&b| b == SOH) {
             self.body.truncate(value_start + cut);
         }
@@ -368,6 +486,34 @@ impl MessageBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_written_as_fix_text() {
+        let text = |v: &dyn Fn(&mut Vec<u8>)| {
+            let mut out = Vec::new();
+            v(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        use lft_engine::Decimal;
+        for (d, want) in [
+            (Decimal::new(1005, 1), "100.5"),
+            (Decimal::new(25, 2), "0.25"),
+            (Decimal::new(3, 0), "3"),
+            (Decimal::new(3000, 3), "3"),
+            (Decimal::new(0, 4), "0"),
+            (Decimal::new(-15, 3), "-0.015"),
+            (Decimal::new(7, 28), "0.0000000000000000000000000007"),
+            (Decimal::MAX, "79228162514264337593543950335"),
+        ] {
+            assert_eq!(text(&|o| d.write_to(o)), want);
+            assert_eq!(want, d.normalize().to_string());
+        }
+        assert_eq!(text(&|o| u128::MAX.write_to(o)), u128::MAX.to_string());
+        assert_eq!(text(&|o| 0u64.write_to(o)), "0");
+        assert_eq!(text(&|o| (-42i64).write_to(o)), "-42");
+        assert_eq!(text(&|o| i64::MIN.write_to(o)), i64::MIN.to_string());
+        assert_eq!(text(&|o| 'Y'.write_to(o)), "Y");
+    }
 
     fn heartbeat() -> Vec<u8> {
         MessageBuilder::new("0")

@@ -433,6 +433,11 @@ fn run(
     }
 }
 
+/// One line on stderr (the daemon's log): refused connections and Logons.
+fn log(line: &str) {
+    eprintln!("lft-gateway: {line}");
+}
+
 /// Queue what was produced for sessions on their connections, in the order it was stamped
 /// (a session not connected any more loses it: it is not resent, see `crate::session`).
 fn flush_routed(
@@ -557,7 +562,15 @@ fn read_and_handle(
                         });
                         match found {
                             Some(sid) if bound[sid].is_none() => sid,
-                            _ => {
+                            other => {
+                                let peer = c.stream.peer_addr().map_or("?".into(), |a| a.to_string());
+                                let ids = (m.get_str(49).unwrap_or("-"), m.get_str(56).unwrap_or("-"));
+                                let why =
+                                    if other.is_some() { "already logged on" } else { "unknown CompIDs" };
+                                log(&format!(
+                                    "refused a connection from {peer}: {why} (49={} 56={})",
+                                    ids.0, ids.1
+                                ));
                                 counters.dropped.fetch_add(1, Ordering::Relaxed);
                                 c.closing = true;
                                 break;
@@ -582,6 +595,15 @@ fn read_and_handle(
                     entry.drain(sessions, now, &mut outs);
                     deliver(&mut c.outbox, c.session, outs, routed, counters);
                 }
+                if pipelined
+                    && c.window.1 <= config.max_messages_per_second
+                    && sessions[sid].accept_application(&m, now)
+                {
+                    // No session action: straight to order entry, no copy.
+                    let outs = entry.on_message(sid, &m, sessions, now);
+                    deliver(&mut c.outbox, c.session, outs, routed, counters);
+                    continue;
+                }
                 if c.window.1 > config.max_messages_per_second && c.session.is_some() {
                     counters.throttled.fetch_add(1, Ordering::Relaxed);
                     let bytes = sessions[sid].outgoing("5", now, |b| {
@@ -592,6 +614,20 @@ fn read_and_handle(
                     break;
                 }
                 let actions = sessions[sid].on_message(&m, now);
+                if c.session.is_none() && sessions[sid].state() == State::Closed {
+                    let peer = c.stream.peer_addr().map_or("?".into(), |a| a.to_string());
+                    let why = actions.iter().find_map(|a| match a {
+                        Action::Disconnect(why) => Some(why.as_str()),
+                        _ => None,
+                    });
+                    let who = &config.sessions[sid];
+                    log(&format!(
+                        "refused a Logon from {peer} as {}->{}: {}",
+                        who.their_comp_id,
+                        who.our_comp_id,
+                        why.unwrap_or("refused")
+                    ));
+                }
                 if c.session.is_none() {
                     match sessions[sid].state() {
                         State::Active => {

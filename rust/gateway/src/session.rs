@@ -72,6 +72,8 @@ pub struct Session {
     next_out: u64,
     heartbeat_ms: u64,
     last_received_ms: u64,
+    /// The last SendingTime formatted: (ms, text).
+    stamp: (u64, String),
     last_sent_ms: u64,
     test_request: Option<(u64, u64)>,
     test_requests_sent: u64,
@@ -92,6 +94,7 @@ impl Session {
             next_out: next_out.max(1),
             heartbeat_ms: 30_000,
             last_received_ms: now_ms,
+            stamp: (0, String::new()),
             last_sent_ms: now_ms,
             test_request: None,
             test_requests_sent: 0,
@@ -121,7 +124,7 @@ impl Session {
         b.field(49, &self.config.our_comp_id)
             .field(56, &self.config.their_comp_id)
             .field(34, self.next_out)
-            .field(52, sending_time(now_ms));
+            .field(52, self.stamp(now_ms));
         body(&mut b);
         self.next_out += 1;
         self.last_sent_ms = now_ms;
@@ -158,6 +161,34 @@ impl Session {
     fn reject(&mut self, now_ms: u64, m: &Message<'_>, p: FieldProblem, text: &str, out: &mut Vec<Action>) {
         let msg = self.reject_message(now_ms, m, p, text);
         out.push(Action::Send(msg));
+    }
+
+    /// SendingTime for `now_ms`, formatted once per millisecond.
+    fn stamp(&mut self, now_ms: u64) -> &str {
+        if self.stamp.0 != now_ms || self.stamp.1.is_empty() {
+            self.stamp = (now_ms, sending_time(now_ms));
+        }
+        &self.stamp.1
+    }
+
+    /// The fast path of [`Session::on_message`] for an application message that needs no
+    /// session action: logged on, the right CompIDs, the expected sequence number, no field
+    /// problem, no PossDupFlag. Takes its sequence number and returns true; anything else
+    /// returns false and changes nothing (feed it to `on_message`).
+    pub fn accept_application(&mut self, m: &Message<'_>, now_ms: u64) -> bool {
+        let msg_type = m.msg_type().unwrap_or_default();
+        let ok = self.state == State::Active
+            && !Self::is_admin(msg_type)
+            && m.problem.is_none()
+            && m.seq_num().ok().flatten() == Some(self.next_in)
+            && m.get(43) != Some(b"Y")
+            && m.get_str(49) == Some(self.config.their_comp_id.as_str())
+            && m.get_str(56) == Some(self.config.our_comp_id.as_str());
+        if ok {
+            self.next_in += 1;
+            self.last_received_ms = now_ms;
+        }
+        ok
     }
 
     /// Feed one framed message received at `now_ms`.
