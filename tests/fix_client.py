@@ -16,20 +16,24 @@ SOH = b"\x01"
 STAMP = b"20261202-10:00:00.000"
 
 
-def config(**gateway: Any) -> dict[str, Any]:
-    """A one-symbol system (tick 0.01, lot 0.001) with sessions ALICE (password a-pw) and BOB."""
+def config(
+    *, symbols: tuple[str, ...] = (SYMBOL,), extra_sessions: tuple[str, ...] = (), **gateway: Any
+) -> dict[str, Any]:
+    """A system of `symbols` (tick 0.01, lot 0.001 each) with sessions ALICE (password a-pw),
+    BOB and `extra_sessions`, and `gateway` settings over these."""
     gw = {
         "enabled": True,
         "listen": "127.0.0.1:0",
         "sessions": [
             {"sender_comp_id": "ALICE", "target_comp_id": "LFT", "password": "a-pw"},
             {"sender_comp_id": "BOB", "target_comp_id": "LFT"},
+            *({"sender_comp_id": name, "target_comp_id": "LFT"} for name in extra_sessions),
         ],
         "logon_timeout_seconds": 0.5,
     }
     gw.update(gateway)
     return {
-        "symbols": [{"name": SYMBOL, "tick_size": "0.01", "lot_size": "0.001"}],
+        "symbols": [{"name": name, "tick_size": "0.01", "lot_size": "0.001"} for name in symbols],
         "engine": {"threads": 1},
         "gateway": gw,
     }
@@ -72,7 +76,10 @@ class Client:
         self.parser = simplefix.FixParser()
         self.sender = sender
         self.target = target
+        #: Our next MsgSeqNum.
         self.seq = 1
+        #: The MsgSeqNum of the last message received.
+        self.last_seq_in = 0
 
     def send(
         self,
@@ -111,6 +118,9 @@ class Client:
         while True:
             msg = self.parser.get_message()
             if msg is not None:
+                seq = msg.get(34)
+                if seq is not None and seq.isdigit():
+                    self.last_seq_in = int(seq)
                 return msg
             if time.monotonic() >= deadline:
                 return None
@@ -149,9 +159,7 @@ class Client:
             self.parser.append_buffer(data)
         return False
 
-    def logon(
-        self, password: Optional[str] = None, *, heartbeat: int = 30, reset: bool = False
-    ) -> Any:
+    def logon(self, password: Optional[str] = None, *, heartbeat: int = 30, reset: bool = False) -> Any:
         fields: list[tuple[int, Any]] = [(98, 0), (108, heartbeat)]
         if reset:
             self.seq = 1

@@ -203,7 +203,9 @@ impl Session {
             if seq == self.next_in {
                 self.next_in += 1;
             }
-            let p = FieldProblem { tag: 49, reason: RejectReason::CompIdProblem };
+            // RefTagID names the CompID that is wrong: SenderCompID (49) or TargetCompID (56).
+            let tag = if m.get_str(49) == Some(self.config.their_comp_id.as_str()) { 56 } else { 49 };
+            let p = FieldProblem { tag, reason: RejectReason::CompIdProblem };
             self.reject(now_ms, m, p, "CompID problem", &mut out);
             self.logout(now_ms, "CompID problem", &mut out);
             return out;
@@ -425,7 +427,11 @@ const LOGON_GROUP_TAGS: [u32; 2] = [372, 385];
 pub fn known_msg_type(msg_type: &[u8]) -> bool {
     match msg_type {
         [b'U', ..] => true,
-        [c] => c.is_ascii_digit() || c.is_ascii_lowercase() || (c.is_ascii_uppercase() && !matches!(c, b'I' | b'O')),
+        [c] => {
+            c.is_ascii_digit()
+                || c.is_ascii_lowercase()
+                || (c.is_ascii_uppercase() && !matches!(c, b'I' | b'O'))
+        }
         [b'A', c] => c.is_ascii_uppercase(),
         [b'B', c] => (b'A'..=b'H').contains(c),
         _ => false,

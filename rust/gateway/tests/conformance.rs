@@ -131,7 +131,11 @@ fn a_compid_problem_is_a_reject_and_a_logout_and_the_message_counts() {
     let a = feed(&mut s, &raw(&format!("35=1|49=OTHER|56=LFT|34=2|52={STAMP}|112=x|")));
     let types: Vec<String> = sent(&a).into_iter().map(|(t, _)| t).collect();
     assert_eq!(types, ["3", "5"]);
+    assert_eq!(sent(&a)[0].1, Some(("49".to_string(), "9".to_string())));
     assert_eq!(s.sequence_numbers().0, 3);
+    let mut s = logged_on();
+    let a = feed(&mut s, &raw(&format!("35=1|49=CLIENT|56=ELSE|34=2|52={STAMP}|112=x|")));
+    assert_eq!(sent(&a)[0].1, Some(("56".to_string(), "9".to_string())), "RefTagID names TargetCompID");
 }
 
 #[test]
