@@ -218,7 +218,7 @@ impl Session {
         if seq > self.next_in {
             let from = self.next_in;
             // One ResendRequest per gap: while ours is outstanding, do not send another.
-            if !self.resend_to.is_some_and(|to| from <= to) {
+            if self.resend_to.is_none_or(|to| from > to) {
                 let msg = self.outgoing("2", now_ms, |b| {
                     b.field(7, from).field(16, 0);
                 });
