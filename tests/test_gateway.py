@@ -1,127 +1,25 @@
 """The FIX 4.4 gateway over loopback TCP, driven by an independent FIX implementation
 (`simplefix` for framing): a session's life, order entry, two sessions trading, and a
-table of malformed inputs with their answers (the conformance suite grows with issue 11)."""
+table of malformed inputs with their answers. The whole conformance suite is
+tests/test_fix_conformance.py; the client is tests/fix_client.py."""
 
 from __future__ import annotations
 
 import socket
-import time
 from typing import Any, Optional
 
 import lockfree_trading as lt
 import pytest
 
-simplefix = pytest.importorskip("simplefix")
+pytest.importorskip("simplefix")
 
-SYMBOL = "BTC-USD"
-
-
-def config(**gateway: Any) -> dict[str, Any]:
-    gw = {
-        "enabled": True,
-        "listen": "127.0.0.1:0",
-        "sessions": [
-            {"sender_comp_id": "ALICE", "target_comp_id": "LFT", "password": "a-pw"},
-            {"sender_comp_id": "BOB", "target_comp_id": "LFT"},
-        ],
-        "logon_timeout_seconds": 0.5,
-    }
-    gw.update(gateway)
-    return {
-        "symbols": [{"name": SYMBOL, "tick_size": "0.01", "lot_size": "0.001"}],
-        "engine": {"threads": 1},
-        "gateway": gw,
-    }
-
-
-class Client:
-    """A FIX initiator on a blocking socket: simplefix builds and parses the messages."""
-
-    def __init__(self, address: str, sender: str) -> None:
-        host, port = address.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=3)
-        self.sock.settimeout(0.2)
-        self.parser = simplefix.FixParser()
-        self.sender = sender
-        self.seq = 1
-
-    def send(self, msg_type: str, fields: list[tuple[int, Any]], *, seq: Optional[int] = None) -> None:
-        m = simplefix.FixMessage()
-        m.append_pair(8, "FIX.4.4", header=True)
-        m.append_pair(35, msg_type, header=True)
-        m.append_pair(49, self.sender, header=True)
-        m.append_pair(56, "LFT", header=True)
-        m.append_pair(34, seq if seq is not None else self.seq, header=True)
-        m.append_utc_timestamp(52, precision=3, header=True)
-        for tag, value in fields:
-            m.append_pair(tag, value)
-        if seq is None:
-            self.seq += 1
-        self.sock.sendall(m.encode())
-
-    def recv(self, timeout: float = 3.0) -> Optional[Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = self.parser.get_message()
-            if msg is not None:
-                return msg
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return None
-            if not data:
-                return None
-            self.parser.append_buffer(data)
-        return None
-
-    def recv_type(self, msg_type: bytes, timeout: float = 3.0) -> Any:
-        while True:
-            m = self.recv(timeout)
-            assert m is not None, f"no {msg_type!r} before the connection ended"
-            if m.get(35) == msg_type:
-                return m
-
-    def closed(self, timeout: float = 3.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return True
-            if not data:
-                return True
-            self.parser.append_buffer(data)
-        return False
-
-    def logon(self, password: Optional[str] = None) -> Any:
-        fields: list[tuple[int, Any]] = [(98, 0), (108, 30)]
-        if password is not None:
-            fields.append((554, password))
-        self.send("A", fields)
-        return self.recv_type(b"A")
+from fix_client import SYMBOL, Client, config, new_order, raw_message
 
 
 @pytest.fixture
 def system() -> Any:
     with lt.TradingSystem(config()) as s:
         yield s
-
-
-def new_order(cl: str, side: int, qty: str, price: str, tif: int = 1) -> list[tuple[int, Any]]:
-    return [
-        (11, cl),
-        (55, SYMBOL),
-        (54, side),
-        (60, "20261202-10:00:00.000"),
-        (38, qty),
-        (40, 2),
-        (44, price),
-        (59, tif),
-    ]
 
 
 def test_logon_order_fill_cancel_and_logout(system: Any) -> None:
@@ -198,19 +96,6 @@ MALFORMED: list[tuple[str, bytes, Optional[bytes]]] = [
     ("cancel of an unknown order", b"35=F|11=xd|41=nope|55=BTC-USD|54=1|60=20261202-10:00:00|", b"9"),
     ("second Logon", b"35=A|98=0|108=30|", b"3"),
 ]
-
-
-def raw_message(body: bytes, seq: int) -> bytes:
-    """`body` (fields after the header, | for SOH) framed with a correct length and checksum."""
-    fields = body.replace(b"|", b"\x01")
-    msg_type, rest = fields.split(b"\x01", 1)
-    header = (
-        msg_type + b"\x0149=BOB\x0156=LFT\x0134=" + str(seq).encode() + b"\x0152=20261202-10:00:00.000\x01"
-    )
-    body_bytes = header + rest
-    head = b"8=FIX.4.4\x019=" + str(len(body_bytes)).encode() + b"\x01"
-    total = head + body_bytes
-    return total + b"10=%03d\x01" % (sum(total) % 256)
 
 
 @pytest.mark.parametrize(("what", "body", "answer"), MALFORMED, ids=[m[0] for m in MALFORMED])

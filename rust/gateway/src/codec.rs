@@ -7,10 +7,12 @@
 //! holds: a whole message, not enough bytes yet, a garbled frame to skip (FIX: ignore it, do
 //! not count its sequence number), or framing lost for good (disconnect). It never panics
 //! and never reads past the buffer, whatever the bytes; a declared length above
-//! [`Limits::max_message_bytes`] is refused before anything is buffered for it. Field-level
-//! problems (a tag that is not a number, a tag without a value, too many fields, the header
-//! out of order) leave the message whole and are reported in [`Message::problem`], so the
-//! session can answer with a Reject naming the tag.
+//! [`Limits::max_message_bytes`] is refused before anything is buffered for it. A message
+//! whose third field is not MsgType (35) is garbled too (FIX 4.4 session test case 2.t: the
+//! first three fields must be BeginString, BodyLength, MsgType). Field-level problems (a tag
+//! that is not a number, a tag without a value, too many fields, a header field after the
+//! first body field) leave the message whole and are reported in [`Message::problem`], so
+//! the session can answer with a Reject naming the tag.
 
 use std::fmt;
 
@@ -63,6 +65,8 @@ pub enum FrameError {
         /// Written in the message.
         found: u8,
     },
+    /// The third field is not MsgType (35).
+    NoMsgType,
 }
 
 impl fmt::Display for FrameError {
@@ -77,6 +81,7 @@ impl fmt::Display for FrameError {
             FrameError::BadChecksum { expected, found } => {
                 write!(f, "CheckSum {found:03} is wrong (the bytes sum to {expected:03})")
             }
+            FrameError::NoMsgType => write!(f, "the third field is not MsgType (35)"),
         }
     }
 }
@@ -268,6 +273,9 @@ pub fn decode<'a>(buf: &'a [u8], limits: &Limits) -> Decoded<'a> {
     if body_len == 0 || buf[body_end - 1] != SOH {
         return Decoded::Garbled(FrameError::BadBodyLength, declared);
     }
+    if !buf[body_start..].starts_with(b"35=") {
+        return Decoded::Garbled(FrameError::NoMsgType, declared);
+    }
     let (fields, problem) = split_fields(&buf[..declared], limits);
     Decoded::Message(Message { bytes: &buf[..declared], fields, problem }, declared)
 }
@@ -299,19 +307,16 @@ fn split_fields<'a>(bytes: &'a [u8], limits: &Limits) -> (Vec<(u32, &'a [u8])>, 
         fields.push((tag, value));
     }
     if problem.is_none() {
-        let order = [8u32, 9, 35];
-        for (i, want) in order.iter().enumerate() {
-            if fields.get(i).map(|(t, _)| t) != Some(want) {
-                problem = Some(FieldProblem {
-                    tag: *want,
-                    reason: if *want == 35 && fields.iter().all(|(t, _)| *t != 35) {
-                        RejectReason::RequiredTagMissing
-                    } else {
-                        RejectReason::TagOutOfOrder
-                    },
-                });
+        // The standard header first: a header field after the first body field is out of
+        // order (8, 9 and 35 are where they belong: `decode` checked them).
+        let mut in_body = false;
+        for &(tag, _) in fields.iter().skip(3) {
+            let header = is_header_tag(tag);
+            if header && in_body {
+                problem = Some(FieldProblem { tag, reason: RejectReason::TagOutOfOrder });
                 break;
             }
+            in_body |= !header && tag != 10;
         }
     }
     (fields, problem)
@@ -433,6 +438,46 @@ fn write_uint(out: &mut Vec<u8>, v: u128) {
         }
     }
     out.extend_from_slice(&buf[i..]);
+}
+
+/// The tags of FIX 4.4's standard header after BeginString, BodyLength and MsgType
+/// (NoHops 627 and its group's fields included).
+pub const HEADER_TAGS: [u32; 27] = [
+    49, 56, 115, 128, 90, 91, 34, 50, 142, 57, 143, 116, 144, 129, 145, 43, 97, 52, 122, 212, 213, 347, 369,
+    627, 628, 629, 630,
+];
+
+/// Whether `tag` is one of [`HEADER_TAGS`].
+pub fn is_header_tag(tag: u32) -> bool {
+    matches!(
+        tag,
+        49 | 56
+            | 115
+            | 128
+            | 90
+            | 91
+            | 34
+            | 50
+            | 142
+            | 57
+            | 143
+            | 116
+            | 144
+            | 129
+            | 145
+            | 43
+            | 97
+            | 52
+            | 122
+            | 212
+            | 213
+            | 347
+            | 369
+            | 627
+            | 628
+            | 629
+            | 630
+    )
 }
 
 /// Builds one outgoing message: the body fields in order, then [`MessageBuilder::finish`]
@@ -600,7 +645,7 @@ mod tests {
             (b"35=D\x0111=\x01", FieldProblem { tag: 11, reason: RejectReason::TagWithoutValue }),
             (b"35=D\x01x1=a\x01", FieldProblem { tag: 0, reason: RejectReason::InvalidTag }),
             (b"35=D\x01novalue\x01", FieldProblem { tag: 0, reason: RejectReason::InvalidTag }),
-            (b"49=A\x0135=D\x01", FieldProblem { tag: 35, reason: RejectReason::TagOutOfOrder }),
+            (b"35=D\x0111=a\x0134=2\x01", FieldProblem { tag: 34, reason: RejectReason::TagOutOfOrder }),
         ];
         for (body, want) in cases {
             let mut bytes = format!("8=FIX.4.4\x019={}\x01", body.len()).into_bytes();
@@ -610,6 +655,22 @@ mod tests {
             let Decoded::Message(m, _) = decode(&bytes, &Limits::default()) else { panic!("{bytes:?}") };
             assert_eq!(m.problem, Some(want), "{}", String::from_utf8_lossy(body));
         }
+    }
+
+    #[test]
+    fn the_header_tag_list_and_its_test_agree() {
+        assert!(HEADER_TAGS.iter().all(|&t| is_header_tag(t)));
+        assert_eq!((1..100_000).filter(|&t| is_header_tag(t)).count(), HEADER_TAGS.len());
+    }
+
+    #[test]
+    fn a_message_whose_third_field_is_not_msg_type_is_garbled() {
+        let body = b"49=A\x0135=D\x01";
+        let mut bytes = format!("8=FIX.4.4\x019={}\x01", body.len()).into_bytes();
+        bytes.extend_from_slice(body);
+        let sum = checksum(&bytes);
+        bytes.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+        assert_eq!(decode(&bytes, &Limits::default()), Decoded::Garbled(FrameError::NoMsgType, bytes.len()));
     }
 
     #[test]

@@ -524,8 +524,10 @@ impl<'a> OrderEntry<'a> {
             }
         }
         for u in &report.updates {
-            if matches!(u.status, OrderStatus::Expired | OrderStatus::Canceled) {
-                if self.orders.contains_key(&u.order_id) {
+            if matches!(u.status, OrderStatus::Expired | OrderStatus::Canceled)
+                && self.orders.contains_key(&u.order_id)
+            {
+                {
                     let kind =
                         if u.status == OrderStatus::Expired { ExecType::Expired } else { ExecType::Canceled };
                     self.report(u.order_id, kind, u.status, None, u.sequence, sessions, now_ms, out);
@@ -624,6 +626,9 @@ impl<'a> OrderEntry<'a> {
             Ok(c) => c.to_string(),
             Err(r) => return Self::session_reject(sid, m, sessions, now_ms, r, out),
         };
+        if let Err(r) = required(m, 41) {
+            return Self::session_reject(sid, m, sessions, now_ms, r, out);
+        }
         let (_, id) = match self.own_order(sid, m) {
             Ok(x) => x,
             Err(text) => return out.push(Self::cancel_reject(sid, m, '1', 1, &text, sessions, now_ms)),
@@ -673,10 +678,21 @@ impl<'a> OrderEntry<'a> {
             Ok(c) => c.to_string(),
             Err(r) => return Self::session_reject(sid, m, sessions, now_ms, r, out),
         };
+        if let Err(r) = required(m, 41) {
+            return Self::session_reject(sid, m, sessions, now_ms, r, out);
+        }
         let (orig, id) = match self.own_order(sid, m) {
             Ok(x) => x,
             Err(text) => return out.push(Self::cancel_reject(sid, m, '2', 1, &text, sessions, now_ms)),
         };
+        // A replace changes quantity and price; it cannot move an order to another side or
+        // instrument.
+        let o = &self.orders[&id];
+        let side_code = if o.state.side == Side::Buy { &b"1"[..] } else { &b"2"[..] };
+        if m.get(54).is_some_and(|s| s != side_code) || m.get_str(55).is_some_and(|s| s != o.state.symbol) {
+            let text = "a replace cannot change Side (54) or Symbol (55): cancel and send a new order";
+            return out.push(Self::cancel_reject(sid, m, '2', 99, text, sessions, now_ms));
+        }
         if !self.sessions[sid].used_cl_ord_ids.insert(cl.clone()) {
             return out.push(Self::cancel_reject(
                 sid,
@@ -913,7 +929,33 @@ impl<'a> OrderEntry<'a> {
         out: &mut Vec<Outgoing>,
     ) {
         let cl = m.get_str(11).unwrap_or("").to_string();
-        let kind = m.get_str(530).unwrap_or("7").to_string();
+        use crate::codec::{FieldProblem, RejectReason};
+        let kind = match m.get_str(530) {
+            Some(k @ ("1" | "2" | "3" | "4" | "5" | "6" | "7")) => k.to_string(),
+            found => {
+                let reason = if found.is_none() {
+                    RejectReason::RequiredTagMissing
+                } else {
+                    RejectReason::ValueOutOfRange
+                };
+                let text =
+                    "MassCancelRequestType (530) must be 1 (by Symbol) or 7 (all); 2 to 6 are not offered";
+                let r = Refused::Session(FieldProblem { tag: 530, reason }, text.into());
+                return Self::session_reject(sid, m, sessions, now_ms, r, out);
+            }
+        };
+        if kind != "1" && kind != "7" {
+            // A valid type this venue does not offer: refused, nothing cancelled.
+            let bytes = sessions[sid].outgoing("r", now_ms, |b| {
+                b.field(11, &cl)
+                    .field(37, "MASS")
+                    .field(530, &kind)
+                    .field(531, 0)
+                    .field(532, 0)
+                    .field(58, "only MassCancelRequestType 1 (by Symbol) and 7 (all) are offered");
+            });
+            return out.push((sid, bytes));
+        }
         let symbol = m.get_str(55).map(str::to_string);
         let side = match m.get(54) {
             Some(b"1") => Some(Side::Buy),

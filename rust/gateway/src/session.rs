@@ -8,8 +8,10 @@
 //!   to 1. Anything else first is a disconnect.
 //! - Inbound sequence numbers: the expected one is processed; a higher one is answered with a
 //!   ResendRequest (2) for the gap (the message itself is dropped: the resend brings it
-//!   again); a lower one without PossDupFlag (43=Y) ends the session with a Logout; with it,
-//!   it is ignored.
+//!   again; while that request is outstanding, higher numbers do not bring another); a lower
+//!   one without PossDupFlag (43=Y) ends the session with a Logout; with it, it is ignored
+//!   (after a Reject when OrigSendingTime 122 is missing, and a Reject and a Logout when it
+//!   is after SendingTime).
 //! - Heartbeat (0) every HeartBtInt seconds of silence on our side; TestRequest (1) answered
 //!   with a Heartbeat carrying its TestReqID (112); when the client is silent for HeartBtInt
 //!   plus 20%, a TestRequest, and when that goes unanswered for another HeartBtInt, a
@@ -20,8 +22,11 @@
 //!   123=Y) up to the next sequence number.
 //! - SequenceReset (4): GapFill moves the expected number forward; Reset sets it (never
 //!   backwards: a Reject, reason 5).
-//! - A message with a field problem (see [`crate::codec::FieldProblem`]) gets a Reject (3)
-//!   naming the tag and the SessionRejectReason, and counts as received.
+//! - A message with a field problem (see [`crate::codec::FieldProblem`]), a SendingTime (52)
+//!   missing or not a UTCTimestamp, a tag repeated outside a repeating group, a MsgType that
+//!   FIX 4.4 does not define, or a session message without its required fields gets a Reject
+//!   (3) naming the tag and the SessionRejectReason, and counts as received. Another
+//!   SenderCompID or TargetCompID is a Reject (373=9) and a Logout, and counts too.
 //! - Logout (5) is answered with a Logout, then the session ends.
 
 use crate::codec::{FieldProblem, Message, MessageBuilder, RejectReason};
@@ -77,6 +82,8 @@ pub struct Session {
     last_sent_ms: u64,
     test_request: Option<(u64, u64)>,
     test_requests_sent: u64,
+    /// The last number of the gap our outstanding ResendRequest asked for.
+    resend_to: Option<u64>,
     /// Messages rejected with a Reject (3), for the counters.
     pub rejects_sent: u64,
 }
@@ -98,6 +105,7 @@ impl Session {
             last_sent_ms: now_ms,
             test_request: None,
             test_requests_sent: 0,
+            resend_to: None,
             rejects_sent: 0,
         }
     }
@@ -183,7 +191,8 @@ impl Session {
             && m.seq_num().ok().flatten() == Some(self.next_in)
             && m.get(43) != Some(b"Y")
             && m.get_str(49) == Some(self.config.their_comp_id.as_str())
-            && m.get_str(56) == Some(self.config.our_comp_id.as_str());
+            && m.get_str(56) == Some(self.config.our_comp_id.as_str())
+            && header_problem(m, msg_type).is_none();
         if ok {
             self.next_in += 1;
             self.last_received_ms = now_ms;
@@ -222,7 +231,13 @@ impl Session {
             return self.on_logon(m, seq, now_ms);
         }
         if !comp_ok {
-            let p = FieldProblem { tag: 49, reason: RejectReason::CompIdProblem };
+            // FIX 4.4 session test case 2.h: Reject, count the message, Logout.
+            if seq == self.next_in {
+                self.next_in += 1;
+            }
+            // RefTagID names the CompID that is wrong: SenderCompID (49) or TargetCompID (56).
+            let tag = if m.get_str(49) == Some(self.config.their_comp_id.as_str()) { 56 } else { 49 };
+            let p = FieldProblem { tag, reason: RejectReason::CompIdProblem };
             self.reject(now_ms, m, p, "CompID problem", &mut out);
             self.logout(now_ms, "CompID problem", &mut out);
             return out;
@@ -234,10 +249,14 @@ impl Session {
         }
         if seq > self.next_in {
             let from = self.next_in;
-            let msg = self.outgoing("2", now_ms, |b| {
-                b.field(7, from).field(16, 0);
-            });
-            out.push(Action::Send(msg));
+            // One ResendRequest per gap: while ours is outstanding, do not send another.
+            if self.resend_to.is_none_or(|to| from > to) {
+                let msg = self.outgoing("2", now_ms, |b| {
+                    b.field(7, from).field(16, 0);
+                });
+                out.push(Action::Send(msg));
+                self.resend_to = Some(seq - 1);
+            }
             if msg_type == b"5" {
                 self.logout(now_ms, "Logout received", &mut out);
             }
@@ -247,12 +266,28 @@ impl Session {
             if m.get(43) != Some(b"Y") {
                 let text = format!("MsgSeqNum too low, expecting {} but received {seq}", self.next_in);
                 self.logout(now_ms, &text, &mut out);
+            } else if let Some((p, text, logout)) = poss_dup_problem(m, msg_type) {
+                self.reject(now_ms, m, p, &text, &mut out);
+                if logout {
+                    self.logout(now_ms, &text, &mut out);
+                }
             }
             return out;
         }
         self.next_in += 1;
         if let Some(p) = m.problem {
             self.reject(now_ms, m, p, "invalid message", &mut out);
+            return out;
+        }
+        if let Some((p, text)) = header_problem(m, msg_type).or_else(|| admin_problem(m, msg_type)) {
+            self.reject(now_ms, m, p, &text, &mut out);
+            return out;
+        }
+        if let Some((p, text, logout)) = poss_dup_problem(m, msg_type) {
+            self.reject(now_ms, m, p, &text, &mut out);
+            if logout {
+                self.logout(now_ms, &text, &mut out);
+            }
             return out;
         }
         match msg_type {
@@ -264,7 +299,7 @@ impl Session {
                 }
             }
             b"1" => {
-                let id = m.get_str(112).unwrap_or("").to_string();
+                let id = m.get_str(112).unwrap_or_default().to_string();
                 let msg = self.outgoing("0", now_ms, |b| {
                     b.field(112, id);
                 });
@@ -309,7 +344,7 @@ impl Session {
 
     fn on_logon(&mut self, m: &Message<'_>, seq: u64, now_ms: u64) -> Vec<Action> {
         let mut out = Vec::new();
-        if let Some(p) = m.problem {
+        if let Some(p) = m.problem.or_else(|| header_problem(m, b"A").map(|(p, _)| p)) {
             self.state = State::Closed;
             out.push(Action::Disconnect(format!("malformed Logon: tag {} ({:?})", p.tag, p.reason)));
             return out;
@@ -364,6 +399,11 @@ impl Session {
     fn on_sequence_reset(&mut self, m: &Message<'_>, now_ms: u64, out: &mut Vec<Action>) {
         match m.get_u64(36) {
             Ok(Some(new)) if new >= self.next_in => self.next_in = new,
+            Ok(None) => {
+                let p = FieldProblem { tag: 36, reason: RejectReason::RequiredTagMissing };
+                self.reject(now_ms, m, p, "NewSeqNo (36) is required", out);
+            }
+            Err(p) => self.reject(now_ms, m, p, "NewSeqNo (36) must be a number", out),
             _ => {
                 let p = FieldProblem { tag: 36, reason: RejectReason::ValueOutOfRange };
                 let text = format!("NewSeqNo (36) must be at least {}", self.next_in);
@@ -403,6 +443,113 @@ impl Session {
     pub fn is_admin(msg_type: &[u8]) -> bool {
         ADMIN.contains(&msg_type)
     }
+}
+
+/// Tags that may repeat in any message: the fields of FIX 4.4's common repeating groups
+/// (Parties, PartySubIDs, NoHops, SecurityAltID, TradingSessions, Events, Underlyings' and
+/// Legs' symbols are not among them).
+const GROUP_TAGS: [u32; 12] = [448, 447, 452, 523, 803, 628, 629, 630, 455, 456, 336, 625];
+/// Tags that may also repeat in a MarketDataRequest (V): MDEntryType (NoMDEntryTypes 267)
+/// and the Instrument fields of NoRelatedSym (146).
+const MD_REQUEST_GROUP_TAGS: [u32; 14] = [269, 55, 65, 48, 22, 460, 461, 167, 200, 541, 207, 106, 107, 15];
+/// Tags that may also repeat in a Logon (A): NoMsgTypes (384).
+const LOGON_GROUP_TAGS: [u32; 2] = [372, 385];
+
+/// Whether FIX 4.4 defines `msg_type` (or it is user-defined: it starts with U).
+pub fn known_msg_type(msg_type: &[u8]) -> bool {
+    match msg_type {
+        [b'U', ..] => true,
+        [c] => {
+            c.is_ascii_digit()
+                || c.is_ascii_lowercase()
+                || (c.is_ascii_uppercase() && !matches!(c, b'I' | b'O'))
+        }
+        [b'A', c] => c.is_ascii_uppercase(),
+        [b'B', c] => (b'A'..=b'H').contains(c),
+        _ => false,
+    }
+}
+
+/// A problem of the standard header or the message as a whole, for a Reject: SendingTime
+/// (52) missing or not a UTCTimestamp, a tag repeated outside a repeating group, a MsgType
+/// FIX 4.4 does not define.
+fn header_problem(m: &Message<'_>, msg_type: &[u8]) -> Option<(FieldProblem, String)> {
+    let problem = |tag, reason, text: &str| Some((FieldProblem { tag, reason }, text.to_string()));
+    match m.get_str(52) {
+        None => return problem(52, RejectReason::RequiredTagMissing, "SendingTime (52) is required"),
+        Some(t) if crate::orders::utc_timestamp(t).is_none() => {
+            return problem(52, RejectReason::IncorrectDataFormat, "SendingTime (52) is not a UTCTimestamp")
+        }
+        Some(_) => {}
+    }
+    let extra: &[u32] = match msg_type {
+        b"V" => &MD_REQUEST_GROUP_TAGS,
+        b"A" => &LOGON_GROUP_TAGS,
+        _ => &[],
+    };
+    let may_repeat = |t: u32| GROUP_TAGS.contains(&t) || extra.contains(&t);
+    let repeated = if m.fields.len() <= 32 {
+        m.fields
+            .iter()
+            .enumerate()
+            .find(|&(i, &(t, _))| !may_repeat(t) && m.fields[..i].iter().any(|(u, _)| *u == t))
+            .map(|(_, &(t, _))| t)
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(m.fields.len());
+        m.fields.iter().map(|(t, _)| *t).find(|&t| !may_repeat(t) && !seen.insert(t))
+    };
+    if let Some(tag) = repeated {
+        return problem(tag, RejectReason::TagRepeated, &format!("tag {tag} appears more than once"));
+    }
+    if !known_msg_type(msg_type) {
+        let text = format!("MsgType {:?} is not a FIX 4.4 message type", String::from_utf8_lossy(msg_type));
+        return problem(35, RejectReason::InvalidMsgType, &text);
+    }
+    None
+}
+
+/// The required fields of the session messages this layer answers: TestReqID (112) of a
+/// TestRequest, BeginSeqNo (7) and EndSeqNo (16) of a ResendRequest (numbers).
+fn admin_problem(m: &Message<'_>, msg_type: &[u8]) -> Option<(FieldProblem, String)> {
+    let tags: &[u32] = match msg_type {
+        b"1" => &[112],
+        b"2" => &[7, 16],
+        _ => &[],
+    };
+    for &tag in tags {
+        if m.get(tag).is_none() {
+            let p = FieldProblem { tag, reason: RejectReason::RequiredTagMissing };
+            return Some((p, format!("tag {tag} is required")));
+        }
+        if msg_type == b"2" {
+            if let Err(p) = m.get_u64(tag) {
+                return Some((p, format!("tag {tag} must be a number")));
+            }
+        }
+    }
+    None
+}
+
+/// A PossDupFlag (43=Y) message other than a SequenceReset needs OrigSendingTime (122), not
+/// after its SendingTime (FIX 4.4 session test cases 2.e and 2.f); `true`: also a Logout.
+fn poss_dup_problem(m: &Message<'_>, msg_type: &[u8]) -> Option<(FieldProblem, String, bool)> {
+    if m.get(43) != Some(b"Y") || msg_type == b"4" {
+        return None;
+    }
+    let Some(orig) = m.get_str(122) else {
+        let p = FieldProblem { tag: 122, reason: RejectReason::RequiredTagMissing };
+        return Some((p, "PossDupFlag (43=Y) needs OrigSendingTime (122)".into(), false));
+    };
+    let Some(orig) = crate::orders::utc_timestamp(orig) else {
+        let p = FieldProblem { tag: 122, reason: RejectReason::IncorrectDataFormat };
+        return Some((p, "OrigSendingTime (122) is not a UTCTimestamp".into(), false));
+    };
+    let sent = m.get_str(52).and_then(crate::orders::utc_timestamp);
+    if sent.is_some_and(|sent| orig > sent) {
+        let p = FieldProblem { tag: 122, reason: RejectReason::SendingTimeAccuracy };
+        return Some((p, "OrigSendingTime (122) is after SendingTime (52)".into(), true));
+    }
+    None
 }
 
 /// SendingTime (52) for `ms` since the Unix epoch: `YYYYMMDD-HH:MM:SS.sss`, UTC.

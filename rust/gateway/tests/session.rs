@@ -102,7 +102,7 @@ fn a_sequence_gap_is_answered_with_a_resend_request_from_the_expected_number() {
 #[test]
 fn a_number_too_low_without_possdup_is_a_logout_and_with_it_is_ignored() {
     let mut s = logged_on();
-    assert!(feed(&mut s, &client("0", 1, &[(43, "Y")]), 10).is_empty());
+    assert!(feed(&mut s, &client("0", 1, &[(43, "Y"), (122, "20261202-09:59:59.000")]), 10).is_empty());
     let a = feed(&mut s, &client("0", 1, &[]), 10);
     assert!(sent(&a)[0].1.as_deref().unwrap().contains("MsgSeqNum too low, expecting 2"));
     assert_eq!(s.state(), State::Closed);
