@@ -221,6 +221,7 @@ bench-rust:
 	mkdir -p $(RESULTS)
 	cargo bench -p lft-engine --bench book_ops
 	cargo run -p lft-bench --release --quiet -- all --json $(RESULTS)/rust.json
+	cargo run -p lft-bench --release --quiet -- gateway --json $(RESULTS)/gateway.json
 
 bench-python: bench-deps
 	mkdir -p $(RESULTS)

@@ -23,6 +23,7 @@ use hdrhistogram::Histogram;
 use lft_engine::system::{Request, SymbolSpec, SystemConfig, TradingSystem};
 use lft_engine::{BookConfig, BookWriter, Decimal, Scale};
 use lft_gateway::codec::{decode, Decoded, Limits, MessageBuilder};
+
 use lft_gateway::orders::new_order_single;
 use lft_gateway::reports::{execution_report, ExecType, OrderState, Report};
 use lft_gateway::server::{Gateway, GatewayConfig};
@@ -187,10 +188,35 @@ fn admin(sender: &str, msg_type: &str, seq: u64, extra: &[(u32, &str)]) -> Vec<u
     b.finish()
 }
 
+/// The value of `tag` in one framed message (a scan for `SOH tag=`; no field table).
+fn find_tag<'a>(msg: &'a [u8], tag: &[u8]) -> Option<&'a [u8]> {
+    let mut i = 0;
+    while let Some(p) = msg[i..].iter().position(|&b| b == 1) {
+        let start = i + p + 1;
+        let rest = &msg[start..];
+        if rest.len() > tag.len() && rest.starts_with(tag) && rest[tag.len()] == b'=' {
+            let v = &rest[tag.len() + 1..];
+            let end = v.iter().position(|&b| b == 1).unwrap_or(v.len());
+            return Some(&v[..end]);
+        }
+        i = start;
+    }
+    None
+}
+
+/// The length of the whole message at the front of `buf` (from its BodyLength), if all there.
+fn frame_len(buf: &[u8]) -> Option<usize> {
+    // 8=FIX.4.4 SOH 9=<n> SOH <body> 10=ccc SOH
+    let after = buf.get(12..)?;
+    let end = after.iter().position(|&b| b == 1)?;
+    let body: usize = std::str::from_utf8(&after[..end]).ok()?.parse().ok()?;
+    let total = 12 + end + 1 + body + 7;
+    (buf.len() >= total).then_some(total)
+}
+
 /// Read whole messages from `stream` into `f(msg_type, exec_type, cl_ord_id)` until it
-/// returns false.
+/// returns false. The load generator's own parsing is kept light (it shares the cores).
 fn read_messages(stream: &mut TcpStream, mut f: impl FnMut(&[u8], Option<&[u8]>, Option<&[u8]>) -> bool) {
-    let limits = Limits::default();
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut chunk = vec![0u8; 1 << 16];
     loop {
@@ -200,17 +226,14 @@ fn read_messages(stream: &mut TcpStream, mut f: impl FnMut(&[u8], Option<&[u8]>,
         };
         buf.extend_from_slice(&chunk[..n]);
         let mut used = 0;
-        loop {
-            match decode(&buf[used..], &limits) {
-                Decoded::Message(m, len) => {
-                    used += len;
-                    if !f(m.msg_type().unwrap_or_default(), m.get(150), m.get(11)) {
-                        return;
-                    }
-                }
-                Decoded::Garbled(_, skip) => used += skip,
-                Decoded::Incomplete => break,
-                Decoded::Fatal(_) => return,
+        while let Some(len) = frame_len(&buf[used..]) {
+            let msg = &buf[used..used + len];
+            used += len;
+            let msg_type = find_tag(msg, b"35").unwrap_or_default();
+            let (exec, cl) =
+                if msg_type == b"8" { (find_tag(msg, b"150"), find_tag(msg, b"11")) } else { (None, None) };
+            if !f(msg_type, exec, cl) {
+                return;
             }
         }
         buf.drain(..used);
@@ -248,12 +271,28 @@ fn run_session(
         while i < orders {
             match schedule {
                 Some((start, rate)) => {
-                    let due = start + Duration::from_secs_f64(i as f64 / rate);
-                    while Instant::now() < due {
-                        std::hint::spin_loop();
+                    // Open loop, like wrk2: every order whose time has come goes out now (in
+                    // one write), then a short sleep; an order's latency counts from its
+                    // scheduled time, so the sender's own lateness is charged too.
+                    let now = Instant::now();
+                    batch.clear();
+                    while i < orders && start + Duration::from_secs_f64(i as f64 / rate) <= now {
+                        batch.extend_from_slice(&messages[i as usize]);
+                        i += 1;
                     }
-                    writer.write_all(&messages[i as usize]).expect("send");
-                    i += 1;
+                    if batch.is_empty() {
+                        // Sleep while the next order is far (timer slack makes short sleeps
+                        // long), then yield the core until it is due.
+                        let next = start + Duration::from_secs_f64(i as f64 / rate);
+                        let gap = next.saturating_duration_since(now);
+                        if gap > Duration::from_micros(200) {
+                            std::thread::sleep(gap - Duration::from_micros(150));
+                        } else {
+                            std::thread::yield_now();
+                        }
+                    } else {
+                        writer.write_all(&batch).expect("send");
+                    }
                 }
                 None => {
                     // Window full: sleep rather than spin, the gateway needs the cores.

@@ -295,6 +295,8 @@ fn run(
                 LISTENER => loop {
                     match listener.accept() {
                         Ok((mut stream, _)) => {
+                            // Reports go out as soon as they are written (no Nagle delay).
+                            let _ = stream.set_nodelay(true);
                             if conns.len() >= config.max_connections {
                                 counters.refused_connections.fetch_add(1, Ordering::Relaxed);
                                 continue; // dropped: closed at once
