@@ -256,6 +256,14 @@ impl MarketData {
             return; // already in the copy
         }
         book.sequence = events[0].command_sequence;
+        // The top N of each bounded depth in use as it was before this command (the state a
+        // subscriber's snapshot or earlier increments left it in).
+        for depth in self.subs.iter().filter(|s| s.symbol == symbol && s.depth > 0).map(|s| s.depth) {
+            if !book.tops.contains_key(&depth) {
+                let before = [book.top(Side::Buy, depth), book.top(Side::Sell, depth)];
+                book.tops.insert(depth, before);
+            }
+        }
         // Full-depth entries, straight from the changes.
         let mut full = Vec::new();
         let mut trades = Vec::new();

@@ -333,3 +333,16 @@ fn fills_and_cancels_by_commands_from_elsewhere_reach_the_owner() {
     assert_eq!(summary(&market_data(&mut e, &mut s)), [row(0, "8", "C", "C", "0", "0")]);
     assert_eq!(sys.book(0).unwrap().len(), 1);
 }
+
+#[test]
+fn a_top_n_subscription_of_an_empty_book_sees_its_first_level() {
+    let sys = system();
+    let mut s = sessions();
+    let mut e = OrderEntry::new(&sys, 2);
+    let sub = [(262, "e1"), (263, "1"), (265, "1"), (264, "5"), (55, "BTC-USD")];
+    assert_eq!(md_entries(&send(&mut e, 1, &mut s, "V", &sub)[0].1), ("W".into(), vec![]));
+    send(&mut e, 0, &mut s, "D", &order("b1", "1", "0.5", "100.25"));
+    let out = market_data(&mut e, &mut s);
+    let got: Vec<_> = out.iter().filter(|(sid, _)| *sid == 1).map(|(_, b)| md_entries(b)).collect();
+    assert_eq!(got, vec![("X".into(), vec![md(["0", "0", "100.25", "0.5", "1"])])]);
+}
