@@ -16,10 +16,15 @@
 //! - [`server`]: the acceptor: every connection on one `mio` thread, with limits on
 //!   connections, message size, time to Logon and message rate.
 //!
-//! Market data, the HTTP admin and the daemon's configuration come next.
+//! - [`admin`]: the HTTP admin API (`/health`, `/symbols`, `/book/{symbol}`, `/metrics` in
+//!   the Prometheus text format) on its own `mio` thread, reading only atomics and book
+//!   readers.
+//!
+//! Streaming market data comes next.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod codec;
 pub mod entry;
 pub mod orders;
