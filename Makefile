@@ -40,10 +40,12 @@ run: $(BUILT)
 	$(BIN)/trading-system --config $(CONFIG) simulate
 
 # The daemon with its FIX gateway on 127.0.0.1:9878 (session CLIENT1 -> LFT; docs/fix.md) and
-# its HTTP admin API on 127.0.0.1:8080 (docs/admin.md); Ctrl-C logs the sessions out and drains.
+# its HTTP admin API on 127.0.0.1:8080 (docs/admin.md), statistics on (in stats/; they feed the
+# latency histogram of /metrics); Ctrl-C logs the sessions out and drains.
 serve: $(BUILT)
 	$(BIN)/python -c "import sys, yaml; c = yaml.safe_load(open('$(CONFIG)')); \
 	    c['gateway']['enabled'] = True; c.setdefault('admin', {})['enabled'] = True; \
+	    c.setdefault('statistics', {})['enabled'] = True; \
 	    yaml.safe_dump(c, open('.serve-config.yaml', 'w'))"
 	$(BIN)/trading-system --config .serve-config.yaml
 

@@ -436,9 +436,7 @@ class AdminSettings(_Strict):
         except ValueError:
             ip = None
         if not sep or ip is None or (ip.version == 6) != bracketed or not port.isdigit() or int(port) > 65535:
-            raise ValueError(
-                f"{v!r} is not host:port (an IP address and a port: 127.0.0.1:8080, [::1]:8080)"
-            )
+            raise ValueError(f"{v!r} is not host:port (an IP address and a port: 127.0.0.1:8080, [::1]:8080)")
         return v
 
     def to_engine_dict(self) -> dict[str, Any]:
