@@ -199,9 +199,22 @@ def test_metrics_move_with_the_flow_and_promtool_accepts_them(tmp_path: Path) ->
         system.submit("BTC-USD", "buy", "0.5", "100.00", time_in_force="GTC")
         system.submit("BTC-USD", "buy", "0.25", "100.30", time_in_force="GTC")  # trades 0.25 @ 100.25
         system.submit("BTC-USD", "buy", "0.25", "100.25", time_in_force="GTC", post_only=True)  # REJECTED
-        after_text = scrape(admin.address)
+        worker = system.assignment["BTC-USD"]
+        w = f'{{worker="{worker}"}}'
+        # The per-symbol counters move before each reply; the worker's entry count and its
+        # latency histogram just after (end of the entry, of the round): wait for those.
+        deadline = time.monotonic() + 5
+        while True:
+            after_text = scrape(admin.address)
+            after = samples(after_text)
+            settled = (
+                after[f"lft_worker_entries_processed_total{w}"] >= 4
+                and after[f"lft_command_latency_seconds_count{w}"] >= 4
+            )
+            if settled or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         promtool_check(after_text)
-        after = samples(after_text)
         assert after[f"lft_symbol_commands_total{btc}"] == 4
         assert after[f"lft_symbol_trades_total{btc}"] == 1
         assert after[f"lft_symbol_rejects_total{btc}"] == 1
@@ -209,8 +222,6 @@ def test_metrics_move_with_the_flow_and_promtool_accepts_them(tmp_path: Path) ->
         assert after[f"lft_symbol_resting_orders{btc}"] == len(book) == 2
         assert after[f"lft_symbol_best_bid{btc}"] == float(book.best_bid) == 100.0
         assert after[f"lft_symbol_best_ask{btc}"] == float(book.best_ask) == 100.25
-        worker = system.assignment["BTC-USD"]
-        w = f'{{worker="{worker}"}}'
         assert after[f"lft_worker_entries_processed_total{w}"] >= 4
         published = f"lft_worker_events_published_total{w}"
         assert after[published] > before[published]

@@ -2,10 +2,11 @@
 //! `/metrics` (Prometheus text format 0.0.4), served by one thread through `mio`
 //! (docs/admin.md has the shapes and the metric families).
 //!
-//! It only reads: relaxed loads of the engine's and the gateway's counters and the books'
+//! It only reads: atomic loads of the engine's and the gateway's counters and the books'
 //! [`BookReader`](lft_engine::BookReader)s (best prices, resting orders and sequence
-//! wait-free; depth lock-free). It never sends the engine a command, takes no lock a worker
-//! takes, and nothing a worker does waits for it.
+//! wait-free; depth lock-free). It never sends the engine a command and takes none of the
+//! engine's locks, so no worker ever waits for it (beyond the memory allocator every thread
+//! of the process shares).
 //!
 //! HTTP/1.1 by hand, for hostile clients: GET and HEAD only (others 405 with `Allow`),
 //! request heads of at most `max_head_bytes` (beyond: 431) and `max_headers` fields (431),
@@ -233,7 +234,11 @@ impl Server {
             }
             for token in ready {
                 if let Some(c) = conns.get_mut(&token) {
-                    self.drive(c);
+                    // Nothing here should panic; if something did, only this connection ends.
+                    let driven = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.drive(c)));
+                    if driven.is_err() {
+                        c.phase = Phase::Dead;
+                    }
                 }
             }
             let now = Instant::now();
@@ -662,7 +667,7 @@ impl Server {
             m.family(
                 "lft_command_latency_seconds",
                 "histogram",
-                "Per queue entry that ran commands: from enqueue to the worker having run it (before the journal releases the reply). Measured only with statistics enabled.",
+                "Per queue entry that ran commands (statistics period-close ticks included): from enqueue to the worker having run it (before the journal releases the reply). Measured only with statistics enabled.",
             );
             for (w, h) in sys.latency_histograms().iter().enumerate() {
                 let s = h.read();

@@ -597,8 +597,19 @@ fn metrics_are_well_formed_and_move_with_the_flow() {
     system.execute(0, Request::New(post_only), false).unwrap(); // REJECTED: would cross
     assert!(system.execute(0, Request::Cancel { id: 99, timestamp: 1 }, false).is_err()); // refused
 
-    let r = get(admin.local_addr, "/metrics");
-    let after = check_exposition(&r.body);
+    // The per-symbol counters move before the reply; the worker's entry count and latency
+    // histogram just after it (at the end of the entry and of the round): wait for those.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (r, after) = loop {
+        let r = get(admin.local_addr, "/metrics");
+        let after = check_exposition(&r.body);
+        let settled = metric(&after, "lft_worker_entries_processed_total{worker=\"0\"}") == 5.0
+            && metric(&after, "lft_command_latency_seconds_count{worker=\"0\"}") == 5.0;
+        if settled || Instant::now() > deadline {
+            break (r, after);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     promtool_accepts(&r.body);
     assert_eq!(metric(&after, &format!("lft_symbol_commands_total{btc}")), 5.0);
     assert_eq!(metric(&after, &format!("lft_symbol_trades_total{btc}")), 1.0);

@@ -104,8 +104,9 @@ pub const LATENCY_BUCKETS_NS: [u64; 25] = [
 
 /// One worker's command latencies, from enqueue to the worker having run the queue entry
 /// (before a journal, when on, releases the reply), in fixed buckets. Recorded only when
-/// statistics are enabled (the enqueue time is taken only then); queries (state hash,
-/// snapshot) are not recorded.
+/// statistics are enabled (the enqueue time is taken only then), for every entry that took a
+/// sequence number (period-close ticks included); queries (state hash, snapshot) are not
+/// recorded. Recorded after the entry's reply was handed over.
 #[derive(Debug, Default)]
 pub struct LatencyHistogram {
     /// Per bucket of [`LATENCY_BUCKETS_NS`], plus one for larger values (not cumulative).
