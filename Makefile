@@ -9,10 +9,11 @@ BUILT := $(VENV)/.core-built
 CONFIG ?= config.yaml
 export CARGO_TERM_COLOR ?= never
 
+PROMTOOL := .tools/prometheus/usr/bin/promtool
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml
 PY_SOURCES := $(shell find python -type f \( -name '*.py' -o -name '*.pyi' -o -name 'py.typed' \)) pyproject.toml
 
-.PHONY: all venv build run serve demo test test-rust test-python lint fmt bench bench-deps bench-rust bench-python loom loom-mutants loom-clippy \
+.PHONY: all venv build run serve demo test test-rust test-python lint fmt promtool bench bench-deps bench-rust bench-python loom loom-mutants loom-clippy \
 	nightly miri tsan clean crash-test interop interop-deps
 
 all: build
@@ -38,11 +39,14 @@ build: $(BUILT)
 run: $(BUILT)
 	$(BIN)/trading-system --config $(CONFIG) simulate
 
-# The daemon with its FIX gateway on 127.0.0.1:9878 (session CLIENT1 -> LFT; docs/fix.md),
-# statistics on; Ctrl-C logs the sessions out and drains.
+# The daemon with its FIX gateway on 127.0.0.1:9878 (session CLIENT1 -> LFT; docs/fix.md) and
+# its HTTP admin API on 127.0.0.1:8080 (docs/admin.md), statistics on (in stats/; they feed the
+# latency histogram of /metrics); Ctrl-C logs the sessions out and drains.
 serve: $(BUILT)
 	$(BIN)/python -c "import sys, yaml; c = yaml.safe_load(open('$(CONFIG)')); \
-	    c['gateway']['enabled'] = True; yaml.safe_dump(c, open('.serve-config.yaml', 'w'))"
+	    c['gateway']['enabled'] = True; c.setdefault('admin', {})['enabled'] = True; \
+	    c.setdefault('statistics', {})['enabled'] = True; \
+	    yaml.safe_dump(c, open('.serve-config.yaml', 'w'))"
 	$(BIN)/trading-system --config .serve-config.yaml
 
 demo: $(BUILT)
@@ -65,10 +69,22 @@ fmt: $(STAMP)
 test-rust:
 	cargo test -p lft-engine -p lft-workload -p lft-bench -p lft-gateway --profile ci
 
-# test-python includes the QuickFIX interoperability test (tests/test_quickfix_interop.py), so it
-# installs that test's dependencies first (interop-deps, below).
-test-python: $(BUILT) interop-deps
+# test-python includes the QuickFIX interoperability test (tests/test_quickfix_interop.py) and
+# promtool's check of /metrics, so it installs their dependencies first (interop-deps, promtool).
+test-python: $(BUILT) interop-deps $(PROMTOOL)
 	$(BIN)/python -m pytest tests
+
+# `promtool check metrics` for the /metrics tests (tests/test_admin.py, rust/gateway/tests/admin.rs):
+# only the binary, out of Debian's prometheus package (the .deb is fetched, not installed: the
+# package would pull in and start services), into the ignored .tools/.
+$(PROMTOOL):
+	mkdir -p .tools
+	cd .tools && rm -rf prometheus prometheus_*.deb && \
+	    { apt-get download prometheus || { apt-get update -qq && apt-get download prometheus; }; } && \
+	    dpkg-deb -x prometheus_*.deb prometheus && rm -f prometheus_*.deb prometheus/usr/bin/prometheus
+	test -x $@ && touch $@
+
+promtool: $(PROMTOOL)
 
 test: lint test-rust loom miri test-python
 

@@ -1,7 +1,8 @@
 """`trading-system` command line.
 
 - ``trading-system --config config.yaml``: start the system with every configured symbol
-  and run until Ctrl-C (or SIGTERM), printing a status line; the network side comes later.
+  and run until Ctrl-C (or SIGTERM), printing a status line; with ``gateway.enabled`` the
+  FIX 4.4 acceptor, with ``admin.enabled`` the HTTP admin API (health, books, metrics).
 - ``trading-system simulate``: drive the system with the seeded workload generator across
   all configured symbols, with a progress bar, and print a summary table.
 - ``trading-system demo``: a scripted session on one book.
@@ -274,6 +275,13 @@ def run_serve(config: Config, status_every: float, out: Optional[TextIO] = None)
         gateway = system.start_gateway() if config.gateway.enabled else None
         if gateway is not None:
             print(f"  FIX 4.4 gateway listening on {gateway.address}", file=out, flush=True)
+        admin = system.start_admin() if config.admin.enabled else None
+        if admin is not None:
+            print(
+                f"  HTTP admin on http://{admin.address} (/health, /symbols, /book/SYMBOL, /metrics)",
+                file=out,
+                flush=True,
+            )
         last: Optional[int] = None
         while not stop.wait(status_every):
             processed = sum(int(w["processed"]) for w in system.worker_stats())
@@ -287,6 +295,8 @@ def run_serve(config: Config, status_every: float, out: Optional[TextIO] = None)
         if gateway is not None:
             # Stop accepting and log every session out before the queues drain.
             gateway.stop()
+        if admin is not None:
+            admin.stop()
         print("shutting down: draining queues", file=out, flush=True)
     print("stopped", file=out, flush=True)
     return 0

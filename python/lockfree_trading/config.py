@@ -7,6 +7,7 @@ wrong. Unknown keys are errors, so a typo never silently falls back to a default
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -19,6 +20,7 @@ from ._core import OrderBook
 from .errors import InvalidConfig
 
 __all__ = [
+    "AdminSettings",
     "BookSettings",
     "Config",
     "EngineSettings",
@@ -403,6 +405,45 @@ class GatewaySettings(_Strict):
         return d
 
 
+class AdminSettings(_Strict):
+    """The HTTP admin API started by the daemon: ``/health``, ``/symbols``,
+    ``/book/{symbol}``, ``/metrics`` (docs/admin.md)."""
+
+    enabled: bool = False
+    #: host:port; loopback unless you say otherwise.
+    listen: str = "127.0.0.1:8080"
+    #: Open connections at most; more are accepted and closed at once.
+    max_connections: int = Field(default=32, ge=1, le=10_000)
+    #: Bytes of one request head (request line and header fields) at most; beyond: 431.
+    max_head_bytes: int = Field(default=8192, ge=256, le=1 << 20)
+    #: Header fields of one request at most; beyond: 431.
+    max_headers: int = Field(default=64, ge=1, le=10_000)
+    #: A connection must send a whole request head within this of opening or of its previous
+    #: response, and read each response within it; otherwise it is closed (slowloris).
+    request_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
+    #: Requests one keep-alive connection may make; the last is answered with Connection: close.
+    max_requests_per_connection: int = Field(default=1000, ge=1, le=1_000_000)
+    #: Largest ``depth`` ``/book/{symbol}`` accepts.
+    max_depth: int = Field(default=1000, ge=1, le=100_000)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        bracketed = host.startswith("[") and host.endswith("]")
+        try:
+            ip = ipaddress.ip_address(host[1:-1] if bracketed else host)
+        except ValueError:
+            ip = None
+        if not sep or ip is None or (ip.version == 6) != bracketed or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{v!r} is not host:port (an IP address and a port: 127.0.0.1:8080, [::1]:8080)")
+        return v
+
+    def to_engine_dict(self) -> dict[str, Any]:
+        """The plain dict the Rust admin server is built from."""
+        return self.model_dump(exclude={"enabled"})
+
+
 class Config(_Strict):
     """The whole configuration file."""
 
@@ -414,6 +455,7 @@ class Config(_Strict):
     journal: JournalSettings = Field(default_factory=JournalSettings)
     statistics: StatisticsSettings = Field(default_factory=StatisticsSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
 
     @field_validator("symbols")
     @classmethod

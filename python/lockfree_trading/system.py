@@ -124,6 +124,7 @@ class TradingSystem:
         self._completer: Optional[threading.Thread] = None
         self._closed = False
         self._gateways: list[_core.Gateway] = []
+        self._admins: list[_core.AdminServer] = []
 
     # ------------------------------------------------------------------ commands
 
@@ -244,6 +245,17 @@ class TradingSystem:
         self._gateways.append(gw)
         return gw
 
+    def start_admin(self) -> _core.AdminServer:
+        """Start the HTTP admin API of `config.admin` on this system (docs/admin.md): health,
+        symbols, books as JSON and Prometheus metrics, with the per-session counters of the
+        gateway started last by `start_gateway`, if any. Stop it with `.stop()` (shutdown()
+        stops it too). It only reads atomics and book readers: it never delays a worker."""
+        settings = self.config.admin.to_engine_dict()
+        gateway = self._gateways[-1] if self._gateways else None
+        server = _core.AdminServer(self._core, settings, gateway)
+        self._admins.append(server)
+        return server
+
     def book(self, symbol: str) -> _core.BookView:
         """Read-only view of a symbol's book. ``best_bid``, ``best_ask``, ``sequence`` and
         ``len`` are wait-free (as of the worker's last completed command); ``depth`` and
@@ -307,6 +319,8 @@ class TradingSystem:
         Idempotent."""
         for gw in self._gateways:
             gw.stop()
+        for admin in self._admins:
+            admin.stop()
         self._core.shutdown()
         self._closed = True
         if self._recorder is not None:

@@ -490,3 +490,50 @@ fn the_price_band_covers_batches_and_command_lists() {
     assert!(system.execute(0, Request::Batch(market), false).is_ok(), "market rows have no price to check");
     assert_eq!(system.book(0).unwrap().len(), 0);
 }
+
+#[test]
+fn live_counters_count_commands_trades_and_rejects_per_symbol() {
+    let system = TradingSystem::start(config(&["A", "B"], 1)).unwrap();
+    let read = |s: u32| {
+        let c = system.symbol_counters(s).unwrap();
+        (
+            c.commands.load(Ordering::Relaxed),
+            c.trades.load(Ordering::Relaxed),
+            c.rejects.load(Ordering::Relaxed),
+        )
+    };
+    assert_eq!(read(0), (0, 0, 0));
+    system.execute(0, Request::New(NewOrder::limit(1, Side::Sell, 100, 5, 1)), false).unwrap();
+    system.execute(0, Request::New(NewOrder::limit(2, Side::Sell, 101, 5, 1)), false).unwrap();
+    // One taker against two makers: two trades.
+    system.execute(0, Request::New(NewOrder::limit(3, Side::Buy, 101, 7, 1)), false).unwrap();
+    assert_eq!(read(0), (3, 2, 0));
+    // A post-only that would cross: answered REJECTED. A cancel of an unknown id: refused.
+    let mut post_only = NewOrder::limit(4, Side::Buy, 101, 1, 1);
+    post_only.post_only = true;
+    system.execute(0, Request::New(post_only), false).unwrap();
+    assert!(system.execute(0, Request::Cancel { id: 99, timestamp: 1 }, false).is_err());
+    assert_eq!(read(0), (5, 2, 2));
+    // A batch is one command; its trades all count.
+    let batch = OwnedBatch {
+        side: vec![0, 1, 1],
+        price: vec![90, 90, 90],
+        quantity: vec![1, 1, 1],
+        time_in_force: None,
+        order_id: None,
+        timestamp: 1,
+    };
+    system.execute(0, Request::Batch(batch), false).unwrap();
+    assert_eq!(read(0), (6, 3, 2));
+    // Each command of a list counts; queries (state hash) and refusals before the queue do not.
+    let list = vec![
+        lft_engine::Command::New(NewOrder::limit(10, Side::Buy, 50, 1, 1)),
+        lft_engine::Command::Cancel { id: 10, timestamp: 1 },
+    ];
+    system.execute(0, Request::Commands(list), false).unwrap();
+    system.state_hash(0).unwrap();
+    assert_eq!(read(0), (8, 3, 2));
+    assert_eq!(read(1), (0, 0, 0));
+    // Without statistics the latency histogram records nothing.
+    assert!(system.latency_histograms().iter().all(|h| h.read().count == 0));
+}

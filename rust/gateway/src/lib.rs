@@ -1,4 +1,4 @@
-//! The FIX 4.4 gateway of lockfree-trading (issue 11, in progress).
+//! The network face of lockfree-trading: a FIX 4.4 acceptor and an HTTP admin API.
 //!
 //! - [`codec`]: the wire format: framing with BodyLength and CheckSum verified, fields with
 //!   limits on size and count, field problems as SessionRejectReasons, and an encoder that
@@ -9,17 +9,23 @@
 //!   the tick and lot size), with the standard's split between Reject and order reject.
 //! - [`entry`]: order entry for every session from one thread: NewOrderSingle,
 //!   OrderCancelRequest, OrderCancelReplaceRequest, OrderMassCancelRequest into engine
-//!   commands, and ExecutionReports to the taker's and the makers' sessions.
+//!   commands (NewOrderSingles pipelined), and ExecutionReports to the taker's and the
+//!   makers' sessions, also for what commands from elsewhere do to their orders.
+//! - [`market_data`]: MarketDataRequest subscriptions: a snapshot (W), then incremental
+//!   refreshes (X) built from the broadcast ring; slow readers resynchronised.
 //! - [`reports`]: ExecutionReports (ExecType, OrdStatus, CumQty, LeavesQty, AvgPx, LastPx,
 //!   LastQty) from an order's state.
 //!
 //! - [`server`]: the acceptor: every connection on one `mio` thread, with limits on
 //!   connections, message size, time to Logon and message rate.
 //!
-//! Market data, the HTTP admin and the daemon's configuration come next.
+//! - [`admin`]: the HTTP admin API (`/health`, `/symbols`, `/book/{symbol}`, `/metrics` in
+//!   the Prometheus text format) on its own `mio` thread, reading only atomics and book
+//!   readers.
 #![warn(missing_docs, unsafe_op_in_unsafe_fn)]
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod codec;
 pub mod entry;
 pub mod market_data;

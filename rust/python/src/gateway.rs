@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lft_gateway::codec::Limits;
-use lft_gateway::server::{Gateway, GatewayConfig};
+use lft_gateway::server::{Counters, Gateway, GatewayConfig};
 use lft_gateway::session::SessionConfig;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -19,6 +19,8 @@ use crate::system::{config_error, get, PyTradingSystem};
 pub struct PyGateway {
     gateway: Mutex<Option<Gateway>>,
     address: String,
+    /// The acceptor's counters (kept after `stop`), for the admin server's metrics.
+    counters: Arc<Counters>,
 }
 
 fn gateway_config(d: &Bound<'_, PyDict>) -> PyResult<GatewayConfig> {
@@ -65,6 +67,13 @@ fn gateway_config(d: &Bound<'_, PyDict>) -> PyResult<GatewayConfig> {
     })
 }
 
+impl PyGateway {
+    /// The acceptor's counters (for `AdminServer`).
+    pub(crate) fn counters_arc(&self) -> Arc<Counters> {
+        Arc::clone(&self.counters)
+    }
+}
+
 #[pymethods]
 impl PyGateway {
     #[new]
@@ -74,7 +83,8 @@ impl PyGateway {
         let gw = without_gil(py, || Gateway::start(sys, cfg))
             .map_err(|e| config_error(format!("gateway.listen: cannot listen: {e}")))?;
         let address = gw.local_addr.to_string();
-        Ok(PyGateway { gateway: Mutex::new(Some(gw)), address })
+        let counters = Arc::clone(&gw.counters);
+        Ok(PyGateway { gateway: Mutex::new(Some(gw)), address, counters })
     }
 
     /// The address it listens on (`host:port`).

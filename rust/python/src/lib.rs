@@ -1,6 +1,7 @@
 //! `lockfree_trading._core`: the thin PyO3 layer over `lft-engine`. No matching logic
 //! lives here: only argument conversion, result objects and the error mapping.
 
+mod admin;
 mod analysis;
 mod batch;
 mod book;
@@ -41,6 +42,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<system::PyEvent>()?;
     m.add_class::<system::PySubscription>()?;
     m.add_class::<gateway::PyGateway>()?;
+    m.add_class::<admin::PyAdminServer>()?;
     m.add_function(wrap_pyfunction!(workload::py_generate_workload, m)?)?;
     m.add_function(wrap_pyfunction!(durability::py_verify_recovery, m)?)?;
     m.add_function(wrap_pyfunction!(durability::py_journal_inspect, m)?)?;

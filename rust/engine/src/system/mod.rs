@@ -24,6 +24,7 @@ mod committer;
 mod config;
 mod doorbell;
 mod feed;
+mod live;
 mod queue;
 mod reply;
 mod request;
@@ -40,6 +41,7 @@ use crossbeam_utils::Backoff;
 pub use committer::JournalCounters;
 pub use config::{AckPolicy, FsyncPolicy, JournalConfig, OnFull, SnapshotConfig, SymbolSpec, SystemConfig};
 pub use feed::{FeedEvent, FeedKind, NO_PRICE};
+pub use live::{LatencyHistogram, LatencySnapshot, SymbolCounters, LATENCY_BUCKETS_NS};
 pub use reply::{Notify, Pending, REPLY_SPIN};
 pub use request::{CommandsSummary, Outcome, OwnedBatch, Request, SnapshotTaken, SystemReport};
 pub use snapshotter::SnapshotCounters;
@@ -94,6 +96,9 @@ pub(crate) struct SymbolSlot {
     pub(crate) book: OnceLock<BookReader>,
     halted: AtomicBool,
     halt_reason: OnceLock<String>,
+    /// Written by the owning worker only, on a cache line of its own (submitters read
+    /// `halted` on every send).
+    pub(crate) counters: crossbeam_utils::CachePadded<SymbolCounters>,
 }
 
 impl SymbolSlot {
@@ -183,6 +188,7 @@ pub struct TradingSystem {
     /// The consuming end of the statistics rows' queue (one drainer at a time; off the
     /// order path).
     stats_rows: std::sync::Mutex<Option<queue::QueueConsumer<crate::stats::StatsRecord>>>,
+    started_at: std::time::SystemTime,
 }
 
 impl TradingSystem {
@@ -221,6 +227,7 @@ impl TradingSystem {
                 book: OnceLock::new(),
                 halted: AtomicBool::new(false),
                 halt_reason: OnceLock::new(),
+                counters: Default::default(),
             })
             .collect();
         let (worker_shared, mut consumers): (Vec<_>, Vec<_>) = (0..workers)
@@ -441,6 +448,7 @@ impl TradingSystem {
             background: std::sync::Mutex::new(background),
             recovery,
             stats_rows: std::sync::Mutex::new(stats_rows),
+            started_at: std::time::SystemTime::now(),
         })
     }
 
@@ -500,6 +508,24 @@ impl TradingSystem {
     /// Statistics rows dropped so far because nobody drained the queue in time.
     pub fn statistics_rows_dropped(&self) -> u64 {
         self.shared.stats.as_ref().map_or(0, |s| s.dropped.load(Ordering::Relaxed))
+    }
+
+    /// Live counters of one symbol (commands, trades, rejects), written by its worker with
+    /// relaxed stores; read them with relaxed loads from any thread (`None`: no such symbol).
+    pub fn symbol_counters(&self, symbol: u32) -> Option<&SymbolCounters> {
+        self.shared.symbols.get(symbol as usize).map(|s| &*s.counters)
+    }
+
+    /// Each worker's command-latency histogram (enqueue to the worker having run the
+    /// queue entry), in worker order. Recorded only with statistics enabled
+    /// ([`TradingSystem::statistics_config`] is `Some`); otherwise every count stays 0.
+    pub fn latency_histograms(&self) -> Vec<&LatencyHistogram> {
+        self.shared.workers.iter().map(|w| &*w.latency).collect()
+    }
+
+    /// When the system started (wall clock).
+    pub fn started_at(&self) -> std::time::SystemTime {
+        self.started_at
     }
 
     /// Close every statistics period of `symbol` that ended by `now` (the worker's clock

@@ -53,6 +53,9 @@ pub(crate) struct WorkerShared {
     pub(crate) events_lost: AtomicU64,
     /// The worker's thread, for unparking.
     pub(crate) thread: std::sync::OnceLock<Thread>,
+    /// Command latencies (with statistics on), written by the worker only, on cache lines
+    /// of their own.
+    pub(crate) latency: CachePadded<super::live::LatencyHistogram>,
 }
 
 impl WorkerShared {
@@ -68,6 +71,7 @@ impl WorkerShared {
             processed: AtomicU64::new(0),
             events_lost: AtomicU64::new(0),
             thread: std::sync::OnceLock::new(),
+            latency: CachePadded::new(super::live::LatencyHistogram::default()),
         };
         (shared, consumer)
     }
@@ -219,7 +223,9 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
                 // Queries (state hash, snapshot) take no sequence number: not commands.
                 if commands > 0 {
                     w.advance(state.last_time, || gauges(&shared, me), &mut |r| st.emit(r));
-                    w.entry_done(commands, st.now_ns().saturating_sub(enqueued_ns));
+                    let latency_ns = st.now_ns().saturating_sub(enqueued_ns);
+                    w.entry_done(commands, latency_ns);
+                    worker.latency.record(latency_ns);
                 }
             }
         }
@@ -567,6 +573,15 @@ fn run_one(
                 c.after(&request, seen, report, state.book.level_changes(), &state.book);
             }
         }
+    }
+    if !matches!(request, Request::ClosePeriods { .. }) {
+        use super::live::Ran as Live;
+        slot.counters.ran(match &ran {
+            Ok(Ok(batch)) => Live::Done(report, batch.as_ref()),
+            // A failure inside the book halts the symbol (below): not a reject.
+            Ok(Err(EngineError::BookPoisoned { .. })) | Err(_) => Live::Failed,
+            Ok(Err(_)) => Live::Refused,
+        });
     }
     match ran {
         Ok(Ok(batch)) => {
