@@ -225,14 +225,8 @@ impl<'a> OrderEntry<'a> {
                 }
             }
             FeedKind::Order => {
-                let status = e.order_status();
-                if let Some(s @ (OrderStatus::Canceled | OrderStatus::Expired)) = status {
-                    if self.orders.contains_key(&e.order_id) {
-                        let kind =
-                            if s == OrderStatus::Expired { ExecType::Expired } else { ExecType::Canceled };
-                        self.report(e.order_id, kind, s, None, e.sequence, sessions, now_ms, out);
-                        self.forget(e.order_id);
-                    }
+                if let Some(status) = e.order_status() {
+                    self.removed(e.order_id, status, e.sequence, sessions, now_ms, out);
                 }
             }
             _ => {}
@@ -524,19 +518,32 @@ impl<'a> OrderEntry<'a> {
             }
         }
         for u in &report.updates {
-            if matches!(u.status, OrderStatus::Expired | OrderStatus::Canceled)
-                && self.orders.contains_key(&u.order_id)
-            {
-                {
-                    let kind =
-                        if u.status == OrderStatus::Expired { ExecType::Expired } else { ExecType::Canceled };
-                    self.report(u.order_id, kind, u.status, None, u.sequence, sessions, now_ms, out);
-                    self.forget(u.order_id);
-                }
-            }
+            self.removed(u.order_id, u.status, u.sequence, sessions, now_ms, out);
         }
         for t in &report.trades {
             self.forget_done(t.maker_order_id);
+        }
+    }
+
+    /// A session's order the engine removed (expired or cancelled, `status`): reported to
+    /// its owner and forgotten. Other statuses and orders not owned: nothing.
+    fn removed(
+        &mut self,
+        id: u128,
+        status: OrderStatus,
+        seq: u64,
+        sessions: &mut [Session],
+        now_ms: u64,
+        out: &mut Vec<Outgoing>,
+    ) {
+        let kind = match status {
+            OrderStatus::Expired => ExecType::Expired,
+            OrderStatus::Canceled => ExecType::Canceled,
+            _ => return,
+        };
+        if self.orders.contains_key(&id) {
+            self.report(id, kind, status, None, seq, sessions, now_ms, out);
+            self.forget(id);
         }
     }
 

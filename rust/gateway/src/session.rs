@@ -552,11 +552,9 @@ fn poss_dup_problem(m: &Message<'_>, msg_type: &[u8]) -> Option<(FieldProblem, S
     None
 }
 
-/// SendingTime (52) for `ms` since the Unix epoch: `YYYYMMDD-HH:MM:SS.sss`, UTC.
-pub fn sending_time(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+/// (year, month, day) of `days` since 1970-01-01 (Howard Hinnant's algorithm); shared by
+/// SendingTime and the admin API's HTTP Date.
+pub(crate) fn civil_date(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -565,7 +563,14 @@ pub fn sending_time(ms: u64) -> String {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// SendingTime (52) for `ms` since the Unix epoch: `YYYYMMDD-HH:MM:SS.sss`, UTC.
+pub fn sending_time(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let (year, month, day) = civil_date(days);
     format!(
         "{year:04}{month:02}{day:02}-{:02}:{:02}:{:02}.{:03}",
         rem / 3600,
