@@ -396,3 +396,26 @@ def test_ids_generated_before_a_restart_are_never_drawn_again(tmp_path: Path) ->
         later = s.submit("X", "buy", 1, "1.00")
         assert later.order_id not in first
         assert len(s.book("X")) == 4
+
+
+def test_a_book_recovered_from_the_journal_alone_is_snapshotted_at_shutdown(tmp_path: Path) -> None:
+    # After a crash the recovered commands are only in the journal: the clean shutdown that
+    # follows owes the book a snapshot even when no new command arrived in between.
+    cfg = durable_config(tmp_path, snapshots=True)
+    cfg["snapshots"]["on_shutdown"] = False  # the first run leaves no snapshot, as a crash would
+    with lt.TradingSystem(cfg) as s:
+        for i in range(20):
+            s.submit("AAA", lt.Side.BUY, 1, f"{100 + i % 4}.00", timestamp=i + 1)
+        expected = s.state_hash("AAA")
+    assert not list((tmp_path / "snapshots").glob("AAA@*.lfts"))
+    cfg["snapshots"]["on_shutdown"] = True
+    with lt.TradingSystem(cfg) as s:
+        assert s.recovery is not None
+        [aaa] = [r for r in s.recovery["symbols"] if r["symbol"] == "AAA"]
+        assert (aaa["snapshot"], aaa["commands_replayed"]) == (None, 20)
+    [taken] = (tmp_path / "snapshots").glob("AAA@*.lfts")
+    assert taken.name == "AAA@00000000000000000020.lfts"
+    with lt.TradingSystem(cfg) as s:
+        [aaa] = [r for r in s.recovery["symbols"] if r["symbol"] == "AAA"]
+        assert (aaa["snapshot_sequence"], aaa["commands_replayed"]) == (20, 0)
+        assert s.state_hash("AAA") == expected

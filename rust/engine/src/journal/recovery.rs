@@ -44,8 +44,19 @@ pub struct RecoveredBook {
     pub book: BookWriter,
     /// Command sequence number of the last command it includes.
     pub command_sequence: u64,
+    /// Command sequence of the snapshot it started from (0 without one): the commands
+    /// after it are only in the journal, so the book is due a snapshot (at shutdown, by
+    /// count) even if no new command arrives.
+    pub snapshot_sequence: u64,
     /// Timestamp of that command.
     pub last_time: Timestamp,
+}
+
+impl RecoveredBook {
+    /// A book with no history: nothing recovered, nothing to snapshot yet.
+    pub fn fresh(book: BookWriter) -> Self {
+        RecoveredBook { book, command_sequence: 0, snapshot_sequence: 0, last_time: 0 }
+    }
 }
 
 /// What recovery did for one symbol.
@@ -354,6 +365,7 @@ fn start_from_snapshot(
                     return Ok(RecoveredBook {
                         book,
                         command_sequence: f.command_sequence,
+                        snapshot_sequence: f.command_sequence,
                         last_time: f.last_time,
                     });
                 }
@@ -363,9 +375,5 @@ fn start_from_snapshot(
         }
     }
     report.symbols.push(entry);
-    Ok(RecoveredBook {
-        book: BookWriter::try_with_config(config.clone())?,
-        command_sequence: 0,
-        last_time: 0,
-    })
+    Ok(RecoveredBook::fresh(BookWriter::try_with_config(config.clone())?))
 }

@@ -50,6 +50,7 @@ pub(crate) use worker::apply_request;
 pub use crate::book::BookReader;
 use crate::book::BookWriter;
 use crate::error::{EngineError, EngineResult};
+use crate::journal::recovery::RecoveredBook;
 use broadcast::Cursor;
 use reply::reply_slot;
 use worker::{Envelope, WorkerShared};
@@ -382,12 +383,14 @@ impl TradingSystem {
                 let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let mut books = Vec::with_capacity(mine.len());
                     for (&i, (spec, recovered)) in mine.iter().zip(specs) {
-                        let (book, seq, last) = match recovered {
-                            Some(r) => (r.book, r.command_sequence, r.last_time),
-                            None => (BookWriter::try_with_config(spec).map_err(|e| e.to_string())?, 0, 0),
+                        let start = match recovered {
+                            Some(r) => r,
+                            None => RecoveredBook::fresh(
+                                BookWriter::try_with_config(spec).map_err(|e| e.to_string())?,
+                            ),
                         };
-                        let _ = shared_w.symbols[i as usize].book.set(book.reader().clone());
-                        books.push((i, book, seq, last));
+                        let _ = shared_w.symbols[i as usize].book.set(start.book.reader().clone());
+                        books.push((i, start));
                     }
                     Ok(books)
                 }))

@@ -20,6 +20,7 @@ use crate::book::{BatchOutput, BookWriter};
 use crate::error::EngineError;
 use crate::event::ExecutionReport;
 use crate::journal::record::{encode_halted, encode_request};
+use crate::journal::recovery::RecoveredBook;
 use crate::primitive::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use crate::primitive::thread::{park_timeout, Thread};
 use crate::stats::{BookCollector, Ran, WorkerCollector};
@@ -151,8 +152,8 @@ pub(crate) fn wall_clock_ns() -> Timestamp {
         .map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64)
 }
 
-/// The books a worker starts with: (symbol index, book, command sequence, last time).
-pub(crate) type StartBook = (u32, BookWriter, u64, Timestamp);
+/// The books a worker starts with: (symbol index, the book and where its sequence stands).
+pub(crate) type StartBook = (u32, RecoveredBook);
 
 /// The worker loop: the only owner of `books` (their writers) and of the queue's consumer.
 pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut queue: QueueConsumer<Envelope>) {
@@ -160,7 +161,8 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
     let mut owned: Vec<Option<Owned>> = (0..shared.symbols.len()).map(|_| None).collect();
     let stats = shared.stats.as_ref();
     let mut recovered_any = false;
-    for (local, (s, mut book, command_sequence, last_time)) in books.into_iter().enumerate() {
+    for (local, (s, start)) in books.into_iter().enumerate() {
+        let RecoveredBook { mut book, command_sequence, snapshot_sequence, last_time } = start;
         book.track_level_changes(true);
         recovered_any |= command_sequence > 0;
         let collector = stats.map(|st| {
@@ -172,7 +174,7 @@ pub(crate) fn run(shared: Arc<Shared>, me: usize, books: Vec<StartBook>, mut que
             book,
             command_sequence,
             last_time,
-            snapshot_sequence: command_sequence,
+            snapshot_sequence,
             stats: collector,
         });
     }
