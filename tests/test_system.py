@@ -252,13 +252,16 @@ def test_a_full_order_pool_without_growth_rejects_with_a_reason() -> None:
 
 BAD_CONFIGS = [
     ({"symbols": []}, "symbols"),
-    ({"symbols": [{"name": "A", "tick_size": "abc"}]}, "symbols[0].tick_size"),
-    ({"symbols": [{"name": "A", "tick_size": "-1"}]}, "symbols[0].tick_size"),
-    ({"symbols": [{"name": "A", "lot_sise": "1"}]}, "symbols[0].lot_sise"),
+    ({"symbols": [{"name": "A", "tick_size": "abc"}]}, "symbols[A].tick_size"),
+    ({"symbols": [{"name": "A", "tick_size": "-1"}]}, "symbols[A].tick_size"),
+    (
+        {"symbols": [{"name": "A", "lot_sise": "1"}]},
+        "symbols[A].lot_sise: unknown key: did you mean 'lot_size'?",
+    ),
     ({"symbols": [{"name": ""}]}, "symbols[0].name"),
     ({"symbols": [{"name": "A"}, {"name": "A"}]}, "symbols[1].name"),
-    ({"symbols": [{"name": "A", "price_band": {"min": "5", "max": "1"}}]}, "symbols[0].price_band"),
-    ({"symbols": [{"name": "A", "worker": 4}], "engine": {"threads": 2}}, "symbols[0].worker"),
+    ({"symbols": [{"name": "A", "price_band": {"min": "5", "max": "1"}}]}, "symbols[A].price_band"),
+    ({"symbols": [{"name": "A", "worker": 4}], "engine": {"threads": 2}}, "symbols[A].worker"),
     ({"symbols": [{"name": "A"}], "engine": {"threads": 0}}, "engine.threads"),
     ({"symbols": [{"name": "A"}], "engine": {"threads": "lots"}}, "engine.threads"),
     ({"symbols": [{"name": "A"}], "engine": {"batch_size": 0}}, "engine.batch_size"),
@@ -268,7 +271,7 @@ BAD_CONFIGS = [
     ({"symbols": [{"name": "A"}], "memory": {"order_pool_capacity": -1}}, "memory.order_pool_capacity"),
     ({"symbols": [{"name": "A"}], "memory": {"pool_growth": "maybe"}}, "memory.pool_growth"),
     ({"symbols": [{"name": "A"}], "journal": {"fsync": "sometimes"}}, "journal.fsync"),
-    ({"symbols": [{"name": "A"}], "engines": {}}, "engines"),
+    ({"symbols": [{"name": "A"}], "engines": {}}, "engines: unknown key: did you mean 'engine'?"),
     ([1, 2], "config"),
 ]
 

@@ -3,11 +3,16 @@
 - ``trading-system --config config.yaml``: start the system with every configured symbol
   and run until Ctrl-C (or SIGTERM), printing a status line; with ``gateway.enabled`` the
   FIX 4.4 acceptor, with ``admin.enabled`` the HTTP admin API (health, books, metrics).
+- ``trading-system init [PATH]``: write the commented default configuration.
 - ``trading-system simulate``: drive the system with the seeded workload generator across
   all configured symbols, with a progress bar, and print a summary table.
+- ``trading-system replay FILE``: run a ``.lftw`` stream (from ``generate``) and summarise.
 - ``trading-system demo``: a scripted session on one book.
 - ``trading-system generate``: write a workload stream to a file.
 - ``trading-system stats``: a table of stored statistics bars (and a chart with ``--plot``).
+
+Without ``--config`` a command reads ``./config.yaml`` if there is one, else the packaged
+default configuration, and says which in one line on stderr.
 """
 
 from __future__ import annotations
@@ -29,7 +34,11 @@ from .config import Config
 from .errors import TradingError
 from .system import TradingSystem, recovery_summary
 
-__all__ = ["main"]
+__all__ = ["DEFAULT_CONFIG", "main"]
+
+#: The packaged default configuration (the repository's ``config.yaml``, comments included).
+DEFAULT_CONFIG: Path = Path(__file__).with_name("default_config.yaml")
+_LOCAL_CONFIG = "config.yaml"
 
 
 def _depth_table(book: OrderBook, levels: int = 5) -> str:
@@ -169,6 +178,71 @@ def _percentiles(samples: list[int]) -> dict[str, float]:
     }
 
 
+_TOTAL_KEYS = ("commands", "rejected", "not_found", "trades", "events")
+
+
+def _add_totals(totals: dict[str, dict[str, int]], part: dict[str, dict[str, Any]]) -> None:
+    for name, t in part.items():
+        if name not in totals:  # a configured symbol the stream does not use
+            continue
+        for key in _TOTAL_KEYS:
+            totals[name][key] += int(t[key])
+
+
+def _print_summary(totals: dict[str, dict[str, int]], elapsed: float, out: TextIO) -> None:
+    """Per-symbol table; `missed` and `refused` split what the book rejected."""
+    rows = sorted(totals.items(), key=lambda kv: -kv[1]["commands"])
+    print(
+        f"\n{'symbol':<14} {'commands':>12} {'trades':>10} {'missed':>9} {'refused':>9} "
+        f"{'share':>7} {'M cmd/s':>9}",
+        file=out,
+    )
+    all_cmds = sum(t["commands"] for t in totals.values())
+
+    def line(name: str, t: dict[str, int]) -> str:
+        share = t["commands"] / all_cmds if all_cmds else 0.0
+        rate = t["commands"] / elapsed / 1e6 if elapsed else 0.0
+        refused = t["rejected"] - t["not_found"]
+        return (
+            f"{name:<14} {t['commands']:>12,} {t['trades']:>10,} {t['not_found']:>9,} {refused:>9,} "
+            f"{share:>7.1%} {rate:>9.2f}"
+        )
+
+    for name, t in rows:
+        print(line(name, t), file=out)
+    total = {k: sum(t[k] for t in totals.values()) for k in _TOTAL_KEYS}
+    print(line("total", total), file=out)
+    print(
+        "missed: cancels and modifies of orders already traded or gone (the workload sends them\n"
+        "        on purpose, as real flow races fills); refused: everything else the book rejected",
+        file=out,
+    )
+    if elapsed > 0:
+        print(f"\n{all_cmds:,} commands in {elapsed:.2f} s: {all_cmds / elapsed:,.0f} commands/s", file=out)
+
+
+def _run_stream(system: TradingSystem, stream: Any, out: TextIO, totals: dict[str, dict[str, int]]) -> float:
+    """Replay `stream` through `system` in steps with a progress bar; returns seconds."""
+    started = time.perf_counter()
+    step = max(1, min(len(stream), 100_000))
+    for lo in range(0, len(stream), step):
+        _add_totals(totals, system.replay(stream[lo : lo + step]))
+        _progress(min(lo + step, len(stream)), len(stream), started, out)
+    elapsed = time.perf_counter() - started
+    if out.isatty():
+        out.write("\n")
+    return elapsed
+
+
+def _without_wall_clock_ticks(config: Config) -> Config:
+    # A workload carries its own (simulated) timestamps: wall-clock ticks would mix the two
+    # clocks. The periods are closed once, after the stream.
+    if config.statistics.enabled and config.statistics.close_quiet_periods:
+        stats = config.statistics.model_copy(update={"close_quiet_periods": False})
+        return config.model_copy(update={"statistics": stats})
+    return config
+
+
 def run_simulate(config: Config, args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
     """`trading-system simulate`: seeded flow over every configured symbol."""
     out = out or sys.stdout
@@ -180,31 +254,15 @@ def run_simulate(config: Config, args: argparse.Namespace, out: Optional[TextIO]
         f"over {len(names)} symbols",
         file=out,
     )
-    totals: dict[str, dict[str, int]] = {
-        n: {"commands": 0, "rejected": 0, "trades": 0, "events": 0} for n in names
-    }
-    if config.statistics.enabled and config.statistics.close_quiet_periods:
-        # The workload carries its own (simulated) timestamps: wall-clock ticks would mix the
-        # two clocks. The periods are closed once, after the stream (below).
-        stats = config.statistics.model_copy(update={"close_quiet_periods": False})
-        config = config.model_copy(update={"statistics": stats})
+    totals = {n: dict.fromkeys(_TOTAL_KEYS, 0) for n in names}
+    config = _without_wall_clock_ticks(config)
     with TradingSystem(config) as system:
         print(
             f"  {_plural(system.worker_count, 'worker thread')}; assignment "
             + ", ".join(f"{k}->{v}" for k, v in system.assignment.items()),
             file=out,
         )
-        started = time.perf_counter()
-        step = max(1, min(args.count, 100_000))
-        for lo in range(0, len(stream), step):
-            part = system.replay(stream[lo : lo + step])
-            for name, t in part.items():
-                for key in totals[name]:
-                    totals[name][key] += int(t[key])
-            _progress(min(lo + step, len(stream)), len(stream), started, out)
-        elapsed = time.perf_counter() - started
-        if out.isatty():
-            out.write("\n")
+        elapsed = _run_stream(system, stream, out, totals)
         if config.statistics.enabled:
             # Every period the stream's timestamps reached (the workers' clocks are past them).
             system.close_periods()
@@ -220,27 +278,7 @@ def run_simulate(config: Config, args: argparse.Namespace, out: Optional[TextIO]
         halted = system.halted()
     if config.statistics.enabled:
         print(f"statistics stored in {Path(config.statistics.directory) / 'statistics.sqlite3'}", file=out)
-    rows = sorted(totals.items(), key=lambda kv: -kv[1]["commands"])
-    print(
-        f"\n{'symbol':<14} {'commands':>12} {'trades':>10} {'rejected':>10} {'share':>7} {'M cmd/s':>9}",
-        file=out,
-    )
-    all_cmds = sum(t["commands"] for t in totals.values())
-    for name, t in rows:
-        share = t["commands"] / all_cmds if all_cmds else 0.0
-        rate = t["commands"] / elapsed / 1e6 if elapsed else 0.0
-        print(
-            f"{name:<14} {t['commands']:>12,} {t['trades']:>10,} {t['rejected']:>10,} "
-            f"{share:>7.1%} {rate:>9.2f}",
-            file=out,
-        )
-    trades = sum(t["trades"] for t in totals.values())
-    print(
-        f"{'total':<14} {all_cmds:>12,} {trades:>10,} {sum(t['rejected'] for t in totals.values()):>10,} "
-        f"{'100.0%':>7} {all_cmds / elapsed / 1e6:>9.2f}",
-        file=out,
-    )
-    print(f"\n{all_cmds:,} commands in {elapsed:.2f} s: {all_cmds / elapsed:,.0f} commands/s", file=out)
+    _print_summary(totals, elapsed, out)
     pct = _percentiles(probes)
     if pct:
         print(
@@ -251,6 +289,70 @@ def run_simulate(config: Config, args: argparse.Namespace, out: Optional[TextIO]
     if halted:
         print(f"halted symbols: {halted}", file=out)
         return 1
+    return 0
+
+
+def run_replay(config: Config, args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
+    """`trading-system replay FILE`: a `.lftw` stream through the configured symbols (the
+    stream's symbol k is the k-th configured symbol; prices are ticks, quantities lots)."""
+    out = out or sys.stdout
+    stream = workload.load(args.file)
+    if args.limit is not None:
+        stream = stream[: args.limit]
+    names = [s.name for s in config.symbols]
+    used = int(stream["symbol"].max()) + 1 if len(stream) else 0
+    if used > len(names):
+        print(
+            f"trading-system: {args.file} uses {used} symbols but the config has {len(names)} "
+            f"({', '.join(names)}); generate it with --symbols {len(names)} or configure more",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        f"lockfree-trading {__version__}: replay {len(stream):,} commands from {args.file} over "
+        f"{_plural(used, 'symbol')} ({', '.join(names[:used])})",
+        file=out,
+    )
+    totals = {n: dict.fromkeys(_TOTAL_KEYS, 0) for n in names[:used]}
+    with TradingSystem(_without_wall_clock_ticks(config)) as system:
+        elapsed = _run_stream(system, stream, out, totals)
+        if config.statistics.enabled:
+            system.close_periods()
+        hashes = {n: system.state_hash(n) for n in names[:used]}
+        resting = {n: len(system.book(n)) for n in names[:used]}
+        halted = system.halted()
+    _print_summary(totals, elapsed, out)
+    print(f"\n{'symbol':<14} {'resting':>9}  state hash", file=out)
+    for n in names[:used]:
+        print(f"{n:<14} {resting[n]:>9,}  {hashes[n]:016x}", file=out)
+    if halted:
+        print(f"halted symbols: {halted}", file=out)
+        return 1
+    return 0
+
+
+def run_init(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
+    """`trading-system init [PATH]`: write the commented default configuration."""
+    out = out or sys.stdout
+    target = Path(args.path)
+    if target.is_dir():
+        target = target / _LOCAL_CONFIG
+    if target.exists() and not args.force:
+        print(f"trading-system init: {target} exists; --force overwrites it", file=sys.stderr)
+        return 1
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    except OSError as e:
+        print(f"trading-system init: cannot write {target}: {e.strerror}", file=sys.stderr)
+        return 1
+    print(f"wrote {target}: every key with its default and a comment; edit it, then", file=out)
+    run = (
+        "trading-system"
+        if target.name == _LOCAL_CONFIG and target.parent == Path()
+        else (f"trading-system --config {target}")
+    )
+    print(f"  {run} simulate    # or `{run}` to start the daemon", file=out)
     return 0
 
 
@@ -440,47 +542,187 @@ def run_stats(config: Config, args: argparse.Namespace, out: Optional[TextIO] = 
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="trading-system", description="lockfree-trading matching engine")
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Each option's default after its help (unless the help already says it, or there is
+    none to show); descriptions and examples kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "(default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return text + " (default: %(default)s)"
+        return text
+
+
+_CONFIG_HELP = "path to config.yaml (default: ./config.yaml if present, else the packaged default)"
+
+
+def _command(
+    sub: Any, name: str, summary: str, example: str, description: str = ""
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=(description or summary[:1].upper() + summary[1:] + "."),
+        epilog=f"example:\n  {example}",
+        formatter_class=_Help,
+    )
+    return parser
+
+
+def _with_config(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a `--config` before the command is not overwritten by this one's default.
+    parser.add_argument("--config", default=argparse.SUPPRESS, help=_CONFIG_HELP)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trading-system",
+        formatter_class=_Help,
+        description=(
+            "lockfree-trading matching engine.\n\n"
+            "With no command, starts the daemon: every configured symbol on its worker, the FIX\n"
+            "gateway and the HTTP admin API if the config enables them, a status line every\n"
+            "--status-every seconds, until Ctrl-C or SIGTERM (which logs FIX sessions out, drains\n"
+            "every queue and, with snapshots on, writes the final snapshot)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  trading-system init                      # write a commented config.yaml here\n"
+            "  trading-system                           # the daemon, with ./config.yaml\n"
+            "  trading-system simulate --count 100000   # seeded flow over every symbol\n"
+            "  trading-system COMMAND --help            # each command's options and an example"
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--config", default="config.yaml", help="path to config.yaml (default: %(default)s)")
-    parser.add_argument("--status-every", type=float, default=5.0, help="seconds between status lines")
-    sub = parser.add_subparsers(dest="command")
-    demo = sub.add_parser("demo", help="scripted session on the first configured symbol")
-    demo.add_argument("--config", default=argparse.SUPPRESS, help="path to config.yaml")
-    sim = sub.add_parser("simulate", help="drive the system with the seeded workload over all symbols")
-    sim.add_argument("--config", default=argparse.SUPPRESS, help="path to config.yaml")
-    sim.add_argument("--scenario", choices=workload.SCENARIOS, default="normal")
-    sim.add_argument("--count", type=int, default=2_000_000, help="commands in all (default: %(default)s)")
-    sim.add_argument("--seed", type=int, default=42)
-    sim.add_argument("--uniform", action="store_true", help="equal activity per symbol (default: Pareto)")
+    parser.add_argument("--config", default=None, help=_CONFIG_HELP)
+    parser.add_argument(
+        "--status-every", type=float, default=5.0, help="seconds between the daemon's status lines"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    init = _command(
+        sub,
+        "init",
+        "write the commented default configuration",
+        "trading-system init && trading-system simulate",
+        "Write the packaged default configuration, every key with its default and a comment.\n"
+        "PATH may be a file or a directory (config.yaml is written into it).",
+    )
+    init.add_argument("path", nargs="?", default=_LOCAL_CONFIG, metavar="PATH", help="where to write it")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    sim = _command(
+        sub,
+        "simulate",
+        "drive the system with the seeded workload over all symbols",
+        "trading-system simulate --count 5000000 --scenario swing --uniform",
+        "Generate the seeded workload over every configured symbol, run it through the system\n"
+        "with a progress bar, and print per-symbol commands, trades, misses, refusals and\n"
+        "throughput, then the round-trip latency of single submits from Python.",
+    )
+    _with_config(sim)
+    sim.add_argument("--scenario", choices=workload.SCENARIOS, default="normal", help="shape of the flow")
+    sim.add_argument("--count", type=int, default=2_000_000, help="commands in all")
+    sim.add_argument("--seed", type=int, default=42, help="the same seed gives the same stream everywhere")
+    sim.add_argument("--uniform", action="store_true", help="equal activity per symbol (else Pareto)")
     sim.add_argument("--probes", type=int, default=2_000, help="single-submit latency probes at the end")
-    gen = sub.add_parser("generate", help="write a seeded benchmark order flow to a binary stream file")
-    gen.add_argument("--scenario", choices=workload.SCENARIOS, default="normal")
-    gen.add_argument("--count", type=int, default=1_000_000, help="number of commands (default: %(default)s)")
-    gen.add_argument("--seed", type=int, default=42)
+    rep = _command(
+        sub,
+        "replay",
+        "run a .lftw stream (from `generate`) through the system and summarise it",
+        "trading-system generate --symbols 4 --out flow.lftw && trading-system replay flow.lftw",
+        "Run a workload stream written by `trading-system generate` (or workload.save) through\n"
+        "the system: the stream's symbol k is the k-th configured symbol, prices are in ticks and\n"
+        "quantities in lots of that symbol. Prints the summary table, resting orders and state\n"
+        "hashes.",
+    )
+    _with_config(rep)
+    rep.add_argument("file", metavar="FILE", help="a .lftw stream")
+    rep.add_argument("--limit", type=int, default=None, help="only the first N commands (default: all)")
+    demo = _command(sub, "demo", "scripted session on the first configured symbol", "trading-system demo")
+    _with_config(demo)
+    gen = _command(
+        sub,
+        "generate",
+        "write a seeded benchmark order flow to a binary stream file",
+        "trading-system generate --scenario swing --count 1000000 --seed 7 --out flow.lftw",
+        "Write a seeded workload stream (16-byte header, 40-byte records) to a file;\n"
+        "`trading-system replay FILE` runs it, workload.load() reads it into numpy.",
+    )
+    gen.add_argument("--scenario", choices=workload.SCENARIOS, default="normal", help="shape of the flow")
+    gen.add_argument("--count", type=int, default=1_000_000, help="number of commands")
+    gen.add_argument("--seed", type=int, default=42, help="the same seed gives the same stream everywhere")
     gen.add_argument("--symbols", type=int, default=1, help="symbols; activity follows a Pareto law")
-    gen.add_argument("--out", required=True, help="output file")
-    jr = sub.add_parser("journal", help="look into a journal directory (reads only)")
-    jsub = jr.add_subparsers(dest="journal_command", required=True)
-    ins = jsub.add_parser("inspect", help="segments, records, first/last sequence, errors found")
-    ins.add_argument("directory")
-    dump = jsub.add_parser("dump", help="readable commands, in replay order")
-    dump.add_argument("directory")
+    gen.add_argument("--out", required=True, help="output file (required)")
+    jr = _command(
+        sub,
+        "journal",
+        "look into a journal directory (reads only)",
+        "trading-system journal inspect journal/",
+    )
+    jsub = jr.add_subparsers(dest="journal_command", required=True, metavar="inspect|dump")
+    ins = _command(
+        jsub,
+        "inspect",
+        "segments, records, first/last sequence, errors found",
+        "trading-system journal inspect journal/",
+    )
+    ins.add_argument("directory", help="the journal directory (journal.directory)")
+    dump = _command(
+        jsub,
+        "dump",
+        "readable commands, in replay order",
+        "trading-system journal dump journal/ --symbol BTC-USD --limit 20",
+    )
+    dump.add_argument("directory", help="the journal directory (journal.directory)")
     dump.add_argument("--symbol", default=None, help="only this symbol (default: all)")
-    dump.add_argument("--limit", type=int, default=None, help="at most this many records")
-    rec = sub.add_parser("recover", help="rebuild every book from snapshots and journal")
-    rec.add_argument("--config", default=argparse.SUPPRESS, help="path to config.yaml")
+    dump.add_argument("--limit", type=int, default=None, help="at most this many records (default: all)")
+    rec = _command(
+        sub,
+        "recover",
+        "rebuild every book from snapshots and journal, and check them",
+        "trading-system recover --config config.yaml --verify",
+        "Rebuild every book from the newest valid snapshot and the journal after it, check\n"
+        "the state hashes, and print a summary. Changes nothing (the daemon recovers at start).",
+    )
+    _with_config(rec)
     rec.add_argument(
         "--verify", action="store_true", help="check snapshots, hashes and journal; change nothing"
     )
-    st = sub.add_parser("stats", help="stored statistics bars of one symbol and period, as a table")
-    st.add_argument("--config", default=argparse.SUPPRESS, help="path to config.yaml")
+    st = _command(
+        sub,
+        "stats",
+        "stored statistics bars of one symbol and period, as a table",
+        "trading-system stats --symbol BTC-USD --period 1m --last 20 --plot bars.png",
+    )
+    _with_config(st)
     st.add_argument("--symbol", default=None, help="symbol (default: the first configured)")
     st.add_argument("--period", default=None, help="period, e.g. 1s or 1m (default: the shortest)")
-    st.add_argument("--last", type=int, default=20, help="show the last N bars (default: %(default)s)")
+    st.add_argument("--last", type=int, default=20, help="show the last N bars")
     st.add_argument("--plot", default=None, metavar="PNG", help="also write a bar chart with volume")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _load_config(explicit: Optional[str]) -> Config:
+    """`--config` as given; else ./config.yaml if present, else the packaged default (said
+    in one line on stderr, so a run never silently uses a file the user did not expect)."""
+    if explicit is not None:
+        return Config.from_yaml(explicit)
+    if Path(_LOCAL_CONFIG).is_file():
+        print(f"trading-system: using ./{_LOCAL_CONFIG} (--config to choose another)", file=sys.stderr)
+        return Config.from_yaml(_LOCAL_CONFIG)
+    print(
+        "trading-system: no ./config.yaml: using the packaged default configuration "
+        "(4 symbols, journal off); `trading-system init` writes it here to edit",
+        file=sys.stderr,
+    )
+    return Config.from_yaml(DEFAULT_CONFIG)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "init":
+        return run_init(args)
     if args.command == "generate":
         return run_generate(args)
     if args.command == "journal":
@@ -490,7 +732,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"trading-system: {e}", file=sys.stderr)
             return 1
     try:
-        config = Config.from_yaml(args.config)
+        config = _load_config(args.config)
         if args.command == "demo":
             return run_demo(config)
         if args.command == "recover":
@@ -502,6 +744,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("trading-system: --count must be >= 1 and --probes >= 0", file=sys.stderr)
                 return 2
             return run_simulate(config, args)
+        if args.command == "replay":
+            if args.limit is not None and args.limit < 0:
+                print("trading-system: --limit must be >= 0", file=sys.stderr)
+                return 2
+            return run_replay(config, args)
         if not args.status_every > 0:
             print("trading-system: --status-every must be > 0", file=sys.stderr)
             return 2

@@ -1,14 +1,18 @@
 """Configuration (`config.yaml`), validated with pydantic.
 
 Every problem is reported as :class:`~lockfree_trading.errors.InvalidConfig` whose message
-names the key (``engine.queue_capacity``, ``symbols[1].tick_size``) and says what was
-wrong. Unknown keys are errors, so a typo never silently falls back to a default.
+names the key (``engine.queue_capacity``, ``symbols[BTC-USD].tick_size``: a symbol by its
+name where it has one) and says what was wrong. Unknown keys are errors, so a typo never
+silently falls back to a default; a near miss is answered with "did you mean". A YAML
+syntax error gives the file, line and column.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
+import typing
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -474,7 +478,7 @@ class Config(_Strict):
             workers = min(self.engine.worker_threads(), len(self.symbols))
             if s.worker is not None and s.worker >= workers:
                 raise ValueError(
-                    f"symbols[{i}].worker: {s.worker} is out of range: the system runs {workers} "
+                    f"symbols[{s.name}].worker: {s.worker} is out of range: the system runs {workers} "
                     f"worker(s) (engine.threads = {self.engine.threads}, at most one per symbol)"
                 )
         return self
@@ -489,7 +493,7 @@ class Config(_Strict):
         try:
             return cls.model_validate(raw)
         except ValidationError as e:
-            raise InvalidConfig(_explain(e)) from None
+            raise InvalidConfig(_explain(e, raw)) from None
 
     @classmethod
     def from_yaml(cls, path: Union[str, Path]) -> Config:
@@ -500,6 +504,14 @@ class Config(_Strict):
             raise InvalidConfig(f"cannot read config file {str(path)!r}: {e.strerror}") from None
         try:
             raw = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+            context = e.context
+            if context and e.context_mark is not None and mark is not e.context_mark:
+                context += f" started at line {e.context_mark.line + 1}"
+            what = ", ".join(p for p in (context, e.problem) if p) or "syntax error"
+            raise InvalidConfig(f"{where}: not valid YAML: {what}") from None
         except yaml.YAMLError as e:
             raise InvalidConfig(f"{path}: not valid YAML: {e}") from None
         return cls.from_dict(raw)
@@ -570,27 +582,78 @@ class Config(_Strict):
         }
 
 
-def _where(loc: tuple[Union[int, str], ...]) -> str:
+def _where(loc: tuple[Union[int, str], ...], raw: object = None) -> str:
+    """`symbols[BTC-USD].tick_size`: list items by their `name` (or `symbol`, or
+    `sender_comp_id`) where the input has one, else by index."""
     out = ""
+    node = raw
     for part in loc:
         if isinstance(part, int):
-            out += f"[{part}]"
+            item = node[part] if isinstance(node, (list, tuple)) and 0 <= part < len(node) else None
+            label = _item_label(item)
+            out += f"[{label}]" if label is not None else f"[{part}]"
+            node = item
         else:
             out += ("." if out else "") + str(part)
+            node = node.get(part) if isinstance(node, dict) else None
     return out or "config"
 
 
-def _explain(e: ValidationError) -> str:
+def _item_label(item: object) -> Optional[str]:
+    if not isinstance(item, dict):
+        return None
+    for key in ("name", "symbol", "sender_comp_id"):
+        value = item.get(key)
+        if isinstance(value, str) and value.strip() and not any(c in value for c in "[]."):
+            return value
+    return None
+
+
+def _model_at(loc: tuple[Union[int, str], ...]) -> Optional[type[BaseModel]]:
+    """The settings model that the key at `loc` belongs to (for "did you mean")."""
+    model: Optional[type[BaseModel]] = Config
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        model = _inner_model(field.annotation) if field is not None else None
+    return model
+
+
+def _inner_model(annotation: object) -> Optional[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _did_you_mean(loc: tuple[Union[int, str], ...]) -> str:
+    if not loc or not isinstance(loc[-1], str):
+        return ""
+    model = _model_at(loc[:-1])
+    if model is None:
+        return ""
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.6)
+    if close:
+        return f": did you mean {close[0]!r}?"
+    return f" (known keys: {', '.join(known)})"
+
+
+def _explain(e: ValidationError, raw: object = None) -> str:
     """One line per problem, each naming its key."""
     lines = []
     for err in e.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if p not in ("function-after[_ordered(), PriceBand]",))
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+            msg = "unknown key" + _did_you_mean(loc)
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        key = _where(loc)
+        key = _where(loc, raw)
         # Cross-field checks name their key inside the message.
         if msg.startswith("symbols[") and key == "config":
             lines.append(msg)

@@ -84,6 +84,15 @@ class EventSubscription:
         self.close()
 
 
+def _drain(sub: _core.Subscription, timeout: Optional[float]) -> Iterator[_core.Event]:
+    while True:
+        event = sub.next(timeout)
+        if event is None:
+            return
+        yield event
+        yield from sub.poll()
+
+
 class TradingSystem:
     """Many order books matched in parallel, configured from :class:`Config`.
 
@@ -270,15 +279,10 @@ class TradingSystem:
         return self._core.state_hash(symbol)
 
     def events(self, timeout: Optional[float] = None) -> Iterator[_core.Event]:
-        """Iterate over every event from now on; stops after ``timeout`` seconds without
-        an event (never, if None)."""
-        sub = self._core.subscribe()
-        while True:
-            event = sub.next(timeout)
-            if event is None:
-                return
-            yield event
-            yield from sub.poll()
+        """Every event from this call on (the subscription starts here, not at the first
+        ``next()``), as an iterator that stops after ``timeout`` seconds without an event
+        (never, if None). Create it before the commands whose events you want."""
+        return _drain(self._core.subscribe(), timeout)
 
     def subscribe(self, callback: Optional[Callable[[_core.Event], Any]] = None) -> Any:
         """With a callback: call it from a background thread for every event (returns an

@@ -290,6 +290,7 @@ pub(crate) fn reply_object(
             let d = PyDict::new(py);
             d.set_item("commands", s.commands)?;
             d.set_item("rejected", s.rejected)?;
+            d.set_item("not_found", s.not_found)?;
             d.set_item("trades", s.trades)?;
             d.set_item("events", s.events)?;
             d.set_item("last_command_sequence", s.last_command_sequence)?;
@@ -580,6 +581,7 @@ impl PyTradingSystem {
             let d = PyDict::new(py);
             d.set_item("commands", t.commands)?;
             d.set_item("rejected", t.rejected)?;
+            d.set_item("not_found", t.not_found)?;
             d.set_item("trades", t.trades)?;
             d.set_item("events", t.events)?;
             d.set_item("stopped", t.stopped)?;
@@ -724,6 +726,7 @@ impl PyTradingSystem {
 struct ReplayTotals {
     commands: u64,
     rejected: u64,
+    not_found: u64,
     trades: u64,
     events: u64,
     /// Why the rest of this symbol's stream was not run (halted symbol, closed system).
@@ -744,6 +747,7 @@ fn replay_through(
         Ok(SystemReport { outcome: Outcome::Commands(s), .. }) => {
             t.commands += s.commands;
             t.rejected += s.rejected;
+            t.not_found += s.not_found;
             t.trades += s.trades;
             t.events += s.events;
         }

@@ -46,6 +46,9 @@ pub struct PyReplayStats {
     pub commands: u64,
     /// Commands the book refused (e.g. cancels of orders that already traded).
     pub rejected: u64,
+    /// Of those, refused because the order they name was not resting: a cancel or modify
+    /// that lost the race to a fill (the workload sends these on purpose).
+    pub not_found: u64,
     /// Trades printed.
     pub trades: u64,
     /// Events emitted (trades and order updates).
@@ -56,8 +59,8 @@ pub struct PyReplayStats {
 impl PyReplayStats {
     fn __repr__(&self) -> String {
         format!(
-            "ReplayStats(commands={}, rejected={}, trades={}, events={})",
-            self.commands, self.rejected, self.trades, self.events
+            "ReplayStats(commands={}, rejected={}, not_found={}, trades={}, events={})",
+            self.commands, self.rejected, self.not_found, self.trades, self.events
         )
     }
 }
@@ -113,7 +116,7 @@ impl PyOrderBook {
         check_stream(records)?;
         let stats = with_writer(py, &self.writer, |book| {
             let mut report = ExecutionReport::default();
-            let mut stats = PyReplayStats { commands: 0, rejected: 0, trades: 0, events: 0 };
+            let mut stats = PyReplayStats { commands: 0, rejected: 0, not_found: 0, trades: 0, events: 0 };
             for raw in records.chunks_exact(RECORD_LEN) {
                 let (sym, command) = record_command(raw);
                 if sym != symbol {
@@ -132,7 +135,10 @@ impl PyOrderBook {
                         stats.events += (report.trades.len() + report.updates.len() + 1) as u64;
                     }
                     Err(e @ EngineError::BookPoisoned { .. }) => return Err(e),
-                    Err(_) => stats.rejected += 1,
+                    Err(e) => {
+                        stats.rejected += 1;
+                        stats.not_found += u64::from(matches!(e, EngineError::OrderNotFound(_)));
+                    }
                 }
             }
             Ok(stats)

@@ -205,6 +205,10 @@ pub struct CommandsSummary {
     pub commands: u64,
     /// Of which refused (bad input, unknown order).
     pub rejected: u64,
+    /// Of those, refused because the order they name is not resting on the book: a cancel
+    /// or modify that arrived after the order traded, expired or was cancelled (in a
+    /// workload stream, the expected misses of flow that races fills).
+    pub not_found: u64,
     /// Trades they printed.
     pub trades: u64,
     /// Book events they produced.

@@ -427,7 +427,10 @@ fn handle(shared: &Shared, state: &mut Owned, env: Envelope, scratch: &mut Scrat
                         sum.trades += scratch.report.trades.len() as u64;
                         sum.events += done.events;
                     }
-                    Err(_) => sum.rejected += 1,
+                    Err(refusal) => {
+                        sum.rejected += 1;
+                        sum.not_found += u64::from(matches!(refusal.error, EngineError::OrderNotFound(_)));
+                    }
                 }
                 sum.last_command_sequence = state.command_sequence;
             }
