@@ -81,8 +81,17 @@ pub(crate) fn io_error(what: &str, path: &Path, e: std::io::Error) -> EngineErro
 }
 
 /// Make a directory entry (a new, renamed or deleted file) durable.
+#[cfg(unix)]
 pub(crate) fn sync_dir(dir: &Path) -> EngineResult<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error("cannot fsync directory", dir, e))
+}
+
+/// Make a directory entry durable: on Windows there is no directory fsync (a directory
+/// cannot be opened as a file, and NTFS journals its own metadata), so this only checks that
+/// the directory is still there.
+#[cfg(not(unix))]
+pub(crate) fn sync_dir(dir: &Path) -> EngineResult<()> {
+    std::fs::metadata(dir).map(|_| ()).map_err(|e| io_error("cannot find directory", dir, e))
 }
 
 /// Every segment in `dir`, in replay order (an absent directory holds none).
