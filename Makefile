@@ -60,8 +60,8 @@ serve: $(BUILT)
 DIST ?= dist
 wheel: $(STAMP)
 	rm -rf $(DIST)
-	$(BIN)/maturin build --release --out $(DIST)
-	$(BIN)/maturin build --release --features abi3 --out $(DIST)
+	$(BIN)/maturin build --release --interpreter $(BIN)/python --out $(DIST)
+	$(BIN)/maturin build --release --interpreter $(BIN)/python --features abi3 --out $(DIST)
 	$(BIN)/maturin sdist --out $(DIST)
 	@echo; for f in $(DIST)/*; do case "$$f" in \
 	    *-abi3-*) echo "$$f: portable: every CPython >= 3.9 on this platform (stable ABI; keyword-argument calls about 2x slower before 3.12)";; \

@@ -46,6 +46,8 @@ def test_init_into_a_directory_or_a_named_file(tmp_path: Path) -> None:
     (tmp_path / "etc").mkdir()
     assert main(["init", str(tmp_path / "etc")]) == 0
     assert (tmp_path / "etc" / "config.yaml").exists()
+    assert main(["init", str(tmp_path / "new" / "dir") + "/"]) == 0  # a directory not there yet
+    assert (tmp_path / "new" / "dir" / "config.yaml").is_file()
     assert main(["init", str(tmp_path / "deep" / "lft.yaml")]) == 0
     lt.Config.from_yaml(tmp_path / "deep" / "lft.yaml")
 
@@ -64,7 +66,7 @@ def test_without_config_a_local_config_yaml_is_used_and_named(tmp_path: Path) ->
     done = run_cli("simulate", "--count", "2000", "--probes", "2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "using ./config.yaml" in done.stderr
-    assert "ONLY" in done.stdout and "over 1 symbols" in done.stdout
+    assert "ONLY" in done.stdout and "over 1 symbol\n" in done.stdout
 
 
 def test_an_explicit_missing_config_is_an_error_naming_it(tmp_path: Path) -> None:
@@ -117,6 +119,40 @@ def help_text(*args: str) -> str:
     done = subprocess.run([*CLI, *args, "--help"], capture_output=True, text=True)
     assert done.returncode == 0
     return " ".join(done.stdout.split())  # argparse wraps lines at the terminal's width
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["replay", "missing.lftw"],
+        ["replay", "."],
+        ["generate", "--count", "10", "--out", "no/such/dir/flow.lftw"],
+        ["generate", "--count", "10", "--out", "."],
+    ],
+)
+def test_unreadable_or_unwritable_stream_files_are_clear_errors_not_tracebacks(
+    tmp_path: Path, args: list[str]
+) -> None:
+    done = run_cli(*args, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("trading-system") or "trading-system: " in done.stderr
+    assert "Traceback" not in done.stderr and "stream" in done.stderr
+
+
+def test_replay_of_an_empty_stream_says_there_is_nothing_to_replay(tmp_path: Path) -> None:
+    workload.save(tmp_path / "empty.lftw", workload.generate("normal", 0))
+    done = run_cli("replay", "empty.lftw", cwd=tmp_path)
+    assert done.returncode == 0 and "empty.lftw: no commands to replay" in done.stdout
+    workload.save(tmp_path / "flow.lftw", workload.generate("normal", 100))
+    limited = run_cli("replay", "flow.lftw", "--limit", "0", cwd=tmp_path)
+    assert limited.returncode == 0 and "no commands to replay" in limited.stdout
+
+
+def test_a_config_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(b"symbols: [{name: \xff\xfe}]\n")
+    with pytest.raises(lt.InvalidConfig, match="is not UTF-8 text"):
+        lt.Config.from_yaml(bad)
 
 
 def test_the_bare_help_says_it_starts_the_daemon_and_shows_examples() -> None:

@@ -13,6 +13,14 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = readme_blocks.examples()
 
 
+def test_every_python_fence_is_one_the_runner_sees() -> None:
+    # Only ```python fences at the start of a line are run: no other spelling may hide one.
+    for n, line in enumerate(readme_blocks.README.read_text(encoding="utf-8").splitlines(), 1):
+        fence = line.strip()
+        if fence.startswith("```") and fence[3:].strip().lower() in ("py", "python3", "pycon", "python"):
+            assert line == "```python", f"README.md:{n}: {line!r} would not be run"
+
+
 def test_the_readme_has_its_examples_and_the_first_has_five_lines() -> None:
     assert len(EXAMPLES) >= 8
     first = EXAMPLES[0]

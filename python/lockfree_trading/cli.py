@@ -18,6 +18,7 @@ default configuration, and says which in one line on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -251,7 +252,7 @@ def run_simulate(config: Config, args: argparse.Namespace, out: Optional[TextIO]
     print(
         f"lockfree-trading {__version__}: simulate {args.count:,} commands "
         f"({args.scenario}, seed {args.seed}) "
-        f"over {len(names)} symbols",
+        f"over {_plural(len(names), 'symbol')}",
         file=out,
     )
     totals = {n: dict.fromkeys(_TOTAL_KEYS, 0) for n in names}
@@ -300,7 +301,10 @@ def run_replay(config: Config, args: argparse.Namespace, out: Optional[TextIO] =
     if args.limit is not None:
         stream = stream[: args.limit]
     names = [s.name for s in config.symbols]
-    used = int(stream["symbol"].max()) + 1 if len(stream) else 0
+    if not len(stream):
+        print(f"{args.file}: no commands to replay", file=out)
+        return 0
+    used = int(stream["symbol"].max()) + 1
     if used > len(names):
         print(
             f"trading-system: {args.file} uses {used} symbols but the config has {len(names)} "
@@ -335,7 +339,8 @@ def run_init(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
     """`trading-system init [PATH]`: write the commented default configuration."""
     out = out or sys.stdout
     target = Path(args.path)
-    if target.is_dir():
+    # A directory, existing or not yet (`init etc/lft/`): write config.yaml into it.
+    if target.is_dir() or args.path.endswith(("/", os.sep)):
         target = target / _LOCAL_CONFIG
     if target.exists() and not args.force:
         print(f"trading-system init: {target} exists; --force overwrites it", file=sys.stderr)
@@ -721,17 +726,13 @@ def _load_config(explicit: Optional[str]) -> Config:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "init":
-        return run_init(args)
-    if args.command == "generate":
-        return run_generate(args)
-    if args.command == "journal":
-        try:
-            return run_journal(args)
-        except TradingError as e:
-            print(f"trading-system: {e}", file=sys.stderr)
-            return 1
     try:
+        if args.command == "init":
+            return run_init(args)
+        if args.command == "generate":
+            return run_generate(args)
+        if args.command == "journal":
+            return run_journal(args)
         config = _load_config(args.config)
         if args.command == "demo":
             return run_demo(config)

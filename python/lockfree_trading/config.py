@@ -502,6 +502,8 @@ class Config(_Strict):
             text = Path(path).read_text(encoding="utf-8")
         except OSError as e:
             raise InvalidConfig(f"cannot read config file {str(path)!r}: {e.strerror}") from None
+        except UnicodeDecodeError as e:
+            raise InvalidConfig(f"config file {str(path)!r} is not UTF-8 text (byte {e.start})") from None
         try:
             raw = yaml.safe_load(text)
         except yaml.MarkedYAMLError as e:

@@ -58,14 +58,20 @@ def save(path: str | Path, stream: npt.NDArray[Any]) -> None:
     """Write a stream in the binary format."""
     if stream.dtype != DTYPE:
         raise InvalidConfig(f"stream must have the workload dtype, got {stream.dtype}")
-    with open(path, "wb") as f:
-        f.write(_HEADER.pack(_MAGIC, 1, len(stream)))
-        f.write(np.ascontiguousarray(stream).tobytes())
+    try:
+        with open(path, "wb") as f:
+            f.write(_HEADER.pack(_MAGIC, 1, len(stream)))
+            f.write(np.ascontiguousarray(stream).tobytes())
+    except OSError as e:
+        raise InvalidConfig(f"{path}: cannot write the stream: {e.strerror}") from None
 
 
 def load(path: str | Path) -> npt.NDArray[Any]:
     """Read a stream written by :func:`save` or ``trading-system generate``."""
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise InvalidConfig(f"{path}: cannot read the stream: {e.strerror}") from None
     if len(data) < _HEADER.size:
         raise InvalidConfig(f"{path}: too short to be a workload stream")
     magic, version, count = _HEADER.unpack_from(data)
