@@ -124,6 +124,26 @@ def engine_per_call(book: OrderBook, records: Records) -> int:
     return rejected
 
 
+def engine_per_call_missing_ok(book: OrderBook, records: Records) -> int:
+    """(a'): as (a), with the non-raising forms for what the flow misses on purpose: a cancel
+    or modify of an order no longer resting answers False / None instead of raising."""
+    submit, cancel, modify = book.submit, book.cancel, book.modify
+    err = TradingError
+    rejected = 0
+    for kind, side, tif, _flags, _sym, _res, oid, price, qty, ts in records:
+        if kind == 0:
+            try:
+                submit(side, qty, price, time_in_force=tif, order_id=oid, timestamp=ts)
+            except err:
+                rejected += 1
+        elif kind == 1:
+            if not cancel(oid, timestamp=ts, missing_ok=True):
+                rejected += 1
+        elif modify(oid, quantity=qty, price=price, timestamp=ts, missing_ok=True) is None:
+            rejected += 1
+    return rejected
+
+
 def engine_replay(book: OrderBook, raw: bytes) -> tuple[int, int, int]:
     """(b): the whole stream in one call."""
     stats = book.replay(raw)
@@ -155,15 +175,18 @@ def full_flow(scenario: str, count: int) -> Result:
     best = best_of(
         {
             "engine_per_call": (engine_book, lambda b: engine_per_call(b, records)),
+            "engine_per_call_missing_ok": (engine_book, lambda b: engine_per_call_missing_ok(b, records)),
             "engine_replay": (engine_book, lambda b: engine_replay(b, raw)),
             "python_book": (PythonBook, lambda b: python_book(b, records)),
         }
     )
     pc_ns, pc_rejected, pc_book = best["engine_per_call"]
+    mo_ns, mo_rejected, mo_book = best["engine_per_call_missing_ok"]
     rp_ns, (rp_commands, rp_rejected, rp_trades), rp_book = best["engine_replay"]
     py_ns, (py_commands, py_rejected), py_bk = best["python_book"]
     agree = (
-        pc_rejected == rp_rejected == py_rejected
+        pc_rejected == mo_rejected == rp_rejected == py_rejected
+        and mo_book.state_hash() == pc_book.state_hash()
         and rp_commands == py_commands == n
         and rp_trades == py_bk.trades
         and len(pc_book) == len(rp_book) == len(py_bk)
@@ -180,10 +203,12 @@ def full_flow(scenario: str, count: int) -> Result:
         "resting_at_end": len(rp_book),
         "results_agree": agree,
         "engine_per_call": rate(pc_ns, n),
+        "engine_per_call_missing_ok": rate(mo_ns, n),
         "engine_replay": rate(rp_ns, n),
         "python_book": rate(py_ns, n),
     }
     out["ratio_engine_per_call_vs_python"] = py_ns / pc_ns
+    out["ratio_engine_per_call_missing_ok_vs_python"] = py_ns / mo_ns
     out["ratio_engine_replay_vs_python"] = py_ns / rp_ns
     return out
 
@@ -469,8 +494,14 @@ def anatomy(calls: int) -> Result:
         "cancel unknown id (OrderNotFound raised, caught)": catch(
             lambda: book.cancel(next(counter), timestamp=5)
         ),
+        "cancel unknown id (missing_ok=True: False)": lambda: book.cancel(
+            next(counter), timestamp=5, missing_ok=True
+        ),
         "modify unknown id (OrderNotFound raised, caught)": catch(
             lambda: book.modify(next(counter), quantity=5, price=far, timestamp=5)
+        ),
+        "modify unknown id (missing_ok=True: None)": lambda: book.modify(
+            next(counter), quantity=5, price=far, timestamp=5, missing_ok=True
         ),
         "python raise + catch KeyError (baseline)": raise_key_error,
         "GTC submit + cancel round trip, int codes": round_trip_int,
@@ -529,12 +560,14 @@ def print_full(name: str, r: Result) -> None:
     )
     for key, label in (
         ("engine_per_call", "(a) engine, one call per command"),
+        ("engine_per_call_missing_ok", "(a') the same, missing_ok cancel/modify"),
         ("engine_replay", "(b) engine, replay (one call)"),
         ("python_book", "(c) pure-Python book"),
     ):
         print(f"  {label:40s} {fmt_rate(r[key])}")
     print(
         f"  ratios vs pure-Python (throughput): per-call {r['ratio_engine_per_call_vs_python']:.2f}x, "
+        f"per-call missing_ok {r['ratio_engine_per_call_missing_ok_vs_python']:.2f}x, "
         f"replay {r['ratio_engine_replay_vs_python']:.1f}x"
     )
 
@@ -603,6 +636,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--count", type=int, default=None, help=f"commands per stream (default {DEFAULT_COUNT:,})")
     p.add_argument("--quick", action="store_true", help="small streams, two scenarios (< 30 s)")
     p.add_argument("--json", type=Path, default=None, help="write every number here")
+    p.add_argument(
+        "--scenarios", default=None, help="comma-separated scenarios (default: all of workload.SCENARIOS)"
+    )
     p.add_argument("--nanobook-timeout", type=float, default=None, help="seconds (default 150, quick 20)")
     p.add_argument("--nanobook-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--query-sizes", default=None, help=argparse.SUPPRESS)
@@ -619,6 +655,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     started = time.perf_counter()
     scenarios = QUICK_SCENARIOS if quick else workload.SCENARIOS
+    if args.scenarios:
+        scenarios = tuple(args.scenarios.split(","))
     report: Result = {
         "environment": environment(),
         "config": {
@@ -674,6 +712,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     ratios: Result = {}
     for scenario, r in report["full_flow"].items():
         ratios[f"{scenario}: engine_per_call / python"] = r["ratio_engine_per_call_vs_python"]
+        ratios[f"{scenario}: engine_per_call_missing_ok / python"] = r[
+            "ratio_engine_per_call_missing_ok_vs_python"
+        ]
         ratios[f"{scenario}: engine_replay / python"] = r["ratio_engine_replay_vs_python"]
     ratios["new-only: engine_submit_loop / python"] = new_only["ratio_engine_submit_loop_vs_python"]
     ratios["new-only: engine_submit_batch / python"] = new_only["ratio_engine_submit_batch_vs_python"]

@@ -130,22 +130,25 @@ def markdown(report: dict[str, Any]) -> str:
             ratio = f"{ours / rate:.1f}x" if ours and rate else "-"
             lines.append(f"| {name} | {_fmt_rate(rate)} | {ratio} |")
         lines.append("")
+    lines += public_table(_get(rust, "public") or {})
     py = report.get("python", {})
     flows = py.get("full_flow") or {}
     if flows:
         lines += [
             "## From Python (same flows, seed 42)",
             "",
-            "| scenario | one call each | `replay` (batched) | pure-Python book "
-            "| per-call ÷ pure | batched ÷ pure |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| scenario | one call each | one call each, `missing_ok` | `replay` (batched) "
+            "| pure-Python book | per-call ÷ pure | `missing_ok` ÷ pure | batched ÷ pure |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name, f in flows.items():
             lines.append(
                 f"| {name} | {_fmt_rate(_get(f, 'engine_per_call', 'per_s'))}/s | "
+                f"{_fmt_rate(_get(f, 'engine_per_call_missing_ok', 'per_s'))}/s | "
                 f"{_fmt_rate(_get(f, 'engine_replay', 'per_s'))}/s | "
                 f"{_fmt_rate(_get(f, 'python_book', 'per_s'))}/s | "
                 f"{f.get('ratio_engine_per_call_vs_python', 0):.2f}x | "
+                f"{f.get('ratio_engine_per_call_missing_ok_vs_python', 0):.2f}x | "
                 f"{f.get('ratio_engine_replay_vs_python', 0):.2f}x |"
             )
         lines.append("")
@@ -208,6 +211,37 @@ def markdown(report: dict[str, Any]) -> str:
                 lines.append(f"| {op} | " + " | ".join(f"{per.get(str(n), 0):.0f}" for n in sizes) + " |")
             lines.append("")
     return "\n".join(lines)
+
+
+def public_table(pub: dict[str, Any]) -> list[str]:
+    """The five public-shape scenarios (`lft-bench public`): shape and the baseline ratio."""
+    rows = pub.get("scenarios") or []
+    if not rows:
+        return []
+    lines = [
+        "## Public-shape scenarios (`lft-bench public`)",
+        "",
+        "| scenario | resting mean / peak | levels mean | fills | engine + consumer | engine alone "
+        "| BTreeMap baseline | with consumer ÷ baseline | alone ÷ baseline |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        sh = r.get("shape", {})
+        lines.append(
+            f"| {sh.get('scenario')} | {sh.get('resting_mean', 0):,.0f} / {sh.get('resting_peak', 0):,} | "
+            f"{sh.get('levels_mean', 0):,.0f} | {sh.get('fills', 0):,} | "
+            f"{_fmt_rate(r.get('engine_with_consumer'))}/s | {_fmt_rate(r.get('engine_alone'))}/s | "
+            f"{_fmt_rate(r.get('baseline'))}/s | {r.get('with_consumer_over_baseline', 0):.2f}x | "
+            f"{r.get('alone_over_baseline', 0):.2f}x |"
+        )
+    worst = pub.get("worst") or ["-", 0]
+    lines += [
+        "",
+        f"Worst scenario (the public benchmark's ranking figure): {worst[0]}, "
+        f"{_fmt_rate(worst[1])} messages/s with the consumer.",
+        "",
+    ]
+    return lines
 
 
 def statistics_table(st: dict[str, Any]) -> list[str]:

@@ -4,7 +4,7 @@ import datetime
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any, ClassVar, Final, final
+from typing import Any, ClassVar, Final, Literal, final, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -314,7 +314,19 @@ class OrderBook:
         expire_time: _TimeLike | None = None,
         timestamp: _TimeLike | None = None,
     ) -> ExecutionReport: ...
-    def cancel(self, order_id: _OrderIdLike, *, timestamp: _TimeLike | None = None) -> ExecutionReport: ...
+    @overload
+    def cancel(
+        self,
+        order_id: _OrderIdLike,
+        *,
+        timestamp: _TimeLike | None = None,
+        missing_ok: Literal[False] = False,
+    ) -> ExecutionReport: ...
+    @overload
+    def cancel(
+        self, order_id: _OrderIdLike, *, timestamp: _TimeLike | None = None, missing_ok: Literal[True]
+    ) -> bool: ...
+    @overload
     def modify(
         self,
         order_id: _OrderIdLike,
@@ -322,7 +334,18 @@ class OrderBook:
         price: _DecimalLike | None = None,
         *,
         timestamp: _TimeLike | None = None,
+        missing_ok: Literal[False] = False,
     ) -> ExecutionReport: ...
+    @overload
+    def modify(
+        self,
+        order_id: _OrderIdLike,
+        quantity: _DecimalLike | None = None,
+        price: _DecimalLike | None = None,
+        *,
+        timestamp: _TimeLike | None = None,
+        missing_ok: Literal[True],
+    ) -> ExecutionReport | None: ...
     def expire(self, now: _TimeLike | None = None) -> list[OrderUpdate]: ...
     def end_of_day(self, now: _TimeLike | None = None) -> list[OrderUpdate]: ...
     def submit_batch(

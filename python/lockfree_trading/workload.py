@@ -40,7 +40,19 @@ DTYPE: Final = np.dtype(
 KIND_NEW: Final = 0
 KIND_CANCEL: Final = 1
 KIND_MODIFY: Final = 2
-SCENARIOS: Final = ("static", "normal", "swing", "flash-crash")
+#: The project's scenarios, then the five public-benchmark shapes (``pub-*``: see
+#: ``lft-bench shape`` and the README's "Public-shape scenarios").
+SCENARIOS: Final = (
+    "static",
+    "normal",
+    "swing",
+    "flash-crash",
+    "pub-static",
+    "pub-normal",
+    "pub-swing-25",
+    "pub-swing-40",
+    "pub-flash-crash",
+)
 _MAGIC: Final = b"LFTW"
 _HEADER: Final = struct.Struct("<4sIQ")
 

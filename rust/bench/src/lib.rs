@@ -10,6 +10,7 @@
 //! - [`scaling`]: the multi-symbol `TradingSystem` at 1, 2, ... workers.
 //! - [`gateway`]: NewOrderSingles through the FIX gateway on loopback (1 and 4 sessions,
 //!   open-loop latency, where the time goes).
+//! - [`shape`]: what a stream does to a book (resting orders, levels, fills, the mid's range).
 //! - [`pinning`]: engine and consumer threads on their own cores (`--no-pin` to turn off).
 //!
 //! Nothing in the product crates depends on this one.
@@ -29,6 +30,7 @@ pub mod memory;
 pub mod obrs;
 pub mod pinning;
 pub mod scaling;
+pub mod shape;
 pub mod spsc;
 pub mod statistics_cost;
 pub mod stats;

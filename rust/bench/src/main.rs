@@ -57,6 +57,13 @@ Commands (human summary on stderr; --json PATH writes a JSON object):
       pipelined sessions (at most --window unanswered each), open-loop latency (answer
       arrival - scheduled send) at each offered rate, and the share of time in parsing,
       the hand-off and the engine.
+  shape      [--scenarios pub-static,...] [--count 2000000] [--seed 42] [--every 2000]
+      Each stream through one book: resting orders and levels (mean and peak over samples
+      every --every messages), fills, rejects, the mid's range. Default: the public shapes.
+  public     [--count 2000000] [--seed 42] [--repeat 3]
+      The five public-shape scenarios (pub-static ... pub-flash-crash): their shape, the
+      engine with a consumer thread, the engine alone, the BTreeMap baseline and
+      orderbook-rs on the same stream, and engine-with-consumer / baseline.
   all        --json PATH [--quick] [--seed 42]
       throughput (all scenarios), latency (normal), compare (worst scenario and normal),
       memory; --quick shrinks everything to well under 30 s.
@@ -78,6 +85,8 @@ fn allowed(cmd: &str) -> &'static [&'static str] {
         }
         "statistics" => &["count", "symbols", "repeat", "seed", "json", "quick", "only"],
         "gateway" => &["orders", "repeat", "window", "rates", "latency-orders", "json", "quick", "no-pin"],
+        "shape" => &["scenarios", "count", "seed", "every", "json"],
+        "public" => &["count", "seed", "repeat", "json", "no-pin"],
         "all" => &["json", "quick", "seed", "no-pin"],
         _ => &[],
     }
@@ -117,6 +126,8 @@ fn main() -> ExitCode {
         "durability" => cmd_durability(&args),
         "statistics" => cmd_statistics(&args),
         "gateway" => cmd_gateway(&args),
+        "shape" => cmd_shape(&args),
+        "public" => cmd_public(&args),
         "all" => cmd_all(&args),
         other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     };
@@ -153,6 +164,10 @@ struct Output<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     gateway: Option<&'a lft_bench::gateway::GatewayReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    shape: Option<&'a Vec<lft_bench::shape::ShapeReport>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public: Option<&'a lft_bench::shape::PublicReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     total_seconds: Option<f64>,
 }
 
@@ -169,6 +184,8 @@ impl<'a> Output<'a> {
             durability: None,
             statistics: None,
             gateway: None,
+            shape: None,
+            public: None,
             total_seconds: None,
         }
     }
@@ -359,6 +376,38 @@ fn statistics_section(args: &Args, quick: bool) -> Result<StatisticsCostReport, 
     Ok(r)
 }
 
+fn cmd_shape(args: &Args) -> Result<(), String> {
+    let scenarios = args.scenarios("scenarios", &Scenario::PUBLIC)?;
+    let count = args.count("count", 2_000_000)?;
+    let seed = args.count("seed", 42)? as u64;
+    let every = args.count("every", 2_000)?.max(1);
+    eprintln!("shape: {count} messages, seed {seed}, sampled every {every}");
+    let reports: Vec<_> = scenarios
+        .iter()
+        .map(|&sc| {
+            let r = lft_bench::shape::measure(sc, count, seed, every);
+            eprintln!("{}", lft_bench::shape::describe(&r));
+            r
+        })
+        .collect();
+    let m = machine_info();
+    write_json(args, &Output { shape: Some(&reports), ..Output::new(&m) })
+}
+
+fn public_section(args: &Args, quick: bool) -> Result<lft_bench::shape::PublicReport, String> {
+    let count = args.count("count", if quick { 200_000 } else { 2_000_000 })?;
+    let seed = args.count("seed", 42)? as u64;
+    let repeat = args.count("repeat", if quick { 1 } else { 3 })?;
+    eprintln!("public shapes: {count} messages each, seed {seed}, median of {repeat}");
+    Ok(lft_bench::shape::run_public(count, seed, repeat, DEFAULT_QUEUE_CAPACITY))
+}
+
+fn cmd_public(args: &Args) -> Result<(), String> {
+    let r = public_section(args, false)?;
+    let m = machine_info();
+    write_json(args, &Output { public: Some(&r), ..Output::new(&m) })
+}
+
 fn cmd_compare(args: &Args) -> Result<(), String> {
     let scenarios = args.scenarios("scenario", &[Scenario::Normal])?;
     let count = args.count("count", 1_000_000)?;
@@ -527,6 +576,8 @@ fn cmd_all(args: &Args) -> Result<(), String> {
 
     let statistics = statistics_section(args, quick)?;
 
+    let public = public_section(args, quick)?;
+
     machine.loadavg_end = loadavg();
     let total = started.elapsed().as_secs_f64();
     eprintln!("all done in {total:.1} s; load average at end {:?}", machine.loadavg_end);
@@ -552,6 +603,7 @@ fn cmd_all(args: &Args) -> Result<(), String> {
             scaling: Some(&scaling),
             durability: Some(&durability),
             statistics: Some(&statistics),
+            public: Some(&public),
             total_seconds: Some(total),
             ..Output::new(&machine)
         },

@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lft_engine::{
-    BookConfig, BookImage, BookReader, BookWriter, Modify, NewOrder, OrderType, Scale, Side, TimeInForce,
-    Timestamp,
+    BookConfig, BookImage, BookReader, BookWriter, EngineError, Modify, NewOrder, OrderType, Scale, Side,
+    TimeInForce, Timestamp,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -232,20 +232,30 @@ impl PyOrderBook {
         self.report(py, result)
     }
 
-    #[pyo3(name = "cancel", signature = (order_id, *, timestamp = None))]
+    /// With `missing_ok`, an order that is not resting (already traded, cancelled, expired,
+    /// or never there) is the answer `False` instead of `OrderNotFound`, and a cancel that
+    /// happened is `True` with no report built: the hot path of flow where misses are normal.
+    #[pyo3(name = "cancel", signature = (order_id, *, timestamp = None, missing_ok = false))]
     fn py_cancel(
         &self,
         py: Python<'_>,
         order_id: &Bound<'_, PyAny>,
         timestamp: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyExecutionReport>> {
+        missing_ok: bool,
+    ) -> PyResult<Py<PyAny>> {
         let id = crate::convert::order_id(order_id)?;
         let now = self.now(py, timestamp, "timestamp")?;
         let result = with_writer(py, &self.writer, |w| w.cancel(id, now));
-        self.report(py, result)
+        if missing_ok {
+            let cancelled = not_found_is_none(result)?.is_some();
+            return Ok(pyo3::types::PyBool::new(py, cancelled).to_owned().into_any().unbind());
+        }
+        Ok(self.report(py, result)?.into_any())
     }
 
-    #[pyo3(name = "modify", signature = (order_id, quantity = None, price = None, *, timestamp = None))]
+    /// With `missing_ok`, an order that is not resting gives `None` instead of
+    /// `OrderNotFound`.
+    #[pyo3(name = "modify", signature = (order_id, quantity = None, price = None, *, timestamp = None, missing_ok = false))]
     fn py_modify(
         &self,
         py: Python<'_>,
@@ -253,7 +263,8 @@ impl PyOrderBook {
         quantity: Option<&Bound<'_, PyAny>>,
         price: Option<&Bound<'_, PyAny>>,
         timestamp: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyExecutionReport>> {
+        missing_ok: bool,
+    ) -> PyResult<Option<Py<PyExecutionReport>>> {
         let scale = self.scale();
         let m = Modify {
             id: crate::convert::order_id(order_id)?,
@@ -262,7 +273,10 @@ impl PyOrderBook {
             timestamp: self.now(py, timestamp, "timestamp")?,
         };
         let result = with_writer(py, &self.writer, |w| w.modify(&m));
-        self.report(py, result)
+        if missing_ok {
+            return not_found_is_none(result)?.map(|r| self.report(py, Ok(r))).transpose();
+        }
+        self.report(py, result).map(Some)
     }
 
     #[pyo3(name = "expire", signature = (now = None))]
@@ -432,5 +446,14 @@ impl PyOrderBook {
         ax: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         crate::analysis::call(slf.py(), "plot_depth", (slf, levels, ax))
+    }
+}
+
+/// `OrderNotFound` as `None` (the `missing_ok` forms); every other error stays an error.
+fn not_found_is_none<T>(result: EngineResultPy<T>) -> EngineResultPy<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(PyEngineError(EngineError::OrderNotFound(_))) => Ok(None),
+        Err(e) => Err(e),
     }
 }
