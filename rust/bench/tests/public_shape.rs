@@ -37,7 +37,11 @@ fn public_shapes_have_the_published_depth_levels_and_swing() {
     // The mid's range, as a share of the 100,000-tick start: 2%, 25%, 40%, 60%.
     for (r, swing) in [(normal, 0.02), (sw25, 0.25), (sw40, 0.40), (crash, 0.60)] {
         let range = (r.mid_range.1 - r.mid_range.0) as f64 / 100_000.0;
-        assert!((swing * 0.85..swing * 1.1).contains(&range), "{}: mid range {range} for {swing}", r.scenario);
+        assert!(
+            (swing * 0.85..swing * 1.1).contains(&range),
+            "{}: mid range {range} for {swing}",
+            r.scenario
+        );
     }
 }
 

@@ -1,7 +1,8 @@
 //! Seeded order-flow generator shaped like equity flow, for benchmarks and soak tests.
 //!
 //! - The mid price follows geometric Brownian motion (plus a one-way drift in
-//!   `flash-crash`).
+//!   `flash-crash`). The five public shapes (`pub-*`, [`Scenario::PUBLIC`]) instead follow a
+//!   smooth precomputed path whose range over the stream is their target share of the start.
 //! - Passive orders rest on their own side of the mid, at a distance drawn from a power law
 //!   (density ∝ d^-2.2) shifted so the mass humps a few ticks out.
 //! - Quantities are uniform in 1..=100 lots.
