@@ -138,7 +138,10 @@ def test_same_trades_and_depth_as_the_engine_on_workload_streams(scenario: str, 
             pair.modify(oid, qty, price)
     pair.check_state()
     # The streams must exercise what is being compared: fills and refused follow-ups.
-    assert pair.trades > 50 and pair.rejected > 10, (pair.trades, pair.rejected)
+    # `pub-static` imitates a flow that almost never trades (its IOCs rest at the mid): it
+    # must still trade, but it cannot be asked for dozens of fills in 4,000 commands.
+    least_trades = 1 if scenario == "pub-static" else 51
+    assert pair.trades >= least_trades and pair.rejected > 10, (pair.trades, pair.rejected)
 
     # The bulk paths count the same: the python book's replay vs the engine's.
     fast = PythonBook()
