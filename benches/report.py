@@ -210,7 +210,41 @@ def markdown(report: dict[str, Any]) -> str:
             for op, per in ops.items():
                 lines.append(f"| {op} | " + " | ".join(f"{per.get(str(n), 0):.0f}" for n in sizes) + " |")
             lines.append("")
+        lines += level_churn_table(crit)
     return "\n".join(lines)
+
+
+def level_churn_table(crit: dict[str, Any]) -> list[str]:
+    """New-level insert and level removal ÷ the same at a level that stays (target: 1.5x)."""
+    rows = []
+    for book, group in (("engine", "level_churn_engine"), ("BTreeMap baseline", "level_churn_btreemap")):
+        ops = crit.get(group) or {}
+        for levels in sorted({int(n) for per in ops.values() for n in per}):
+
+            def ns(op: str, n: int = levels, ops: dict[str, Any] = ops) -> float:
+                return float((ops.get(op) or {}).get(str(n), 0))
+
+            ins = (
+                ns("insert_new_level") / ns("insert_at_existing_level")
+                if ns("insert_at_existing_level")
+                else 0
+            )
+            rem = (
+                ns("remove_level") / ns("remove_from_existing_level")
+                if ns("remove_from_existing_level")
+                else 0
+            )
+            rows.append(f"| {book} | {levels:,} | {ins:.2f}x | {rem:.2f}x |")
+    if not rows:
+        return []
+    return [
+        "## Level churn (criterion): new level ÷ existing level (target: at most 1.5x)",
+        "",
+        "| book | levels per side | insert | remove |",
+        "| --- | ---: | ---: | ---: |",
+        *rows,
+        "",
+    ]
 
 
 def public_table(pub: dict[str, Any]) -> list[str]:

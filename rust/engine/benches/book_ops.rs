@@ -242,6 +242,90 @@ fn bench_impl<B: Book>(c: &mut Criterion, name: &str, make: impl Fn() -> B) {
     group.finish();
 }
 
+/// Levels per side of the level-churn books.
+const CHURN_LEVELS: [usize; 2] = [100, 10_000];
+
+/// Creating and removing price levels against the same work at levels that stay: the issue's
+/// target is new-level insert and level removal within 1.5x of an insert and a remove at an
+/// existing level. Each side holds `levels` "pair" levels (two orders: removing one leaves
+/// the level) at `MID - 4j - 1` and as many "single" levels (one order: removing it removes
+/// the level) at `MID - 4j - 3`; prices `MID - 4j - 2` are free for new levels. Every timed
+/// operation is undone untimed after each chunk, so the book's shape holds.
+fn level_churn<B: Book>(c: &mut Criterion, name: &str, make: impl Fn() -> B) {
+    let mut group = c.benchmark_group(name);
+    group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(20);
+    for &levels in &CHURN_LEVELS {
+        let mut book = make();
+        let pair = |j: usize| MID - 4 * j as i64 - 1;
+        let single = |j: usize| MID - 4 * j as i64 - 3;
+        let free = |j: usize| MID - 4 * j as i64 - 2;
+        let pair_id = |j: usize, k: usize| 1 + (2 * j + k) as u128;
+        let single_id = |j: usize| 10_000_000 + j as u128;
+        for j in 0..levels {
+            book.add(pair_id(j, 0), Side::Buy, pair(j), BIG);
+            book.add(pair_id(j, 1), Side::Buy, pair(j), BIG);
+            book.add(single_id(j), Side::Buy, single(j), BIG);
+            book.add(pair_id(j, 0) + (1 << 40), Side::Sell, 2 * MID - pair(j), BIG);
+        }
+        let book = std::cell::RefCell::new(book);
+        let fresh = 1u128 << 80;
+        // Spread the touched levels over the whole side (a stride coprime with `levels`).
+        let at = |k: u64| (k as usize * 7919) % levels;
+        let chunk = CHUNK.min(levels as u64);
+        group.bench_with_input(BenchmarkId::new("insert_at_existing_level", levels), &levels, |b, _| {
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    chunk,
+                    |k| book.borrow_mut().add(fresh + k as u128, Side::Buy, pair(at(k)), 10),
+                    |k| book.borrow_mut().cancel(fresh + k as u128),
+                )
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("insert_new_level", levels), &levels, |b, _| {
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    chunk,
+                    |k| book.borrow_mut().add(fresh + k as u128, Side::Buy, free(at(k)), 10),
+                    |k| book.borrow_mut().cancel(fresh + k as u128),
+                )
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("remove_from_existing_level", levels), &levels, |b, _| {
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    chunk,
+                    |k| book.borrow_mut().cancel(pair_id(at(k), 1)),
+                    |k| book.borrow_mut().add(pair_id(at(k), 1), Side::Buy, pair(at(k)), BIG),
+                )
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("remove_level", levels), &levels, |b, _| {
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    chunk,
+                    |k| book.borrow_mut().cancel(single_id(at(k))),
+                    |k| book.borrow_mut().add(single_id(at(k)), Side::Buy, single(at(k)), BIG),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn churn_engine(c: &mut Criterion) {
+    level_churn(c, "level_churn_engine", || {
+        Engine(BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
+    });
+}
+
+fn churn_btree(c: &mut Criterion) {
+    level_churn(c, "level_churn_btreemap", BTreeBook::default);
+}
+
 fn engine(c: &mut Criterion) {
     bench_impl(c, "skiplist_engine", || {
         Engine(BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
@@ -284,5 +368,5 @@ fn writer_behind_a_mutex(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine, btree, writer_behind_a_mutex);
+criterion_group!(benches, engine, btree, writer_behind_a_mutex, churn_engine, churn_btree);
 criterion_main!(benches);
