@@ -272,45 +272,35 @@ fn level_churn<B: Book>(c: &mut Criterion, name: &str, make: impl Fn() -> B) {
         // Spread the touched levels over the whole side (a stride coprime with `levels`).
         let at = |k: u64| (k as usize * 7919) % levels;
         let chunk = CHUNK.min(levels as u64);
-        group.bench_with_input(BenchmarkId::new("insert_at_existing_level", levels), &levels, |b, _| {
-            b.iter_custom(|iters| {
-                chunked(
-                    iters,
-                    chunk,
-                    |k| book.borrow_mut().add(fresh + k as u128, Side::Buy, pair(at(k)), 10),
-                    |k| book.borrow_mut().cancel(fresh + k as u128),
-                )
-            })
+        // Time `op` (chunk by chunk, `undo` untimed after each) as `name` at this size.
+        let mut timed = |name: &str, op: &dyn Fn(&mut B, u64), undo: &dyn Fn(&mut B, u64)| {
+            group.bench_with_input(BenchmarkId::new(name, levels), &levels, |b, _| {
+                b.iter_custom(|iters| {
+                    chunked(
+                        iters,
+                        chunk,
+                        |k| op(&mut book.borrow_mut(), k),
+                        |k| undo(&mut book.borrow_mut(), k),
+                    )
+                })
+            });
+        };
+        let cancel_fresh = |b: &mut B, k: u64| b.cancel(fresh + k as u128);
+        timed(
+            "insert_at_existing_level",
+            &|b, k| b.add(fresh + k as u128, Side::Buy, pair(at(k)), 10),
+            &cancel_fresh,
+        );
+        timed(
+            "insert_new_level",
+            &|b, k| b.add(fresh + k as u128, Side::Buy, free(at(k)), 10),
+            &cancel_fresh,
+        );
+        timed("remove_from_existing_level", &|b, k| b.cancel(pair_id(at(k), 1)), &|b, k| {
+            b.add(pair_id(at(k), 1), Side::Buy, pair(at(k)), BIG)
         });
-        group.bench_with_input(BenchmarkId::new("insert_new_level", levels), &levels, |b, _| {
-            b.iter_custom(|iters| {
-                chunked(
-                    iters,
-                    chunk,
-                    |k| book.borrow_mut().add(fresh + k as u128, Side::Buy, free(at(k)), 10),
-                    |k| book.borrow_mut().cancel(fresh + k as u128),
-                )
-            })
-        });
-        group.bench_with_input(BenchmarkId::new("remove_from_existing_level", levels), &levels, |b, _| {
-            b.iter_custom(|iters| {
-                chunked(
-                    iters,
-                    chunk,
-                    |k| book.borrow_mut().cancel(pair_id(at(k), 1)),
-                    |k| book.borrow_mut().add(pair_id(at(k), 1), Side::Buy, pair(at(k)), BIG),
-                )
-            })
-        });
-        group.bench_with_input(BenchmarkId::new("remove_level", levels), &levels, |b, _| {
-            b.iter_custom(|iters| {
-                chunked(
-                    iters,
-                    chunk,
-                    |k| book.borrow_mut().cancel(single_id(at(k))),
-                    |k| book.borrow_mut().add(single_id(at(k)), Side::Buy, single(at(k)), BIG),
-                )
-            })
+        timed("remove_level", &|b, k| b.cancel(single_id(at(k))), &|b, k| {
+            b.add(single_id(at(k)), Side::Buy, single(at(k)), BIG)
         });
     }
     group.finish();
