@@ -352,11 +352,8 @@ def run_init(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
         print(f"trading-system init: cannot write {target}: {e.strerror}", file=sys.stderr)
         return 1
     print(f"wrote {target}: every key with its default and a comment; edit it, then", file=out)
-    run = (
-        "trading-system"
-        if target.name == _LOCAL_CONFIG and target.parent == Path()
-        else (f"trading-system --config {target}")
-    )
+    here = target.name == _LOCAL_CONFIG and target.parent == Path()
+    run = "trading-system" if here else f"trading-system --config {target}"
     print(f"  {run} simulate    # or `{run}` to start the daemon", file=out)
     return 0
 
@@ -553,7 +550,8 @@ class _Help(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "(default" in text or action.default in (None, False, argparse.SUPPRESS):
+        # Identity, not equality: a default of 0 is shown (0 == False would hide it).
+        if "(default" in text or any(action.default is x for x in (None, False, argparse.SUPPRESS)):
             return text
         if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
             return text + " (default: %(default)s)"
