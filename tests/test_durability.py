@@ -166,6 +166,31 @@ def test_a_torn_tail_is_cut_and_reported(tmp_path: Path) -> None:
     assert cli_main(["journal", "inspect", str(tmp_path / "journal")]) == 0
 
 
+def test_a_segment_caught_while_being_created_is_removed_and_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A kill between creating a segment and writing its header (CI saw one in a crash drill)."""
+    cfg = durable_config(tmp_path)
+    with lt.TradingSystem(cfg) as s:
+        for i in range(10):
+            s.submit("AAA", lt.Side.BUY, 1, "100.00", timestamp=i + 1)
+    journal = tmp_path / "journal"
+    last = sorted(journal.glob("*.lftj"))[-1]
+    run, worker, index = last.name.removesuffix(".lftj").split("-")
+    empty = journal / f"{run}-{worker}-{int(index) + 1:08}.lftj"
+    empty.write_bytes(b"")
+    assert cli_main(["journal", "inspect", str(journal)]) == 1  # a finding, as a torn tail is
+    assert "being created" in capsys.readouterr().out
+    assert cli_main(["journal", "dump", str(journal), "--symbol", "AAA"]) == 0
+    assert capsys.readouterr().out.count("NEW") == 10
+    with lt.TradingSystem(cfg) as s:
+        assert s.recovery is not None
+        assert any("header was being written" in n for n in s.recovery["notes"]), s.recovery["notes"]
+        assert len(s.book("AAA")) == 10
+    assert not empty.exists()
+    assert not list(journal.glob("*.tmp"))
+
+
 def test_corrupt_journal_is_a_clear_error(tmp_path: Path) -> None:
     cfg = durable_config(tmp_path)
     with lt.TradingSystem(cfg) as s:

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lft_engine::journal::recovery::{recover, Mode};
-use lft_engine::journal::segment::list_segments;
+use lft_engine::journal::segment::{list_segments, SegmentId};
 use lft_engine::system::{
     AckPolicy, FsyncPolicy, JournalConfig, OwnedBatch, Request, SnapshotConfig, SymbolSpec, SystemConfig,
     TradingSystem,
@@ -255,19 +255,76 @@ fn a_journal_cut_at_any_byte_recovers_the_longest_valid_prefix() {
         f.set_len(cut).unwrap();
         drop(f);
         let j = JournalConfig { directory: work.clone(), ..cfg.journal.clone().unwrap() };
-        match recover(&books(), Some(&j), None, Mode::Recover) {
-            Ok(r) => {
-                let upto: Vec<usize> = r.report.symbols.iter().map(|s| s.command_sequence as usize).collect();
-                let hashes: Vec<u64> = r.report.symbols.iter().map(|s| s.state_hash).collect();
-                assert_eq!(hashes, reference_hashes(&streams, &upto), "cut at {cut}");
-                // The cut was made durable: a second recovery finds no torn tail.
-                let again = recover(&books(), Some(&j), None, Mode::Verify).unwrap();
-                assert!(again.report.notes.is_empty(), "cut at {cut}: {:?}", again.report.notes);
-            }
-            // A cut inside the segment header leaves no segment to read: a clear error.
-            Err(e) => assert!(e.to_string().contains(".lftj"), "cut at {cut}: {e}"),
-        }
+        // Every cut is a prefix of what was written, so every cut recovers, a cut inside
+        // the last segment's header included (a crash while that segment was created).
+        let r =
+            recover(&books(), Some(&j), None, Mode::Recover).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        let upto: Vec<usize> = r.report.symbols.iter().map(|s| s.command_sequence as usize).collect();
+        let hashes: Vec<u64> = r.report.symbols.iter().map(|s| s.state_hash).collect();
+        assert_eq!(hashes, reference_hashes(&streams, &upto), "cut at {cut}");
+        // The cut was made durable: a second recovery finds no torn tail.
+        let again = recover(&books(), Some(&j), None, Mode::Verify).unwrap();
+        assert!(again.report.notes.is_empty(), "cut at {cut}: {:?}", again.report.notes);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The name the next segment of the last segment's stream would get.
+fn next_segment_name(journal: &Path) -> String {
+    let (id, _) = list_segments(journal).unwrap().last().unwrap().clone();
+    SegmentId { index: id.index + 1, ..id }.file_name()
+}
+
+#[test]
+fn a_segment_the_crash_left_inside_its_header_is_removed_and_nothing_is_lost() {
+    let dir = scratch_dir("unfinished-header");
+    let (cfg, streams) = journal_only(&dir);
+    let journal = dir.join("journal");
+    let all: Vec<usize> = streams.iter().map(Vec::len).collect();
+    let whole = reference_hashes(&streams, &all);
+    let (_, last) = list_segments(&journal).unwrap().last().unwrap().clone();
+    let header = std::fs::read(&last).unwrap()[..20].to_vec();
+    let name = next_segment_name(&journal);
+    for (what, bytes) in
+        [("empty", Vec::new()), ("magic only", header[..8].to_vec()), ("16 bytes", header[..16].to_vec())]
+    {
+        std::fs::write(journal.join(&name), &bytes).unwrap();
+        std::fs::write(journal.join(format!("{name}.tmp")), &header).unwrap();
+        // Verify says what it would do and changes nothing.
+        let seen = recover(&books(), cfg.journal.as_ref(), None, Mode::Verify).unwrap();
+        let hashes: Vec<u64> = seen.report.symbols.iter().map(|s| s.state_hash).collect();
+        assert_eq!(hashes, whole, "{what}");
+        assert_eq!(seen.report.notes.len(), 2, "{what}: {:?}", seen.report.notes);
+        assert!(seen.report.notes.iter().all(|n| n.contains("would be removed")), "{:?}", seen.report.notes);
+        assert!(journal.join(&name).exists() && journal.join(format!("{name}.tmp")).exists());
+        // Recovery removes both and keeps every record.
+        let done = recover(&books(), cfg.journal.as_ref(), None, Mode::Recover).unwrap();
+        let hashes: Vec<u64> = done.report.symbols.iter().map(|s| s.state_hash).collect();
+        assert_eq!(hashes, whole, "{what}");
+        assert!(!journal.join(&name).exists() && !journal.join(format!("{name}.tmp")).exists());
+        let again = recover(&books(), cfg.journal.as_ref(), None, Mode::Verify).unwrap();
+        assert!(again.report.notes.is_empty(), "{what}: {:?}", again.report.notes);
+    }
+    // The system starts on such a directory and appends after it.
+    std::fs::write(journal.join(&name), b"").unwrap();
+    let system = TradingSystem::start(cfg).unwrap();
+    assert_eq!((0..3).map(|s| system.state_hash(s).unwrap()).collect::<Vec<_>>(), whole);
+    drop(system);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_segment_without_a_whole_header_before_the_end_of_its_stream_is_an_error() {
+    let dir = scratch_dir("unfinished-middle");
+    let (cfg, _) = journal_only(&dir);
+    let journal = dir.join("journal");
+    let segments = list_segments(&journal).unwrap();
+    assert!(segments.len() >= 2, "the test needs a stream of several segments");
+    let (_, first) = segments[0].clone();
+    std::fs::write(&first, b"").unwrap();
+    let err = recover(&books(), cfg.journal.as_ref(), None, Mode::Verify).err().expect("an error");
+    assert!(matches!(err, EngineError::CorruptData(_)), "{err}");
+    assert!(err.to_string().contains(first.file_name().unwrap().to_str().unwrap()), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

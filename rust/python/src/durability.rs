@@ -5,7 +5,7 @@ use std::path::Path;
 
 use lft_engine::journal::record::Journaled;
 use lft_engine::journal::recovery::{recover, Mode, RecoveryReport};
-use lft_engine::journal::segment::{list_segments, scan_segment};
+use lft_engine::journal::segment::{is_unfinished_segment, list_segments, scan_segment};
 use lft_engine::{Command, OrderType};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -91,7 +91,15 @@ pub fn py_journal_inspect(py: Python<'_>, directory: &str) -> PyResult<Vec<Py<Py
             }
             Err(e) => {
                 d.set_item("records", 0)?;
-                d.set_item("errors", vec![e.to_string()])?;
+                let why = if is_unfinished_segment(&path).unwrap_or(false) {
+                    format!(
+                        "{e}: a crash came while this segment was being created (it holds no record); \
+                         recovery removes it if it is the last of its stream"
+                    )
+                } else {
+                    e.to_string()
+                };
+                d.set_item("errors", vec![why])?;
             }
         }
         out.push(d.unbind());
@@ -113,7 +121,12 @@ pub fn py_journal_dump(
     let segments = list_segments(dir).map_err(PyEngineError)?;
     let mut out = Vec::new();
     for (_, path) in segments {
-        let scan = without_gil(py, || scan_segment(&path)).map_err(PyEngineError)?;
+        let scan = match without_gil(py, || scan_segment(&path)) {
+            Ok(scan) => scan,
+            // A segment a crash left inside its header holds no record to show.
+            Err(_) if is_unfinished_segment(&path).unwrap_or(false) => continue,
+            Err(e) => return Err(PyEngineError(e).into()),
+        };
         for (offset, r) in &scan.records {
             let name = scan.header.symbols.get(r.symbol as usize).map_or("?", |s| s.name.as_str());
             if symbol.is_some_and(|s| s != name) {

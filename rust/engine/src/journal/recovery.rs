@@ -9,6 +9,10 @@
 //!   is an error naming the file: the journal's integers mean nothing at another scale;
 //! - a torn record at the end of a segment (an append the crash interrupted) ends that
 //!   segment's replay; in [`Mode::Recover`] the tail is cut off, and a note says so;
+//! - the last segment of a stream that stops inside its header (a crash while it was being
+//!   created: it holds no record) is removed in [`Mode::Recover`], with a note, and so
+//!   are staging files (`.lftj.tmp`) of segments that never got their name; the same
+//!   segment anywhere but last in its stream is an error;
 //! - a complete but damaged frame followed by more data is an error naming the file and
 //!   the byte offset;
 //! - a record whose command sequence skips ahead of its symbol's (a lost record, a missing
@@ -21,7 +25,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::record::corrupt_at;
-use super::segment::{list_segments, stream_segment, truncate_segment, SegmentHeader, SegmentId};
+use super::segment::{
+    is_unfinished_segment, list_segments, list_staging_files, stream_segment, truncate_segment,
+    SegmentHeader, SegmentId,
+};
 use super::{snapshot, SegmentSummary};
 use crate::book::{BookConfig, BookWriter};
 use crate::error::{EngineError, EngineResult};
@@ -156,13 +163,46 @@ pub fn recover(
     let mut summaries = Vec::new();
     let mut next_run = 1;
     if let Some(j) = journal {
+        for staged in list_staging_files(&j.directory)? {
+            let what = match mode {
+                Mode::Recover => {
+                    std::fs::remove_file(&staged)
+                        .map_err(|e| super::segment::io_error("cannot remove staging file", &staged, e))?;
+                    "removed"
+                }
+                Mode::Verify => "would be removed (verify changes nothing)",
+            };
+            report.notes.push(format!(
+                "{}: a segment the crash stopped before it was named (it holds no record): {what}",
+                staged.display()
+            ));
+        }
         let segments = list_segments(&j.directory)?;
         report.segments = segments.len();
         let mut scratch = ExecutionReport::default();
         let mut buffer = Vec::new();
         let mut warned_unknown = std::collections::HashSet::new();
-        for (id, path) in &segments {
+        for (at, (id, path)) in segments.iter().enumerate() {
             next_run = next_run.max(id.run + 1);
+            let last_of_stream =
+                segments.get(at + 1).is_none_or(|(next, _)| (next.run, next.worker) != (id.run, id.worker));
+            if last_of_stream && is_unfinished_segment(path)? {
+                let what = match mode {
+                    Mode::Recover => {
+                        std::fs::remove_file(path).map_err(|e| {
+                            super::segment::io_error("cannot remove journal segment", path, e)
+                        })?;
+                        super::segment::sync_dir(&j.directory)?;
+                        "removed"
+                    }
+                    Mode::Verify => "would be removed (verify changes nothing)",
+                };
+                report.notes.push(format!(
+                    "{}: the crash came while this segment's header was being written (it holds no record): {what}",
+                    path.display()
+                ));
+                continue;
+            }
             let mut map: Option<Vec<Option<usize>>> = None;
             let mut summary: Option<SegmentSummary> = None;
             let scan = stream_segment(path, &mut buffer, |header, offset, rec| {

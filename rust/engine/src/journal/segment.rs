@@ -21,6 +21,9 @@ pub const SEGMENT_MAGIC: &[u8; 8] = b"LFTJRNL\0";
 pub const SEGMENT_VERSION: u16 = 1;
 /// File name suffix of segments.
 pub const SEGMENT_SUFFIX: &str = ".lftj";
+/// Suffix a segment's file name carries while its header is being written: such a file
+/// is never read, and recovery deletes it.
+pub const SEGMENT_STAGING_SUFFIX: &str = ".tmp";
 
 /// One symbol of a segment's table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,6 +114,61 @@ pub fn list_segments(dir: &Path) -> EngineResult<Vec<(SegmentId, PathBuf)>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Staging files a crash left behind in `dir` (segments that never got their name).
+pub fn list_staging_files(dir: &Path) -> EngineResult<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error("cannot list journal directory", dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error("cannot list journal directory", dir, e))?;
+        let name = entry.file_name();
+        let staged = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(SEGMENT_STAGING_SUFFIX))
+            .and_then(SegmentId::parse)
+            .is_some();
+        if staged {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Whether `bytes` (a whole file) stop inside a segment header that was being written: an
+/// empty file, or the first bytes of a header with nothing wrong in what is there. A
+/// journal written by this build never leaves one (segments are created by rename), but a
+/// crash of an older writer, or a file system that reorders a rename before the data on
+/// power loss, can.
+pub fn is_unfinished_header(bytes: &[u8]) -> bool {
+    if bytes.len() < 16 {
+        return SEGMENT_MAGIC.starts_with(&bytes[..bytes.len().min(8)]);
+    }
+    if &bytes[..8] != SEGMENT_MAGIC {
+        return false;
+    }
+    let len = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
+    bytes.len() < 16usize.saturating_add(len).saturating_add(4)
+}
+
+/// Whether the segment at `path` stops inside its header ([`is_unfinished_header`]).
+pub fn is_unfinished_segment(path: &Path) -> EngineResult<bool> {
+    use std::io::Read;
+    let failed = |e| io_error("cannot read journal segment", path, e);
+    let file = File::open(path).map_err(failed)?;
+    let file_len = file.metadata().map_err(failed)?.len();
+    let mut head = Vec::with_capacity(16);
+    file.take(16).read_to_end(&mut head).map_err(failed)?;
+    if head.len() < 16 {
+        return Ok(is_unfinished_header(&head));
+    }
+    let len = u64::from(u32::from_le_bytes(head[12..16].try_into().expect("4 bytes")));
+    Ok(&head[..8] == SEGMENT_MAGIC && file_len < 16 + len + 4)
 }
 
 fn encode_header(h: &SegmentHeader) -> Vec<u8> {
@@ -204,22 +262,38 @@ pub(crate) struct SegmentWriter {
 }
 
 impl SegmentWriter {
-    /// Create segment 0 of `worker`'s stream for `run`.
+    /// Create the segment `header` names. The header is written to a temporary file,
+    /// synced, and renamed into place, and the directory synced: a crash at any point
+    /// leaves either no segment or one with a whole, durable header (at worst a stale
+    /// `.lftj.tmp`, which recovery deletes), never a segment that stops inside its header.
     pub(crate) fn create(dir: &Path, roll_at: u64, header: SegmentHeader) -> EngineResult<Self> {
         std::fs::create_dir_all(dir).map_err(|e| io_error("cannot create journal directory", dir, e))?;
         let id = SegmentId { run: header.run, worker: header.worker, index: header.index };
         let path = dir.join(id.file_name());
+        let staging = dir.join(format!("{}{SEGMENT_STAGING_SUFFIX}", id.file_name()));
+        // `truncate`, not `create_new`: a crash may have left this very staging file (a run
+        // that died creating its first segment leaves no segment, so the next start reuses
+        // its run number).
         let mut file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| io_error("cannot create journal segment", &path, e))?;
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&staging)
+            .map_err(|e| io_error("cannot create journal segment", &staging, e))?;
         let bytes = encode_header(&header);
-        file.write_all(&bytes).map_err(|e| io_error("cannot write journal segment", &path, e))?;
-        // The header and the directory entry are made durable at once, so a segment that
-        // exists after a crash always has a whole header.
-        file.sync_data().map_err(|e| io_error("cannot fsync journal segment", &path, e))?;
+        file.write_all(&bytes).map_err(|e| io_error("cannot write journal segment", &staging, e))?;
+        file.sync_data().map_err(|e| io_error("cannot fsync journal segment", &staging, e))?;
+        if path.exists() {
+            return Err(EngineError::Storage(format!(
+                "journal segment {} already exists; refusing to overwrite it",
+                path.display()
+            )));
+        }
+        std::fs::rename(&staging, &path)
+            .map_err(|e| io_error("cannot rename journal segment", &staging, e))?;
         sync_dir(dir)?;
+        // Appends go to the end (the file was opened for writing at offset 0, and the header
+        // is all it holds).
         Ok(SegmentWriter { dir: dir.to_path_buf(), file, path, header, size: bytes.len() as u64, roll_at })
     }
 
@@ -398,6 +472,29 @@ mod tests {
         }
         for cut in 0..bytes.len() {
             assert!(decode_header(&bytes[..cut], p).is_err());
+            assert!(is_unfinished_header(&bytes[..cut]), "a cut at {cut} is an unfinished header");
         }
+        assert!(!is_unfinished_header(&bytes));
+        assert!(!is_unfinished_header(b"NOTAJRNL\x01\0\0\0\xff\xff\0\0"), "wrong magic is damage");
+    }
+
+    #[test]
+    fn a_created_segment_has_its_whole_header_and_no_staging_file_is_left() {
+        let dir = std::env::temp_dir().join(format!("lft-segment-create-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let header = SegmentHeader { run: 1, worker: 0, index: 0, first_sequence: 1, symbols: Vec::new() };
+        let id = SegmentId { run: 1, worker: 0, index: 0 };
+        // A staging file a crash left with the same name is replaced, not an error.
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{}{SEGMENT_STAGING_SUFFIX}", id.file_name())), b"LFTJ").unwrap();
+        let mut writer = SegmentWriter::create(&dir, 1 << 20, header.clone()).unwrap();
+        writer.write(b"").unwrap();
+        assert!(list_staging_files(&dir).unwrap().is_empty());
+        let bytes = std::fs::read(dir.join(id.file_name())).unwrap();
+        assert_eq!(decode_header(&bytes, Path::new("x")).unwrap().0, header);
+        assert!(!is_unfinished_segment(&dir.join(id.file_name())).unwrap());
+        // An existing segment is never overwritten.
+        assert!(SegmentWriter::create(&dir, 1 << 20, header).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
