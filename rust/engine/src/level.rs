@@ -265,6 +265,10 @@ pub(crate) struct LevelQueue {
     pub linked: bool,
     /// Identifies the latest time the level became empty (see `Step::retire_level`).
     pub empty_stamp: u64,
+    /// Older neighbour in the writer's retained-levels list, null if none or not retained.
+    pub retained_prev: *const crate::skiplist::Node,
+    /// Newer neighbour in that list, null if none or not retained.
+    pub retained_next: *const crate::skiplist::Node,
 }
 
 /// A price level: the skiplist node payload.
@@ -293,6 +297,8 @@ impl Level {
                 total_open: 0,
                 linked: false,
                 empty_stamp: 0,
+                retained_prev: std::ptr::null(),
+                retained_next: std::ptr::null(),
             }),
             log_mark: UnsafeCell::new((0, 0)),
             period_mark: UnsafeCell::new((0, 0)),

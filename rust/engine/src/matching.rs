@@ -3,7 +3,7 @@
 //! published through the ladders' atomics.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::BinaryHeap;
 
 use crossbeam_epoch::Shared;
 
@@ -11,11 +11,13 @@ use crate::arena::{Arena, Handle, RestingOrder, SlotsCopy};
 use crate::command::{Modify, NewOrder};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{ExecutionReport, OrderUpdate, Trade};
-use crate::ids::{BuildIdHasher, Fnv64, PackedId};
+use crate::id_index::IdIndex;
+use crate::ids::{Fnv64, PackedId};
 use crate::level::{LevelActivity, LevelChange, LevelDelta, COUNTER_WORDS, NIL};
 use crate::primitive::sync::atomic::Ordering;
 use crate::reclaim::{retire, LoadGuard, Protect};
-use crate::skiplist::{Node, MAX_HEIGHT};
+use crate::retained::RetainedLevels;
+use crate::skiplist::{order_key, Finger, Node, MAX_HEIGHT};
 use crate::state::SharedState;
 use crate::types::{
     Lots, OrderId, OrderStatus, OrderType, RejectReason, Side, Ticks, TimeInForce, Timestamp,
@@ -129,19 +131,32 @@ pub(crate) struct Limits {
     pub max_level_total: Lots,
 }
 
+/// How many ticks [`Step::finger`] probes for a level's better neighbours before it leaves
+/// the rest to a search from the head: dense books find the nearest at a tick or two (and
+/// the one in four levels tall enough for a level of height 2 within a few more), so a new
+/// or emptied level costs a few index probes instead of a walk over cold nodes; sparse books
+/// have few levels, whose search is short and cached.
+const FINGER_REACH: Ticks = 8;
+
+/// Levels a side must have linked before [`Step::finger`] is worth its probes: a ladder
+/// this small is a few cached lists, and sparse books (levels far apart, where probes find
+/// nothing) are small ones.
+const FINGER_MIN_LEVELS: usize = 512;
+
 /// Writer-only state of one book.
 pub(crate) struct Writer {
     arena: Arena,
-    ids: HashMap<PackedId, u32, BuildIdHasher>,
+    ids: IdIndex,
     /// Min-heap of (expire_time, acceptance sequence, handle); stale handles are skipped.
     gtd: BinaryHeap<Reverse<(Timestamp, u64, Handle)>>,
     live_gtd: usize,
     seq: u64,
     rng: u64,
-    /// Levels that emptied, oldest first, with the stamp that identifies that emptying.
-    retained: VecDeque<(*const Node, u64)>,
-    /// How many levels are retained right now (entries in `retained` can be stale).
-    retained_live: usize,
+    /// Levels that emptied and left the ladder, oldest first (still indexed).
+    retained: RetainedLevels,
+    /// Levels linked into each side's ladder, `[bids, asks]`: below [`FINGER_MIN_LEVELS`] a
+    /// side's search from the head is short and cached, and [`Step::finger`] is skipped.
+    linked_levels: [usize; 2],
     stamp: u64,
     retain_cap: usize,
     batch_ids: u64,
@@ -182,23 +197,17 @@ pub(crate) struct Step<'a> {
 impl Writer {
     /// The writer of a new book, with room for `capacity` resting orders reserved (an error,
     /// not an abort, if that memory cannot be had).
-    pub(crate) fn new(
-        seed: u64,
-        retain_cap: usize,
-        capacity: usize,
-        limits: Limits,
-    ) -> Result<Self, std::collections::TryReserveError> {
-        let mut ids = HashMap::with_hasher(BuildIdHasher);
-        ids.try_reserve(capacity)?;
+    pub(crate) fn new(seed: u64, retain_cap: usize, capacity: usize, limits: Limits) -> Result<Self, String> {
+        let ids = IdIndex::try_with_capacity(capacity)?;
         Ok(Writer {
-            arena: Arena::try_with_capacity(capacity)?,
+            arena: Arena::try_with_capacity(capacity).map_err(|e| e.to_string())?,
             ids,
             gtd: BinaryHeap::new(),
             live_gtd: 0,
             seq: 0,
             rng: seed | 1,
-            retained: VecDeque::new(),
-            retained_live: 0,
+            retained: RetainedLevels::default(),
+            linked_levels: [0; 2],
             stamp: 0,
             retain_cap,
             batch_ids: 0,
@@ -213,7 +222,7 @@ impl Writer {
 
     /// Index of a resting order, treating GTD orders already due at `now` as gone.
     pub(crate) fn resting_at(&self, id: OrderId, now: Timestamp) -> Option<u32> {
-        let idx = *self.ids.get(&PackedId::from(id))?;
+        let idx = self.ids.get(&self.arena, PackedId::from(id))?;
         let o = self.arena.get(idx);
         match o.expire_time() {
             Some(e) if o.tif == TimeInForce::Gtd && e <= now => None,
@@ -223,11 +232,11 @@ impl Writer {
 
     /// Read access to a resting order by id.
     pub(crate) fn order(&self, id: OrderId) -> Option<&RestingOrder> {
-        self.ids.get(&PackedId::from(id)).map(|&i| self.arena.get(i))
+        self.ids.get(&self.arena, PackedId::from(id)).map(|i| self.arena.get(i))
     }
 
     pub(crate) fn contains(&self, id: OrderId) -> bool {
-        self.ids.contains_key(&PackedId::from(id))
+        self.ids.contains(&self.arena, PackedId::from(id))
     }
 
     /// Next id for batch rows that come without one: small integers not resting now.
@@ -235,7 +244,7 @@ impl Writer {
         loop {
             self.batch_ids += 1;
             let id = self.batch_ids as OrderId;
-            if !self.ids.contains_key(&PackedId::from(id)) {
+            if !self.ids.contains(&self.arena, PackedId::from(id)) {
                 return id;
             }
         }
@@ -318,19 +327,11 @@ impl Writer {
         unsafe { node.level.queue() }.head
     }
 
-    /// Call `f` on each retained (emptied, unlinked, still indexed) level, oldest first,
-    /// skipping the stale entries `Step::retire_level` leaves behind.
-    pub(crate) fn for_each_retained(&self, mut f: impl FnMut(&Node)) {
-        for &(p, stamp) in &self.retained {
-            // SAFETY: as in `retire_level`'s `current`: every node named in the queue is alive;
-            // we are the writer and read the queue only for the check.
-            let n = unsafe { &*p };
-            // SAFETY: as above.
-            let q = unsafe { n.level.queue() };
-            if !q.linked && q.empty_stamp == stamp {
-                f(n);
-            }
-        }
+    /// Call `f` on each retained (emptied, unlinked, still indexed) level, oldest first.
+    pub(crate) fn for_each_retained(&self, f: impl FnMut(&Node)) {
+        // SAFETY: `&self` is the writer's; retained levels are alive until evicted, and `f`
+        // cannot reach the list.
+        unsafe { self.retained.for_each(f) }
     }
 
     /// Rebuild one level of a book being restored (nothing else runs on it yet): a fresh
@@ -351,7 +352,10 @@ impl Writer {
         let ladder = sh.ladder(side);
         let node = Node::new(side, price, self.random_height());
         let s = match retained {
-            None => ladder.list.insert(node, guard),
+            None => {
+                self.linked_levels[side as usize] += 1;
+                ladder.list.insert(node, guard)
+            }
             Some(_) => guard.adopt(crossbeam_epoch::Owned::new(node)),
         };
         // Indexed at once: from here on the book's drop frees the node, whatever happens.
@@ -365,15 +369,15 @@ impl Writer {
             None => q.linked = true,
             Some(stamp) => {
                 q.empty_stamp = stamp;
-                self.retained.push_back((n as *const Node, stamp));
-                self.retained_live += 1;
+                // SAFETY: a fresh, unlinked node, indexed (so alive until evicted).
+                unsafe { self.retained.push_newest(n) };
             }
         }
         for mut o in orders {
             o.node = n as *const Node;
             let (open, expire, accept) = (o.open, o.expire_time(), o.accept_seq);
             let idx = self.arena.alloc(o).index;
-            self.ids.insert(PackedId::from(o.id()), idx);
+            self.ids.insert(&self.arena, idx);
             if let (TimeInForce::Gtd, Some(e)) = (o.tif, expire) {
                 let h = self.arena.handle(idx);
                 self.gtd.push(Reverse((e, accept, h)));
@@ -496,6 +500,51 @@ impl<'a> Step<'a> {
         false
     }
 
+    /// The linked levels just better than `price` on `side`, for linking or unlinking a level
+    /// of `height` at `price` without a search from the head. The price index tells which
+    /// prices have a linked level (every linked level is indexed), so probing outward from
+    /// `price`, one tick at a time, meets them nearest first: each is the predecessor at the
+    /// heights it has above those met before. Probing stops once `height` heights are known,
+    /// at the best level (every level before `price` met), or after [`FINGER_REACH`] ticks,
+    /// leaving the rest to a walk from the head.
+    fn finger(&self, side: Side, price: Ticks, height: usize) -> Finger<'a> {
+        if self.w.linked_levels[side as usize] < FINGER_MIN_LEVELS {
+            return Finger::UNKNOWN;
+        }
+        let key = order_key(side, price);
+        let first = match self.best(side) {
+            Some(first) if first.key < key => first,
+            _ => return Finger::HEAD,
+        };
+        let index = &self.sh.ladder(side).index;
+        let mut finger = Finger::UNKNOWN;
+        for distance in 1..=FINGER_REACH {
+            let better = match side {
+                Side::Buy => price.checked_add(distance),
+                Side::Sell => price.checked_sub(distance),
+            };
+            let Some(better) = better.filter(|&p| p > 0) else {
+                break;
+            };
+            // SAFETY: indexed nodes are retired only by the writer (us), after leaving the index.
+            if let Some(n) = unsafe { index.get(better, self.guard).as_ref() } {
+                // SAFETY: we are the book's writer.
+                if unsafe { n.level.queue() }.linked {
+                    // SAFETY: linked, so alive for the rest of this command.
+                    finger.saw(unsafe { &*(n as *const Node) });
+                    if finger.known() >= height {
+                        break;
+                    }
+                }
+            }
+            if better == first.level.price {
+                finger.saw_all();
+                break;
+            }
+        }
+        finger
+    }
+
     /// Level node for a price, linking a retained one or creating it.
     fn level_for(&mut self, side: Side, price: Ticks) -> &'a Node {
         let ladder = self.sh.ladder(side);
@@ -505,15 +554,23 @@ impl<'a> Step<'a> {
             // SAFETY: we are the book's writer.
             let q = unsafe { n.level.queue() };
             if !q.linked {
-                ladder.list.link(s, self.guard);
-                q.linked = true;
-                self.w.retained_live -= 1;
+                // SAFETY: an indexed, unlinked level is in the retained list.
+                unsafe { self.w.retained.remove(n) };
+                let finger = self.finger(side, price, n.height());
+                // SAFETY: `finger` was just found for this key, and nothing changed since.
+                unsafe { ladder.list.link_near(s, finger, self.guard) };
+                self.w.linked_levels[side as usize] += 1;
+                // SAFETY: we are the book's writer (the earlier queue reference is not used again).
+                unsafe { n.level.queue() }.linked = true;
             }
             // SAFETY: see above; the node outlives this command.
             return unsafe { &*(n as *const Node) };
         }
         let height = self.w.random_height();
-        let s = ladder.list.insert(Node::new(side, price, height), self.guard);
+        let finger = self.finger(side, price, height);
+        // SAFETY: as above.
+        let s = unsafe { ladder.list.insert_near(Node::new(side, price, height), finger, self.guard) };
+        self.w.linked_levels[side as usize] += 1;
         ladder.index.insert(price, s, self.guard);
         // SAFETY: just inserted; alive until retired through the epoch.
         let n = unsafe { &*s.as_raw() };
@@ -526,38 +583,28 @@ impl<'a> Step<'a> {
     fn retire_level(&mut self, node: &Node) {
         let ladder = self.sh.ladder(node.level.side);
         let shared = Shared::from(node as *const Node);
-        ladder.list.unlink(shared, self.guard);
+        let finger = self.finger(node.level.side, node.level.price, node.height());
+        // SAFETY: `finger` was just found for this key, and nothing changed since.
+        unsafe { ladder.list.unlink_near(shared, finger, self.guard) };
+        self.w.linked_levels[node.level.side as usize] -= 1;
         self.w.stamp += 1;
         // SAFETY: we are the book's writer.
         let q = unsafe { node.level.queue() };
         q.linked = false;
         q.empty_stamp = self.w.stamp;
-        self.w.retained.push_back((node as *const Node, self.w.stamp));
-        self.w.retained_live += 1;
-        // An entry is current while its level is still unlinked and emptied at that stamp.
-        let current = |&(p, stamp): &(*const Node, u64)| {
-            // SAFETY: a node is freed only via its current entry, which sits behind any older
-            // entry for it, so every node named in the queue is still alive.
-            let q = unsafe { (*p).level.queue() };
-            !q.linked && q.empty_stamp == stamp
-        };
-        while self.w.retained_live > self.w.retain_cap {
-            let Some(entry) = self.w.retained.pop_front() else {
+        // SAFETY: just unlinked, still indexed, so alive until evicted below or later.
+        unsafe { self.w.retained.push_newest(node) };
+        while self.w.retained.len() > self.w.retain_cap {
+            // SAFETY: we are the book's writer.
+            let Some(oldest) = (unsafe { self.w.retained.pop_oldest() }) else {
                 break;
             };
-            if current(&entry) {
-                // SAFETY: see `current`.
-                let n = unsafe { &*entry.0 };
-                self.sh.ladder(n.level.side).index.remove(n.level.price, self.guard);
-                self.w.retained_live -= 1;
-                // SAFETY: now unreachable from the ladder and the index, and retired once (its
-                // current entry is gone); readers pinned earlier keep it alive.
-                unsafe { retire(Shared::from(entry.0)) };
-            }
-        }
-        // Levels that empty and refill over and over leave stale entries; drop them in bulk.
-        if self.w.retained.len() > 2 * self.w.retained_live + 1024 {
-            self.w.retained.retain(current);
+            // SAFETY: retained levels are alive until retired here.
+            let n = unsafe { &*oldest };
+            self.sh.ladder(n.level.side).index.remove(n.level.price, self.guard);
+            // SAFETY: now unreachable from the ladder, the index and the retained list, and
+            // retired once; readers pinned earlier keep it alive.
+            unsafe { retire(Shared::from(oldest)) };
         }
     }
 
@@ -629,8 +676,9 @@ impl<'a> Step<'a> {
 
     /// Forget a finished order.
     fn finish(&mut self, idx: u32) -> RestingOrder {
+        let id = self.w.arena.get(idx).packed_id();
+        self.w.ids.remove(&self.w.arena, id);
         let o = self.w.arena.free(idx);
-        self.w.ids.remove(&PackedId::from(o.id()));
         if o.tif == TimeInForce::Gtd {
             self.w.live_gtd -= 1;
         }
@@ -824,7 +872,7 @@ impl<'a> Step<'a> {
                 );
                 rec.accept_seq = self.w.seq;
                 let idx = self.w.arena.alloc(rec).index;
-                self.w.ids.insert(PackedId::from(o.id), idx);
+                self.w.ids.insert(&self.w.arena, idx);
                 if let (TimeInForce::Gtd, Some(e)) = (o.time_in_force, o.expire_time) {
                     let h = self.w.arena.handle(idx);
                     self.w.gtd.push(Reverse((e, rec.accept_seq, h)));
@@ -963,8 +1011,8 @@ impl<'a> Step<'a> {
         let mut day: Vec<(u64, u32)> = self
             .w
             .ids
-            .values()
-            .map(|&i| (self.w.arena.get(i).accept_seq, i))
+            .iter()
+            .map(|i| (self.w.arena.get(i).accept_seq, i))
             .filter(|&(_, i)| self.w.arena.get(i).tif == TimeInForce::Day)
             .collect();
         day.sort_unstable();

@@ -69,6 +69,12 @@ impl Node {
         }
     }
 
+    /// How many lists the node is in (its tower's height).
+    #[inline]
+    pub(crate) fn height(&self) -> usize {
+        self.height
+    }
+
     /// Next node on level 0 (readers and writer).
     #[inline]
     pub(crate) fn next<'g>(&self, guard: &'g impl Protect) -> Shared<'g, Node> {
@@ -88,6 +94,44 @@ pub(crate) fn order_key(side: Side, price: Ticks) -> i64 {
     }
 }
 
+/// What the writer knows about the nodes just before a key, so that linking or unlinking at
+/// that key need not search from the head (see [`SkipList::link_near`]): for each height
+/// below `known`, the node after which the key goes at that height (the nearest node before
+/// the key that is that tall), or `None` where no node before the key is that tall (the
+/// key goes first at that height).
+#[derive(Clone, Copy)]
+pub(crate) struct Finger<'g> {
+    before: [Option<&'g Node>; MAX_HEIGHT],
+    known: usize,
+}
+
+impl<'g> Finger<'g> {
+    /// Nothing known: search from the head.
+    pub(crate) const UNKNOWN: Finger<'static> = Finger { before: [None; MAX_HEIGHT], known: 0 };
+    /// No node has a smaller key: the key is, or becomes, the first at every height.
+    pub(crate) const HEAD: Finger<'static> = Finger { before: [None; MAX_HEIGHT], known: MAX_HEIGHT };
+
+    /// Heights known so far.
+    pub(crate) fn known(&self) -> usize {
+        self.known
+    }
+
+    /// Record `node`, the nearest node before the key not recorded yet (callers go outward
+    /// from the key): it is the predecessor at every height it has above those known.
+    pub(crate) fn saw(&mut self, node: &'g Node) {
+        while self.known < node.height {
+            self.before[self.known] = Some(node);
+            self.known += 1;
+        }
+    }
+
+    /// Every node between the list's first and the key has been seen: no node before the
+    /// key is taller than those, so the key goes first at the other heights.
+    pub(crate) fn saw_all(&mut self) {
+        self.known = MAX_HEIGHT;
+    }
+}
+
 /// The list head: one tower of pointers, no payload.
 #[derive(Default)]
 pub(crate) struct SkipList {
@@ -104,11 +148,18 @@ impl SkipList {
         first
     }
 
-    /// For each height, the slot that points at the first node with key >= `key`.
-    fn predecessors<'g>(&'g self, key: i64, guard: &'g LoadGuard) -> [&'g Atomic<Node>; MAX_HEIGHT] {
-        let mut preds: [&Atomic<Node>; MAX_HEIGHT] = core::array::from_fn(|i| &self.head[i]);
+    /// For each height from `floor` up, the slot that points at the first node with key >=
+    /// `key` (lower heights of `preds` are left as they are). The walk starts at the top, so
+    /// a high `floor` touches only the few, hot nodes of the upper lists.
+    fn predecessors_from<'g>(
+        &'g self,
+        key: i64,
+        floor: usize,
+        preds: &mut [&'g Atomic<Node>; MAX_HEIGHT],
+        guard: &'g LoadGuard,
+    ) {
         let mut tower: &'g [Atomic<Node>; MAX_HEIGHT] = &self.head;
-        for h in (0..MAX_HEIGHT).rev() {
+        for h in (floor..MAX_HEIGHT).rev() {
             loop {
                 let next = guard.load(&tower[h], Ordering::Acquire);
                 // SAFETY: nodes reachable from the head are protected by `guard`.
@@ -119,21 +170,86 @@ impl SkipList {
             }
             preds[h] = &tower[h];
         }
+    }
+
+    /// For each height below `height`, the slot that points at the first node with key >=
+    /// `key`, taken from `finger` where it knows (O(1), no list node touched beyond the
+    /// finger's own), and found by a walk from the top down to the heights it does not know
+    /// (the few, hot nodes of the upper lists when it knows the lower ones).
+    ///
+    /// # Safety
+    /// `finger` must be true of the list as it is now (see [`Finger`]). A wrong finger would
+    /// link or unlink in the wrong place, and a node could be retired while still reachable.
+    unsafe fn predecessors_near<'g>(
+        &'g self,
+        key: i64,
+        height: usize,
+        finger: &Finger<'g>,
+        guard: &'g LoadGuard,
+    ) -> [&'g Atomic<Node>; MAX_HEIGHT] {
+        let mut preds: [&Atomic<Node>; MAX_HEIGHT] = core::array::from_fn(|i| &self.head[i]);
+        let known = finger.known.min(height);
+        for (h, pred) in preds.iter_mut().enumerate().take(known) {
+            if let Some(p) = finger.before[h] {
+                *pred = &p.next[h];
+            }
+        }
+        if height > known {
+            self.predecessors_from(key, known, &mut preds, guard);
+        }
+        #[cfg(all(debug_assertions, not(loom)))]
+        {
+            let mut full: [&Atomic<Node>; MAX_HEIGHT] = core::array::from_fn(|i| &self.head[i]);
+            self.predecessors_from(key, 0, &mut full, guard);
+            for h in 0..height {
+                debug_assert!(
+                    std::ptr::eq(preds[h], full[h]),
+                    "finger gave a wrong predecessor at height {h}"
+                );
+            }
+        }
         preds
     }
 
     /// Writer only: allocate and link a new node.
     pub(crate) fn insert<'g>(&self, node: Node, guard: &'g LoadGuard) -> Shared<'g, Node> {
+        // SAFETY: `Unknown` holds of any list.
+        unsafe { self.insert_near(node, Finger::UNKNOWN, guard) }
+    }
+
+    /// Writer only: allocate a new node and link it, starting from `finger`.
+    ///
+    /// # Safety
+    /// As for [`SkipList::link_near`].
+    pub(crate) unsafe fn insert_near<'g>(
+        &self,
+        node: Node,
+        finger: Finger<'_>,
+        guard: &'g LoadGuard,
+    ) -> Shared<'g, Node> {
         let shared = guard.adopt(Owned::new(node));
-        self.link(shared, guard);
+        // SAFETY: the caller's promise about `finger`.
+        unsafe { self.link_near(shared, finger, guard) };
         shared
     }
 
-    /// Writer only: link a node that is not currently in the list (new or retained).
+    /// Writer only: link a node that is not currently in the list (new or retained). (The
+    /// book links through [`SkipList::link_near`]; the loom models use this.)
+    #[cfg(all(test, loom))]
     pub(crate) fn link(&self, node: Shared<'_, Node>, guard: &LoadGuard) {
+        // SAFETY: `Unknown` holds of any list.
+        unsafe { self.link_near(node, Finger::UNKNOWN, guard) }
+    }
+
+    /// Writer only: [`SkipList::link`], with the node's height-0 predecessor given.
+    ///
+    /// # Safety
+    /// `finger` must be true of the list as it is now, for `node`'s key (see [`Finger`]).
+    pub(crate) unsafe fn link_near(&self, node: Shared<'_, Node>, finger: Finger<'_>, guard: &LoadGuard) {
         // SAFETY: the caller owns `node` (just allocated or retained, not yet reclaimed).
         let n = unsafe { node.deref() };
-        let preds = self.predecessors(n.key, guard);
+        // SAFETY: the caller's promise about `finger`.
+        let preds = unsafe { self.predecessors_near(n.key, n.height, &finger, guard) };
         for (h, pred) in preds.iter().enumerate().take(n.height) {
             // Release: a reader still standing on a relinked node may follow this pointer.
             let own = crate::primitive::mutant::ordering("relink-next-relaxed", Ordering::Release);
@@ -147,11 +263,23 @@ impl SkipList {
         }
     }
 
-    /// Writer only: unlink a node that is in the list. Its memory is not touched.
+    /// Writer only: unlink a node that is in the list. Its memory is not touched. (The book
+    /// unlinks through [`SkipList::unlink_near`]; the loom models use this.)
+    #[cfg(all(test, loom))]
     pub(crate) fn unlink(&self, node: Shared<'_, Node>, guard: &LoadGuard) {
+        // SAFETY: `Unknown` holds of any list.
+        unsafe { self.unlink_near(node, Finger::UNKNOWN, guard) }
+    }
+
+    /// Writer only: [`SkipList::unlink`], with the node's height-0 predecessor given.
+    ///
+    /// # Safety
+    /// `finger` must be true of the list as it is now, for `node`'s key (see [`Finger`]).
+    pub(crate) unsafe fn unlink_near(&self, node: Shared<'_, Node>, finger: Finger<'_>, guard: &LoadGuard) {
         // SAFETY: the node is in the list, hence alive under `guard`.
         let n = unsafe { node.deref() };
-        let preds = self.predecessors(n.key, guard);
+        // SAFETY: the caller's promise about `finger`.
+        let preds = unsafe { self.predecessors_near(n.key, n.height, &finger, guard) };
         for h in (0..n.height).rev() {
             debug_assert!(guard.load(preds[h], Ordering::Relaxed) == node);
             crate::stop_point::hit();

@@ -267,3 +267,80 @@ fn the_writer_never_waits_for_a_reader_stopped_inside_a_read() {
     let seen = r.join().unwrap();
     assert_eq!(seen, Some(5_000));
 }
+
+/// Levels are linked and unlinked through a neighbour found in the price index when one is
+/// within a few ticks, and by a search otherwise (`Step::finger`); in debug builds every
+/// such link checks its predecessors against a full search. Books dense and sparse, with and
+/// without retained levels, keep exactly the levels a plain model has, in order.
+#[test]
+fn levels_linked_near_a_neighbour_or_by_search_stay_exactly_ordered() {
+    use std::collections::BTreeMap;
+    // (retained levels, tick spacing, prices in the band, levels resting deep below it):
+    // with fewer than `FINGER_MIN_LEVELS` linked a side always searches from the head.
+    let cases = [
+        (0, 1, 40, 0),
+        (64, 1, 40, 600),
+        (0, 3, 400, 600),
+        (16, 7, 2000, 0),
+        (16, 7, 2000, 700),
+        (1024, 1, 3000, 600),
+        (0, 1, 60, 2000),
+    ];
+    for (retain, spacing, band, deep) in cases {
+        let mut b = book(retain);
+        let deepest = 1 + band as i64 * spacing as i64;
+        for k in 0..deep {
+            let id = 1_000_000 + 2 * k as u128;
+            b.submit(&NewOrder::limit(id, Side::Buy, 100_000 - deepest - 2 * k as i64, 1, 0)).unwrap();
+            b.submit(&NewOrder::limit(id + 1, Side::Sell, 100_000 + deepest + 3 * k as i64, 1, 0)).unwrap();
+        }
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (spacing * 1000 + retain as u64 + deep);
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        // Bids below 100,000, asks above: nothing ever trades.
+        let mut live: Vec<(u128, Side, i64)> = Vec::new();
+        let mut model: [BTreeMap<i64, usize>; 2] = [BTreeMap::new(), BTreeMap::new()];
+        for k in 0..deep as i64 {
+            model[Side::Buy as usize].insert(100_000 - deepest - 2 * k, 1);
+            model[Side::Sell as usize].insert(100_000 + deepest + 3 * k, 1);
+        }
+        for step in 0..6000u64 {
+            if live.is_empty() || next() % 100 < 55 {
+                let side = if next() % 2 == 0 { Side::Buy } else { Side::Sell };
+                let offset = 1 + (next() % band) as i64 * spacing as i64;
+                let price = if side == Side::Buy { 100_000 - offset } else { 100_000 + offset };
+                let id = 1 + u128::from(step);
+                b.submit(&NewOrder::limit(id, side, price, 1, step as i64)).unwrap();
+                *model[side as usize].entry(price).or_default() += 1;
+                live.push((id, side, price));
+            } else {
+                let (id, side, price) = live.swap_remove((next() % live.len() as u64) as usize);
+                b.cancel(id, step as i64).unwrap();
+                let count = model[side as usize].get_mut(&price).unwrap();
+                *count -= 1;
+                if *count == 0 {
+                    model[side as usize].remove(&price);
+                }
+            }
+            if step % 97 == 0 || step > 5900 {
+                let depth = b.reader().depth(usize::MAX);
+                let bids: Vec<i64> = depth.bids.iter().map(|l| l.price).collect();
+                let asks: Vec<i64> = depth.asks.iter().map(|l| l.price).collect();
+                assert_eq!(
+                    bids,
+                    model[Side::Buy as usize].keys().rev().copied().collect::<Vec<_>>(),
+                    "step {step}"
+                );
+                assert_eq!(
+                    asks,
+                    model[Side::Sell as usize].keys().copied().collect::<Vec<_>>(),
+                    "step {step}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The writer's list of retained levels: levels that emptied and left the ladder but stay in
+//! the price index (their statistics stay readable, and a level that refills soon needs no
+//! new node). Intrusive and doubly linked through the levels' writer-only queues, so
+//! retaining a level, relinking it before it is evicted, and evicting the oldest are all
+//! O(1), with no stale entries to skip or sweep.
+
+use std::ptr;
+
+use crate::skiplist::Node;
+
+/// Oldest-to-newest list of retained levels. Writer only.
+pub(crate) struct RetainedLevels {
+    oldest: *const Node,
+    newest: *const Node,
+    len: usize,
+}
+
+impl Default for RetainedLevels {
+    fn default() -> Self {
+        RetainedLevels { oldest: ptr::null(), newest: ptr::null(), len: 0 }
+    }
+}
+
+impl RetainedLevels {
+    /// Levels retained now.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Append `node` as the newest.
+    ///
+    /// # Safety
+    /// The caller is the book's writer, `node` is alive, not linked and not in the list, and
+    /// stays alive while it is in the list.
+    pub(crate) unsafe fn push_newest(&mut self, node: *const Node) {
+        // SAFETY: per the contract; the queue reference ends with this block.
+        let q = unsafe { (*node).level.queue() };
+        q.retained_prev = self.newest;
+        q.retained_next = ptr::null();
+        match self.newest.is_null() {
+            true => self.oldest = node,
+            // SAFETY: list members are alive (contract of `push_newest`).
+            false => unsafe { (*self.newest).level.queue() }.retained_next = node,
+        }
+        self.newest = node;
+        self.len += 1;
+    }
+
+    /// Take `node` out of the list (it is being relinked or evicted).
+    ///
+    /// # Safety
+    /// The caller is the book's writer and `node` is in this list.
+    pub(crate) unsafe fn remove(&mut self, node: *const Node) {
+        // SAFETY: per the contract.
+        let q = unsafe { (*node).level.queue() };
+        let (prev, next) = (q.retained_prev, q.retained_next);
+        q.retained_prev = ptr::null();
+        q.retained_next = ptr::null();
+        match prev.is_null() {
+            true => self.oldest = next,
+            // SAFETY: list members are alive.
+            false => unsafe { (*prev).level.queue() }.retained_next = next,
+        }
+        match next.is_null() {
+            true => self.newest = prev,
+            // SAFETY: list members are alive.
+            false => unsafe { (*next).level.queue() }.retained_prev = prev,
+        }
+        self.len -= 1;
+    }
+
+    /// Take the oldest level out of the list.
+    ///
+    /// # Safety
+    /// The caller is the book's writer.
+    pub(crate) unsafe fn pop_oldest(&mut self) -> Option<*const Node> {
+        let oldest = self.oldest;
+        if oldest.is_null() {
+            return None;
+        }
+        // SAFETY: `oldest` is in the list.
+        unsafe { self.remove(oldest) };
+        Some(oldest)
+    }
+
+    /// Call `f` on each level, oldest first.
+    ///
+    /// # Safety
+    /// The caller is the book's writer, and `f` does not change the list.
+    pub(crate) unsafe fn for_each(&self, mut f: impl FnMut(&Node)) {
+        let mut at = self.oldest;
+        while !at.is_null() {
+            // SAFETY: list members are alive.
+            let n = unsafe { &*at };
+            f(n);
+            // SAFETY: as above; the queue reference ends with this read.
+            at = unsafe { n.level.queue() }.retained_next;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Side;
+
+    fn prices(list: &RetainedLevels) -> Vec<i64> {
+        let mut out = Vec::new();
+        // SAFETY: single-threaded test owning every node.
+        unsafe { list.for_each(|n| out.push(n.level.price)) };
+        out
+    }
+
+    #[test]
+    fn retain_relink_and_evict_keep_oldest_first_order_in_constant_time() {
+        let nodes: Vec<Box<Node>> = (1..=5).map(|p| Box::new(Node::new(Side::Buy, p, 1))).collect();
+        let ptr = |i: usize| &*nodes[i] as *const Node;
+        let mut list = RetainedLevels::default();
+        // SAFETY: the nodes outlive the list; this test is their only user.
+        unsafe {
+            for i in 0..5 {
+                list.push_newest(ptr(i));
+            }
+            assert_eq!(prices(&list), [1, 2, 3, 4, 5]);
+            list.remove(ptr(2)); // middle
+            list.remove(ptr(4)); // newest
+            assert_eq!(prices(&list), [1, 2, 4]);
+            assert_eq!(list.pop_oldest(), Some(ptr(0)));
+            list.push_newest(ptr(2)); // retained again after a relink
+            assert_eq!(prices(&list), [2, 4, 3]);
+            assert_eq!(list.len(), 3);
+            while list.pop_oldest().is_some() {}
+            assert_eq!((list.len(), prices(&list)), (0, vec![]));
+            assert!(list.oldest.is_null() && list.newest.is_null());
+        }
+    }
+}
