@@ -1,6 +1,8 @@
 //! Slab of resting orders with generation-checked handles (the ABA guard) and the
 //! intrusive per-level FIFO links. Writer only.
 
+use std::collections::HashMap;
+
 use crate::ids::PackedId;
 use crate::level::{LevelQueue, NIL};
 use crate::skiplist::Node;
@@ -22,8 +24,6 @@ pub(crate) struct RestingOrder {
     pub display: Lots,
     pub filled: Lots,
     pub tif: TimeInForce,
-    /// GTD expiry, or [`NO_EXPIRY`] (a sentinel keeps the record 8 bytes smaller).
-    expire: Timestamp,
     pub post_only: bool,
     /// Timestamp of the command that created the order.
     pub timestamp: Timestamp,
@@ -35,6 +35,11 @@ pub(crate) struct RestingOrder {
     pub node: *const Node,
     prev: u32,
     next: u32,
+    /// The slab's: the generation of the slot holding this record (kept while the slot is
+    /// free, so a stale [`Handle`] never resolves), and whether the slot is occupied. Kept
+    /// here, in the record's padding, rather than beside it: a slot is 120 bytes, not 128.
+    slot_generation: u32,
+    occupied: bool,
 }
 
 impl RestingOrder {
@@ -48,7 +53,6 @@ impl RestingOrder {
         display: Lots,
         filled: Lots,
         tif: TimeInForce,
-        expire_time: Option<Timestamp>,
         post_only: bool,
         timestamp: Timestamp,
     ) -> Self {
@@ -62,7 +66,6 @@ impl RestingOrder {
             display,
             filled,
             tif,
-            expire: expire_time.unwrap_or(NO_EXPIRY),
             post_only,
             timestamp,
             queued_at: timestamp,
@@ -70,12 +73,11 @@ impl RestingOrder {
             node: core::ptr::null(),
             prev: NIL,
             next: NIL,
+            slot_generation: 0,
+            occupied: true,
         }
     }
 }
-
-/// `expire` value of orders without a GTD expiry.
-const NO_EXPIRY: Timestamp = Timestamp::MAX;
 
 impl RestingOrder {
     /// The order's id.
@@ -89,12 +91,6 @@ impl RestingOrder {
     pub(crate) fn packed_id(&self) -> PackedId {
         self.packed_id
     }
-
-    /// GTD expiry time, if any.
-    #[inline]
-    pub(crate) fn expire_time(&self) -> Option<Timestamp> {
-        (self.expire != NO_EXPIRY).then_some(self.expire)
-    }
 }
 
 /// A generation-checked reference to a slot.
@@ -104,16 +100,18 @@ pub(crate) struct Handle {
     pub generation: u32,
 }
 
-struct Slot {
-    generation: u32,
-    order: Option<RestingOrder>,
-}
+// A slot's size is most of what a resting order costs (see `lft-bench memory`).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<RestingOrder>() == 112);
 
-/// The slab.
+/// The slab: one record per slot, occupied or free (see `RestingOrder::occupied`).
 #[derive(Default)]
 pub(crate) struct Arena {
-    slots: Vec<Slot>,
+    slots: Vec<RestingOrder>,
     free: Vec<u32>,
+    /// Expiry of each GTD order, by slot: only GTD orders have one (input and image checks
+    /// hold that), so the record of every other order is 8 bytes smaller without the field.
+    expiries: HashMap<u32, Timestamp>,
 }
 
 impl Arena {
@@ -126,49 +124,73 @@ impl Arena {
         Ok(arena)
     }
 
-    pub(crate) fn alloc(&mut self, order: RestingOrder) -> Handle {
-        if let Some(index) = self.free.pop() {
+    /// Put `order` in a slot, with its GTD expiry (`Some` exactly when it is GTD).
+    pub(crate) fn alloc(&mut self, mut order: RestingOrder, expire: Option<Timestamp>) -> Handle {
+        debug_assert_eq!(order.tif == TimeInForce::Gtd, expire.is_some(), "only GTD orders expire");
+        order.occupied = true;
+        let handle = if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
-            slot.order = Some(order);
-            Handle { index, generation: slot.generation }
+            order.slot_generation = slot.slot_generation;
+            *slot = order;
+            Handle { index, generation: order.slot_generation }
         } else {
             let index = u32::try_from(self.slots.len()).expect("more than 4e9 resting orders");
             assert!(index != NIL, "more than 4e9 resting orders");
-            self.slots.push(Slot { generation: 0, order: Some(order) });
+            order.slot_generation = 0;
+            self.slots.push(order);
             Handle { index, generation: 0 }
+        };
+        if let Some(e) = expire {
+            self.expiries.insert(handle.index, e);
+        }
+        handle
+    }
+
+    /// The GTD expiry of the order in slot `index`, if it is a GTD order.
+    #[inline]
+    pub(crate) fn expire_time(&self, index: u32) -> Option<Timestamp> {
+        match self.get(index).tif {
+            TimeInForce::Gtd => self.expiries.get(&index).copied(),
+            _ => None,
         }
     }
 
     /// Free a slot; its generation moves on so stale handles no longer resolve.
     pub(crate) fn free(&mut self, index: u32) -> RestingOrder {
         let slot = &mut self.slots[index as usize];
-        slot.generation = slot.generation.wrapping_add(1);
+        assert!(slot.occupied, "freeing an empty slot");
+        let order = *slot;
+        if order.tif == TimeInForce::Gtd {
+            self.expiries.remove(&index);
+        }
+        slot.occupied = false;
+        slot.slot_generation = slot.slot_generation.wrapping_add(1);
         self.free.push(index);
-        slot.order.take().expect("freeing an empty slot")
+        order
     }
 
     #[inline]
     pub(crate) fn get(&self, index: u32) -> &RestingOrder {
-        self.slots[index as usize].order.as_ref().expect("empty slot")
+        let o = &self.slots[index as usize];
+        assert!(o.occupied, "empty slot");
+        o
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, index: u32) -> &mut RestingOrder {
-        self.slots[index as usize].order.as_mut().expect("empty slot")
+        let o = &mut self.slots[index as usize];
+        assert!(o.occupied, "empty slot");
+        o
     }
 
     /// The order behind a handle, if the handle is still current.
     pub(crate) fn resolve(&self, h: Handle) -> Option<&RestingOrder> {
         let slot = self.slots.get(h.index as usize)?;
-        if slot.generation == h.generation {
-            slot.order.as_ref()
-        } else {
-            None
-        }
+        (slot.occupied && slot.slot_generation == h.generation).then_some(slot)
     }
 
     pub(crate) fn handle(&self, index: u32) -> Handle {
-        Handle { index, generation: self.slots[index as usize].generation }
+        Handle { index, generation: self.slots[index as usize].slot_generation }
     }
 
     /// Append to the back of a level's FIFO. O(1).
@@ -216,12 +238,23 @@ impl Arena {
     /// Every slot's order, copied in memory order (free slots as `None`), for a book image
     /// taken while matching pauses: one sequential pass, no FIFO followed.
     pub(crate) fn copy_slots(&self) -> SlotsCopy {
-        SlotsCopy { slots: self.slots.iter().map(|s| s.order.as_ref().map(CopiedOrder::of)).collect() }
+        let expire = |index: usize, o: &RestingOrder| match o.tif {
+            TimeInForce::Gtd => self.expiries.get(&(index as u32)).copied().unwrap_or(Timestamp::MAX),
+            _ => Timestamp::MAX,
+        };
+        SlotsCopy {
+            slots: self
+                .slots
+                .iter()
+                .enumerate()
+                .map(|(i, s)| s.occupied.then(|| CopiedOrder::of(s, expire(i, s))))
+                .collect(),
+        }
     }
 }
 
 /// A resting order as [`Arena::copy_slots`] copies it: every field but the level pointer and
-/// the back link (plain data, and 104 bytes where a slot takes 128: what a capture of a
+/// the back link (plain data, and 104 bytes where a slot takes 120: what a capture of a
 /// large book costs is mostly the first touch of the memory it writes).
 #[derive(Clone, Copy)]
 struct CopiedOrder {
@@ -244,7 +277,7 @@ struct CopiedOrder {
 
 impl CopiedOrder {
     #[inline]
-    fn of(o: &RestingOrder) -> Self {
+    fn of(o: &RestingOrder, expire: Timestamp) -> Self {
         CopiedOrder {
             packed_id: o.packed_id,
             side: o.side,
@@ -255,7 +288,7 @@ impl CopiedOrder {
             display: o.display,
             filled: o.filled,
             tif: o.tif,
-            expire: o.expire,
+            expire,
             post_only: o.post_only,
             timestamp: o.timestamp,
             queued_at: o.queued_at,
@@ -283,7 +316,7 @@ impl SlotsCopy {
     /// and the slot after it in its FIFO ([`NIL`] at the tail), if the slot exists and was
     /// occupied.
     #[inline]
-    pub(crate) fn get(&self, index: u32) -> Option<(RestingOrder, u32)> {
+    pub(crate) fn get(&self, index: u32) -> Option<(RestingOrder, Option<Timestamp>, u32)> {
         let c = self.slots.get(index as usize)?.as_ref()?;
         let o = RestingOrder {
             packed_id: c.packed_id,
@@ -295,7 +328,6 @@ impl SlotsCopy {
             display: c.display,
             filled: c.filled,
             tif: c.tif,
-            expire: c.expire,
             post_only: c.post_only,
             timestamp: c.timestamp,
             queued_at: c.queued_at,
@@ -303,8 +335,10 @@ impl SlotsCopy {
             node: core::ptr::null(),
             prev: NIL,
             next: NIL,
+            slot_generation: 0,
+            occupied: true,
         };
-        Some((o, c.next))
+        Some((o, (c.expire != Timestamp::MAX).then_some(c.expire), c.next))
     }
 
     /// The slot after `index` in its FIFO ([`NIL`] at the tail), if the slot was occupied.
@@ -319,15 +353,15 @@ mod tests {
     use super::*;
 
     fn order(id: OrderId) -> RestingOrder {
-        RestingOrder::new(id, Side::Buy, 100, 5, 5, 0, 0, TimeInForce::Gtc, None, false, 0)
+        RestingOrder::new(id, Side::Buy, 100, 5, 5, 0, 0, TimeInForce::Gtc, false, 0)
     }
 
     #[test]
     fn stale_handle_never_resolves_to_a_reused_slot() {
         let mut arena = Arena::default();
-        let first = arena.alloc(order(1));
+        let first = arena.alloc(order(1), None);
         arena.free(first.index);
-        let second = arena.alloc(order(2));
+        let second = arena.alloc(order(2), None);
         assert_eq!(first.index, second.index, "slot is reused");
         assert!(arena.resolve(first).is_none(), "the old generation must not see the new order");
         assert_eq!(arena.resolve(second).map(|o| o.id()), Some(2));
@@ -345,7 +379,7 @@ mod tests {
             retained_prev: std::ptr::null(),
             retained_next: std::ptr::null(),
         };
-        let idx: Vec<u32> = (1..=4).map(|i| arena.alloc(order(i)).index).collect();
+        let idx: Vec<u32> = (1..=4).map(|i| arena.alloc(order(i), None).index).collect();
         for &i in &idx {
             arena.push_back(&mut q, i);
         }
@@ -369,7 +403,7 @@ mod tests {
             retained_prev: std::ptr::null(),
             retained_next: std::ptr::null(),
         };
-        let idx: Vec<u32> = (1..=4).map(|i| arena.alloc(order(i)).index).collect();
+        let idx: Vec<u32> = (1..=4).map(|i| arena.alloc(order(i), None).index).collect();
         for &i in [idx[2], idx[0], idx[3], idx[1]].iter() {
             arena.push_back(&mut q, i);
         }
@@ -382,14 +416,14 @@ mod tests {
         let mut fifo = Vec::new();
         let mut at = q.head;
         while at != NIL {
-            let (o, next) = copy.get(at).unwrap();
+            let (o, _, next) = copy.get(at).unwrap();
             assert_eq!(copy.next(at), Some(next));
             fifo.push(o.id());
             at = next;
         }
         assert_eq!(fifo, [3, 1, 2]);
         assert!(
-            std::mem::size_of::<Option<CopiedOrder>>() < std::mem::size_of::<Slot>(),
+            std::mem::size_of::<Option<CopiedOrder>>() < std::mem::size_of::<RestingOrder>(),
             "the copy leaves out the level pointer and back link"
         );
     }

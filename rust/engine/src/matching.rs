@@ -141,7 +141,11 @@ const FINGER_REACH: Ticks = 8;
 /// Levels a side must have linked before [`Step::finger`] is worth its probes: a ladder
 /// this small is a few cached lists, and sparse books (levels far apart, where probes find
 /// nothing) are small ones.
+#[cfg(not(miri))]
 const FINGER_MIN_LEVELS: usize = 512;
+/// Small under Miri, so that a test book small enough to interpret takes the finger's paths.
+#[cfg(miri)]
+const FINGER_MIN_LEVELS: usize = 16;
 
 /// Writer-only state of one book.
 pub(crate) struct Writer {
@@ -223,16 +227,15 @@ impl Writer {
     /// Index of a resting order, treating GTD orders already due at `now` as gone.
     pub(crate) fn resting_at(&self, id: OrderId, now: Timestamp) -> Option<u32> {
         let idx = self.ids.get(&self.arena, PackedId::from(id))?;
-        let o = self.arena.get(idx);
-        match o.expire_time() {
-            Some(e) if o.tif == TimeInForce::Gtd && e <= now => None,
+        match self.arena.expire_time(idx) {
+            Some(e) if e <= now => None,
             _ => Some(idx),
         }
     }
 
-    /// Read access to a resting order by id.
-    pub(crate) fn order(&self, id: OrderId) -> Option<&RestingOrder> {
-        self.ids.get(&self.arena, PackedId::from(id)).map(|i| self.arena.get(i))
+    /// Read access to a resting order by id, with its GTD expiry.
+    pub(crate) fn order(&self, id: OrderId) -> Option<(&RestingOrder, Option<Timestamp>)> {
+        self.ids.get(&self.arena, PackedId::from(id)).map(|i| (self.arena.get(i), self.arena.expire_time(i)))
     }
 
     pub(crate) fn contains(&self, id: OrderId) -> bool {
@@ -276,7 +279,7 @@ impl Writer {
                 let q = unsafe { n.level.queue() };
                 let mut idx = q.head;
                 while idx != NIL {
-                    hash_order(&mut h, self.arena.get(idx));
+                    hash_order(&mut h, self.arena.get(idx), self.arena.expire_time(idx));
                     idx = self.arena.next_in_level(idx);
                 }
                 node = n.next(guard);
@@ -347,7 +350,7 @@ impl Writer {
         price: Ticks,
         counters: &[u64; COUNTER_WORDS],
         retained: Option<u64>,
-        orders: impl IntoIterator<Item = RestingOrder>,
+        orders: impl IntoIterator<Item = (RestingOrder, Option<Timestamp>)>,
     ) {
         let ladder = sh.ladder(side);
         let node = Node::new(side, price, self.random_height());
@@ -373,10 +376,10 @@ impl Writer {
                 unsafe { self.retained.push_newest(n) };
             }
         }
-        for mut o in orders {
+        for (mut o, expire) in orders {
             o.node = n as *const Node;
-            let (open, expire, accept) = (o.open, o.expire_time(), o.accept_seq);
-            let idx = self.arena.alloc(o).index;
+            let (open, accept) = (o.open, o.accept_seq);
+            let idx = self.arena.alloc(o, expire).index;
             self.ids.insert(&self.arena, idx);
             if let (TimeInForce::Gtd, Some(e)) = (o.tif, expire) {
                 let h = self.arena.handle(idx);
@@ -399,7 +402,7 @@ impl Writer {
 }
 
 /// One order's part of [`Writer::state_hash`] (also used to hash a book image's orders).
-pub(crate) fn hash_order(h: &mut Fnv64, o: &RestingOrder) {
+pub(crate) fn hash_order(h: &mut Fnv64, o: &RestingOrder, expire: Option<Timestamp>) {
     for v in [
         o.id() as i128,
         o.side as i128,
@@ -409,7 +412,7 @@ pub(crate) fn hash_order(h: &mut Fnv64, o: &RestingOrder) {
         o.filled as i128,
         o.original as i128,
         o.tif as i128,
-        o.expire_time().map_or(-1, |e| e as i128),
+        expire.map_or(-1, |e| e as i128),
         o.post_only as i128,
         o.timestamp as i128,
         o.queued_at as i128,
@@ -866,12 +869,12 @@ impl<'a> Step<'a> {
                     o.display_quantity.unwrap_or(0),
                     filled,
                     o.time_in_force,
-                    o.expire_time,
                     o.post_only,
                     self.now,
                 );
                 rec.accept_seq = self.w.seq;
-                let idx = self.w.arena.alloc(rec).index;
+                let expire = (o.time_in_force == TimeInForce::Gtd).then_some(o.expire_time).flatten();
+                let idx = self.w.arena.alloc(rec, expire).index;
                 self.w.ids.insert(&self.w.arena, idx);
                 if let (TimeInForce::Gtd, Some(e)) = (o.time_in_force, o.expire_time) {
                     let h = self.w.arena.handle(idx);

@@ -63,7 +63,7 @@ struct OrderImage {
 }
 
 impl OrderImage {
-    fn of(o: &RestingOrder) -> Self {
+    fn of(o: &RestingOrder, expire: Option<Timestamp>) -> Self {
         OrderImage {
             id: o.id(),
             side: o.side,
@@ -74,7 +74,7 @@ impl OrderImage {
             display: o.display,
             filled: o.filled,
             tif: o.tif,
-            expire: o.expire_time(),
+            expire,
             post_only: o.post_only,
             timestamp: o.timestamp,
             queued_at: o.queued_at,
@@ -82,7 +82,8 @@ impl OrderImage {
         }
     }
 
-    fn to_resting(self) -> RestingOrder {
+    /// The slab record and the GTD expiry the arena keeps beside it.
+    fn to_resting(self) -> (RestingOrder, Option<Timestamp>) {
         let mut o = RestingOrder::new(
             self.id,
             self.side,
@@ -92,14 +93,13 @@ impl OrderImage {
             self.display,
             self.filled,
             self.tif,
-            self.expire,
             self.post_only,
             self.timestamp,
         );
         o.visible = self.visible;
         o.queued_at = self.queued_at;
         o.accept_seq = self.accept_seq;
-        o
+        (o, self.expire)
     }
 }
 
@@ -172,7 +172,10 @@ impl Iterator for OrderIter<'_> {
             OrderIter::Ordered(it) => it.next().copied(),
             OrderIter::Captured(it, slots) => {
                 // `Fifo::walk` only records occupied slots.
-                it.next().map(|&i| OrderImage::of(&slots.get(i).expect("a walked slot is occupied").0))
+                it.next().map(|&i| {
+                    let (o, expire, _) = slots.get(i).expect("a walked slot is occupied");
+                    OrderImage::of(&o, expire)
+                })
             }
         }
     }
@@ -300,7 +303,8 @@ impl BookImage {
             for (l, &n) in side.iter().zip(counts) {
                 h.int(l.price as i128);
                 for o in orders.by_ref().take(n as usize) {
-                    hash_order(&mut h, &o.to_resting());
+                    let (o, expire) = o.to_resting();
+                    hash_order(&mut h, &o, expire);
                 }
             }
             h.int(-1);

@@ -352,7 +352,7 @@ impl BookWriter {
 
     /// A resting order by id.
     pub fn order(&self, id: OrderId) -> Option<OrderView> {
-        self.w.order(id).map(|o| OrderView {
+        self.w.order(id).map(|(o, expire_time)| OrderView {
             id: o.id(),
             side: o.side,
             price: o.price,
@@ -361,7 +361,7 @@ impl BookWriter {
             visible_quantity: o.visible,
             filled_quantity: o.filled,
             time_in_force: o.tif,
-            expire_time: o.expire_time(),
+            expire_time,
             post_only: o.post_only,
             display_quantity: (o.display > 0).then_some(o.display),
             timestamp: o.timestamp,
