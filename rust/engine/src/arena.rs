@@ -370,15 +370,7 @@ mod tests {
     #[test]
     fn fifo_unlinks_from_head_middle_and_tail_in_constant_time() {
         let mut arena = Arena::default();
-        let mut q = LevelQueue {
-            head: NIL,
-            tail: NIL,
-            total_open: 0,
-            linked: true,
-            empty_stamp: 0,
-            retained_prev: std::ptr::null(),
-            retained_next: std::ptr::null(),
-        };
+        let mut q = LevelQueue::new();
         let idx: Vec<u32> = (1..=4).map(|i| arena.alloc(order(i), None).index).collect();
         for &i in &idx {
             arena.push_back(&mut q, i);
@@ -394,15 +386,7 @@ mod tests {
     #[test]
     fn a_slot_copy_keeps_orders_at_their_slots_with_their_links_and_free_slots_empty() {
         let mut arena = Arena::default();
-        let mut q = LevelQueue {
-            head: NIL,
-            tail: NIL,
-            total_open: 0,
-            linked: true,
-            empty_stamp: 0,
-            retained_prev: std::ptr::null(),
-            retained_next: std::ptr::null(),
-        };
+        let mut q = LevelQueue::new();
         let idx: Vec<u32> = (1..=4).map(|i| arena.alloc(order(i), None).index).collect();
         for &i in [idx[2], idx[0], idx[3], idx[1]].iter() {
             arena.push_back(&mut q, i);

@@ -271,6 +271,21 @@ pub(crate) struct LevelQueue {
     pub retained_next: *const crate::skiplist::Node,
 }
 
+impl LevelQueue {
+    /// An empty queue, unlinked and not retained.
+    pub(crate) fn new() -> Self {
+        LevelQueue {
+            head: NIL,
+            tail: NIL,
+            total_open: 0,
+            linked: false,
+            empty_stamp: 0,
+            retained_prev: std::ptr::null(),
+            retained_next: std::ptr::null(),
+        }
+    }
+}
+
 /// A price level: the skiplist node payload.
 pub(crate) struct Level {
     pub side: Side,
@@ -291,15 +306,7 @@ impl Level {
             side,
             price,
             counters: LevelCounters::new(),
-            queue: UnsafeCell::new(LevelQueue {
-                head: NIL,
-                tail: NIL,
-                total_open: 0,
-                linked: false,
-                empty_stamp: 0,
-                retained_prev: std::ptr::null(),
-                retained_next: std::ptr::null(),
-            }),
+            queue: UnsafeCell::new(LevelQueue::new()),
             log_mark: UnsafeCell::new((0, 0)),
             period_mark: UnsafeCell::new((0, 0)),
         }

@@ -97,8 +97,12 @@ pub(crate) fn sync_dir(dir: &Path) -> EngineResult<()> {
     std::fs::metadata(dir).map(|_| ()).map_err(|e| io_error("cannot find directory", dir, e))
 }
 
-/// Every segment in `dir`, in replay order (an absent directory holds none).
-pub fn list_segments(dir: &Path) -> EngineResult<Vec<(SegmentId, PathBuf)>> {
+/// The files in `dir` whose (UTF-8) name `pick` maps to something, sorted (an absent
+/// directory holds none).
+fn list_journal_files<T: Ord>(
+    dir: &Path,
+    pick: impl Fn(&str) -> Option<T>,
+) -> EngineResult<Vec<(T, PathBuf)>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -107,37 +111,23 @@ pub fn list_segments(dir: &Path) -> EngineResult<Vec<(SegmentId, PathBuf)>> {
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| io_error("cannot list journal directory", dir, e))?;
-        let name = entry.file_name();
-        if let Some(id) = name.to_str().and_then(SegmentId::parse) {
-            out.push((id, entry.path()));
+        if let Some(key) = entry.file_name().to_str().and_then(&pick) {
+            out.push((key, entry.path()));
         }
     }
     out.sort();
     Ok(out)
 }
 
+/// Every segment in `dir`, in replay order (an absent directory holds none).
+pub fn list_segments(dir: &Path) -> EngineResult<Vec<(SegmentId, PathBuf)>> {
+    list_journal_files(dir, SegmentId::parse)
+}
+
 /// Staging files a crash left behind in `dir` (segments that never got their name).
 pub fn list_staging_files(dir: &Path) -> EngineResult<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_error("cannot list journal directory", dir, e)),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| io_error("cannot list journal directory", dir, e))?;
-        let name = entry.file_name();
-        let staged = name
-            .to_str()
-            .and_then(|n| n.strip_suffix(SEGMENT_STAGING_SUFFIX))
-            .and_then(SegmentId::parse)
-            .is_some();
-        if staged {
-            out.push(entry.path());
-        }
-    }
-    out.sort();
-    Ok(out)
+    let staged = |name: &str| name.strip_suffix(SEGMENT_STAGING_SUFFIX).and_then(SegmentId::parse);
+    Ok(list_journal_files(dir, staged)?.into_iter().map(|(_, path)| path).collect())
 }
 
 /// Whether `bytes` (a whole file) stop inside a segment header that was being written: an
