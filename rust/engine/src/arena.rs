@@ -149,7 +149,13 @@ impl Arena {
     /// The GTD expiry of the order in slot `index`, if it is a GTD order.
     #[inline]
     pub(crate) fn expire_time(&self, index: u32) -> Option<Timestamp> {
-        match self.get(index).tif {
+        self.expiry_of(index, self.get(index))
+    }
+
+    /// The expiry of `o`, the order in slot `index` (only GTD orders are in the map).
+    #[inline]
+    fn expiry_of(&self, index: u32, o: &RestingOrder) -> Option<Timestamp> {
+        match o.tif {
             TimeInForce::Gtd => self.expiries.get(&index).copied(),
             _ => None,
         }
@@ -238,20 +244,15 @@ impl Arena {
     /// Every slot's order, copied in memory order (free slots as `None`), for a book image
     /// taken while matching pauses: one sequential pass, no FIFO followed.
     pub(crate) fn copy_slots(&self) -> SlotsCopy {
-        let expire = |index: usize, o: &RestingOrder| match o.tif {
-            TimeInForce::Gtd => self.expiries.get(&(index as u32)).copied().unwrap_or(Timestamp::MAX),
-            _ => Timestamp::MAX,
+        let copy = |(i, s): (usize, &RestingOrder)| {
+            s.occupied.then(|| CopiedOrder::of(s, self.expiry_of(i as u32, s).unwrap_or(NO_EXPIRY)))
         };
-        SlotsCopy {
-            slots: self
-                .slots
-                .iter()
-                .enumerate()
-                .map(|(i, s)| s.occupied.then(|| CopiedOrder::of(s, expire(i, s))))
-                .collect(),
-        }
+        SlotsCopy { slots: self.slots.iter().enumerate().map(copy).collect() }
     }
 }
+
+/// `CopiedOrder::expire` of an order without a GTD expiry (a sentinel keeps the copy small).
+const NO_EXPIRY: Timestamp = Timestamp::MAX;
 
 /// A resting order as [`Arena::copy_slots`] copies it: every field but the level pointer and
 /// the back link (plain data, and 104 bytes where a slot takes 120: what a capture of a
@@ -338,7 +339,7 @@ impl SlotsCopy {
             slot_generation: 0,
             occupied: true,
         };
-        Some((o, (c.expire != Timestamp::MAX).then_some(c.expire), c.next))
+        Some((o, (c.expire != NO_EXPIRY).then_some(c.expire), c.next))
     }
 
     /// The slot after `index` in its FIFO ([`NIL`] at the tail), if the slot was occupied.

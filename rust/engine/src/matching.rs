@@ -378,17 +378,23 @@ impl Writer {
         }
         for (mut o, expire) in orders {
             o.node = n as *const Node;
-            let (open, accept) = (o.open, o.accept_seq);
-            let idx = self.arena.alloc(o, expire).index;
-            self.ids.insert(&self.arena, idx);
-            if let (TimeInForce::Gtd, Some(e)) = (o.tif, expire) {
-                let h = self.arena.handle(idx);
-                self.gtd.push(Reverse((e, accept, h)));
-                self.live_gtd += 1;
-            }
+            let open = o.open;
+            let idx = self.admit(o, expire);
             self.arena.push_back(q, idx);
             q.total_open += open;
         }
+    }
+
+    /// Take an order that will rest into the slab, the id index and, with a GTD `expire`
+    /// (`Some` exactly for GTD orders), the expiry heap. Its slot; the caller queues it.
+    fn admit(&mut self, o: RestingOrder, expire: Option<Timestamp>) -> u32 {
+        let idx = self.arena.alloc(o, expire).index;
+        self.ids.insert(&self.arena, idx);
+        if let Some(e) = expire {
+            self.gtd.push(Reverse((e, o.accept_seq, self.arena.handle(idx))));
+            self.live_gtd += 1;
+        }
+        idx
     }
 
     /// Publish a restored book for readers, as a command's end does (`Step::publish`).
@@ -874,13 +880,7 @@ impl<'a> Step<'a> {
                 );
                 rec.accept_seq = self.w.seq;
                 let expire = (o.time_in_force == TimeInForce::Gtd).then_some(o.expire_time).flatten();
-                let idx = self.w.arena.alloc(rec, expire).index;
-                self.w.ids.insert(&self.w.arena, idx);
-                if let (TimeInForce::Gtd, Some(e)) = (o.time_in_force, o.expire_time) {
-                    let h = self.w.arena.handle(idx);
-                    self.w.gtd.push(Reverse((e, rec.accept_seq, h)));
-                    self.w.live_gtd += 1;
-                }
+                let idx = self.w.admit(rec, expire);
                 self.enqueue(idx, true);
             }
             _ => self.report(o.id, o.side, limit, Outcome::new(OrderStatus::Canceled, filled, 0)),

@@ -213,7 +213,7 @@ impl SkipList {
 
     /// Writer only: allocate and link a new node.
     pub(crate) fn insert<'g>(&self, node: Node, guard: &'g LoadGuard) -> Shared<'g, Node> {
-        // SAFETY: `Unknown` holds of any list.
+        // SAFETY: `UNKNOWN` holds of any list.
         unsafe { self.insert_near(node, Finger::UNKNOWN, guard) }
     }
 
@@ -237,11 +237,12 @@ impl SkipList {
     /// book links through [`SkipList::link_near`]; the loom models use this.)
     #[cfg(all(test, loom))]
     pub(crate) fn link(&self, node: Shared<'_, Node>, guard: &LoadGuard) {
-        // SAFETY: `Unknown` holds of any list.
+        // SAFETY: `UNKNOWN` holds of any list.
         unsafe { self.link_near(node, Finger::UNKNOWN, guard) }
     }
 
-    /// Writer only: [`SkipList::link`], with the node's height-0 predecessor given.
+    /// Writer only: link a node that is not in the list (new or retained), starting from
+    /// the predecessors `finger` knows.
     ///
     /// # Safety
     /// `finger` must be true of the list as it is now, for `node`'s key (see [`Finger`]).
@@ -267,11 +268,12 @@ impl SkipList {
     /// unlinks through [`SkipList::unlink_near`]; the loom models use this.)
     #[cfg(all(test, loom))]
     pub(crate) fn unlink(&self, node: Shared<'_, Node>, guard: &LoadGuard) {
-        // SAFETY: `Unknown` holds of any list.
+        // SAFETY: `UNKNOWN` holds of any list.
         unsafe { self.unlink_near(node, Finger::UNKNOWN, guard) }
     }
 
-    /// Writer only: [`SkipList::unlink`], with the node's height-0 predecessor given.
+    /// Writer only: unlink a node that is in the list (its memory is not touched),
+    /// starting from the predecessors `finger` knows.
     ///
     /// # Safety
     /// `finger` must be true of the list as it is now, for `node`'s key (see [`Finger`]).

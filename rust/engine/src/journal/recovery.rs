@@ -164,14 +164,7 @@ pub fn recover(
     let mut next_run = 1;
     if let Some(j) = journal {
         for staged in list_staging_files(&j.directory)? {
-            let what = match mode {
-                Mode::Recover => {
-                    std::fs::remove_file(&staged)
-                        .map_err(|e| super::segment::io_error("cannot remove staging file", &staged, e))?;
-                    "removed"
-                }
-                Mode::Verify => "would be removed (verify changes nothing)",
-            };
+            let what = remove_leftover(mode, &j.directory, &staged)?;
             report.notes.push(format!(
                 "{}: a segment the crash stopped before it was named (it holds no record): {what}",
                 staged.display()
@@ -187,16 +180,7 @@ pub fn recover(
             let last_of_stream =
                 segments.get(at + 1).is_none_or(|(next, _)| (next.run, next.worker) != (id.run, id.worker));
             if last_of_stream && is_unfinished_segment(path)? {
-                let what = match mode {
-                    Mode::Recover => {
-                        std::fs::remove_file(path).map_err(|e| {
-                            super::segment::io_error("cannot remove journal segment", path, e)
-                        })?;
-                        super::segment::sync_dir(&j.directory)?;
-                        "removed"
-                    }
-                    Mode::Verify => "would be removed (verify changes nothing)",
-                };
+                let what = remove_leftover(mode, &j.directory, path)?;
                 report.notes.push(format!(
                     "{}: the crash came while this segment's header was being written (it holds no record): {what}",
                     path.display()
@@ -322,6 +306,21 @@ pub fn recover(
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(Recovered { books: out, report, summaries, next_run })
+}
+
+/// Remove a file a crash left in the journal directory that holds no record (a staging
+/// file, a segment stopped inside its header), durably, in [`Mode::Recover`]; change
+/// nothing in [`Mode::Verify`]. Returns what was done, for the note.
+fn remove_leftover(mode: Mode, dir: &Path, path: &Path) -> EngineResult<&'static str> {
+    match mode {
+        Mode::Recover => {
+            std::fs::remove_file(path)
+                .map_err(|e| super::segment::io_error("cannot remove journal file", path, e))?;
+            super::segment::sync_dir(dir)?;
+            Ok("removed")
+        }
+        Mode::Verify => Ok("would be removed (verify changes nothing)"),
+    }
 }
 
 /// The segment's table index -> config index (`None`: a symbol no longer configured, noted
