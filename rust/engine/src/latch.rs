@@ -55,7 +55,7 @@ impl<const N: usize> Latch<N> {
     /// Writer only: rewrite each copy in turn with `write`, pointing readers at the other
     /// copy meanwhile. Wait-free. `write` may store only the words that change: both copies
     /// hold the same content between publishes, so each needs the same stores.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn publish_with(&self, write: impl Fn(&[AtomicU64; N])) {
         let s = self.seq.load(Ordering::Relaxed);
         for (half, copy) in self.copies.iter().enumerate() {

@@ -174,7 +174,7 @@ impl LevelCounters {
     /// Writer only: apply one step's change and publish it whole (only the words that
     /// change are stored). Counts saturate; the visible quantity and order count cannot
     /// leave their range (the book checks a level's total before it accepts an order).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn apply(&self, d: &LevelDelta, now: Timestamp) {
         // Each changed word is computed from copy 1 as it stands, once per copy: copy 1 still
         // holds the old value when copy 0 is written, and is read just before it is itself

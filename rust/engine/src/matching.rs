@@ -619,11 +619,23 @@ impl<'a> Step<'a> {
 
     /// Apply a change to a level's counters, and log the level's new state when the book
     /// tracks level changes (per command) and period activity (per statistics period).
+    ///
+    /// Inlined, so each call site's constant delta (most fields zero) folds into the few
+    /// stores it needs; passing the delta through memory cost a store-forwarding stall per
+    /// call, about half of a one-fill taker's time.
+    #[inline(always)]
     fn apply_level(&mut self, node: &Node, delta: &LevelDelta) {
         node.level.counters.apply(delta, self.now);
-        if self.w.level_log.is_none() && self.w.period_log.is_none() {
-            return;
+        if self.w.level_log.is_some() || self.w.period_log.is_some() {
+            self.log_level(node, delta);
         }
+    }
+
+    /// The logging half of [`Step::apply_level`], out of line: only books that track level
+    /// changes or statistics periods get here.
+    #[cold]
+    #[inline(never)]
+    fn log_level(&mut self, node: &Node, delta: &LevelDelta) {
         let (quantity, order_count) = node.level.counters.visible_and_orders();
         let entry = || {
             let mut activity = LevelActivity::default();
