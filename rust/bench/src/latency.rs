@@ -214,6 +214,9 @@ pub struct LatencyReport {
     /// The open loop at 1M/s with a do-nothing handler (one event per command): what the
     /// machine, the clock and the hand-off alone cost, for reading the tails above.
     pub noise_floor_1m: RateResult,
+    /// Each command's service time alone, engine twice and do-nothing once: which slow
+    /// commands are the engine's own work and which the machine's.
+    pub service_trace: ServiceTrace,
     /// How to read the numbers.
     pub notes: Vec<String>,
 }
@@ -274,6 +277,8 @@ pub fn run_latency(
     }
     let noise_floor_1m = run_noise_floor(&records, 1e6, queue_capacity);
     print("noise-floor", &noise_floor_1m);
+    let service_trace = run_service_trace(&records);
+    print_service_trace(&service_trace);
     LatencyReport {
         scenario: scenario.name().to_string(),
         count,
@@ -282,9 +287,11 @@ pub fn run_latency(
         pre_run_messages_per_s: pre_run,
         rates: results,
         noise_floor_1m,
+        service_trace,
         notes: vec![
             "latency = time the command's last event was handed to the consumer ring minus the command's scheduled time t0 + i/rate (open loop: a stall delays every later command and all of that lateness is recorded)".to_string(),
             "late_starts: commands already overdue when the engine reached them; near 100% means the offered rate exceeds what the engine + consumer sustain, and latency then grows with the backlog".to_string(),
+            "service_trace: closed loop, each command's handler call timed alone (two clock reads included); a command slower than 2 us in both engine passes is slow because of its own work, one slow in a single pass met the machine".to_string(),
             "noise_floor_1m: same loop with a handler that only pushes one event; its tail is the machine's own jitter (VM, scheduler, other tenants) and bounds what the engine rows can show".to_string(),
         ],
     }
@@ -297,5 +304,198 @@ pub fn fmt_ns(ns: u64) -> String {
         10_000..=9_999_999 => format!("{:.1} us", ns as f64 / 1e3),
         10_000_000..=9_999_999_999 => format!("{:.1} ms", ns as f64 / 1e6),
         _ => format!("{:.2} s", ns as f64 / 1e9),
+    }
+}
+
+/// A command whose service time (the handler call alone, not the wait before it) passed
+/// [`SLOW_SERVICE_NS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SlowCommand {
+    /// Position in the stream.
+    pub index: u32,
+    /// Service time, ns.
+    pub ns: u32,
+}
+
+/// A command slower than this (the handler call alone) goes into the trace: the median
+/// command costs about 0.1 µs.
+pub const SLOW_SERVICE_NS: u64 = 2_000;
+
+/// Service times of one closed-loop pass: every command's handler call timed alone.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServicePass {
+    /// Service-time percentiles, ns (the two clock reads included).
+    pub percentiles_ns: Percentiles,
+    /// Commands slower than [`SLOW_SERVICE_NS`], in stream order.
+    #[serde(skip)]
+    pub slow: Vec<SlowCommand>,
+    /// How many there were.
+    pub slow_commands: usize,
+    /// Their summed service time, ns.
+    pub slow_ns: u64,
+}
+
+/// The per-command timing trace: the same stream through the engine twice and through the
+/// do-nothing handler once, each command's service time measured alone. A command slow in
+/// both engine passes is slow because of the work it does (the engine's own stall: a table
+/// growing, a long sweep); one slow in a single pass met the machine (an interrupt, the
+/// hypervisor, a preemption), which hits the do-nothing handler just as often.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceTrace {
+    /// First engine pass.
+    pub engine_first: ServicePass,
+    /// Second engine pass (a fresh book, the same stream).
+    pub engine_second: ServicePass,
+    /// The do-nothing handler (one event per command).
+    pub noise_floor: ServicePass,
+    /// Commands slower than [`SLOW_SERVICE_NS`] in both engine passes.
+    pub slow_in_both: Vec<SlowInBoth>,
+    /// Of the first pass's slow commands, the share slow in the second pass too.
+    pub repeat_share: f64,
+}
+
+/// A command slow in both engine passes, and what it did.
+#[derive(Clone, Debug, Serialize)]
+pub struct SlowInBoth {
+    /// Position in the stream.
+    pub index: u32,
+    /// Service time in the two passes, ns.
+    pub ns: [u32; 2],
+    /// Record kind (new, cancel, modify).
+    pub kind: &'static str,
+    /// Events the command produced.
+    pub events: u64,
+    /// Orders resting after it.
+    pub resting: usize,
+}
+
+fn service_pass(records: &[Record], mut handle: impl FnMut(&Record, &mut QueueSink) + Send) -> ServicePass {
+    crate::pinning::on_engine_thread(|| {
+        let mut hist =
+            Histogram::<u64>::new_with_bounds(1, MAX_TRACKED_NS, 3).expect("valid histogram bounds");
+        let (producer, consumer) = channel(DEFAULT_TRACE_QUEUE);
+        std::thread::scope(|s| {
+            let joiner = s.spawn(move || {
+                crate::pinning::pin_consumer_thread();
+                consume(consumer)
+            });
+            let mut sink = QueueSink { producer, sent: 0 };
+            let mut slow = Vec::new();
+            let mut slow_ns = 0u64;
+            for (i, r) in records.iter().enumerate() {
+                let before = Instant::now();
+                handle(r, &mut sink);
+                let ns = before.elapsed().as_nanos().min(u32::MAX as u128) as u64;
+                hist.saturating_record(ns);
+                if ns > SLOW_SERVICE_NS {
+                    slow.push(SlowCommand { index: i as u32, ns: ns as u32 });
+                    slow_ns += ns;
+                }
+            }
+            drop(sink);
+            joiner.join().expect("consumer thread panicked");
+            ServicePass { percentiles_ns: percentiles(&hist), slow_commands: slow.len(), slow, slow_ns }
+        })
+    })
+}
+
+const DEFAULT_TRACE_QUEUE: usize = 8192;
+
+fn percentiles(hist: &Histogram<u64>) -> Percentiles {
+    Percentiles {
+        p50: hist.value_at_quantile(0.5),
+        p99: hist.value_at_quantile(0.99),
+        p999: hist.value_at_quantile(0.999),
+        p9999: hist.value_at_quantile(0.9999),
+        max: hist.max(),
+    }
+}
+
+/// Run the per-command timing trace on `records`.
+pub fn run_service_trace(records: &[Record]) -> ServiceTrace {
+    let engine_pass = || {
+        let mut driver = EngineDriver::new();
+        service_pass(records, |r, sink| {
+            driver.apply(r, sink);
+        })
+    };
+    let engine_first = engine_pass();
+    let engine_second = engine_pass();
+    let noise_floor = service_pass(records, |r, sink| {
+        sink.event(OutEvent::Reject(RejectNotice { order_id: r.order_id, kind: r.kind, code: 0 }));
+        sink.end_command();
+    });
+    let second: std::collections::HashMap<u32, u32> =
+        engine_second.slow.iter().map(|s| (s.index, s.ns)).collect();
+    let mut slow_in_both: Vec<SlowInBoth> = engine_first
+        .slow
+        .iter()
+        .filter_map(|s| second.get(&s.index).map(|&ns2| (s.index, [s.ns, ns2])))
+        .map(|(index, ns)| SlowInBoth { index, ns, kind: "", events: 0, resting: 0 })
+        .collect();
+    describe_slow(records, &mut slow_in_both);
+    let repeat_share = slow_in_both.len() as f64 / engine_first.slow.len().max(1) as f64;
+    ServiceTrace { engine_first, engine_second, noise_floor, slow_in_both, repeat_share }
+}
+
+/// Fill in what each repeating slow command did, replaying the stream once more (untimed).
+fn describe_slow(records: &[Record], slow: &mut [SlowInBoth]) {
+    let mut driver = EngineDriver::new();
+    let mut tally = crate::events::EventTally::default();
+    let mut next = 0;
+    for (i, r) in records.iter().enumerate() {
+        if next == slow.len() {
+            break;
+        }
+        let before = tally.events;
+        driver.apply(r, &mut tally);
+        if slow[next].index as usize == i {
+            slow[next].kind = match r.kind {
+                k if k == lft_workload::Kind::New as u8 => "new",
+                k if k == lft_workload::Kind::Cancel as u8 => "cancel",
+                _ => "modify",
+            };
+            slow[next].events = tally.events - before;
+            slow[next].resting = driver.book.reader().len();
+            next += 1;
+        }
+    }
+}
+
+/// Print the trace's summary.
+pub fn print_service_trace(t: &ServiceTrace) {
+    let row = |label: &str, p: &ServicePass| {
+        eprintln!(
+            "  service {:<13} p50 {:>7} p99 {:>7} p99.9 {:>7} p99.99 {:>8} max {:>8}  slower than {} ns: {} ({:.2} ms)",
+            label,
+            fmt_ns(p.percentiles_ns.p50),
+            fmt_ns(p.percentiles_ns.p99),
+            fmt_ns(p.percentiles_ns.p999),
+            fmt_ns(p.percentiles_ns.p9999),
+            fmt_ns(p.percentiles_ns.max),
+            SLOW_SERVICE_NS,
+            p.slow_commands,
+            p.slow_ns as f64 / 1e6,
+        );
+    };
+    row("engine (1)", &t.engine_first);
+    row("engine (2)", &t.engine_second);
+    row("do-nothing", &t.noise_floor);
+    eprintln!(
+        "  service slow in both engine passes: {} of {} ({:.0}%)",
+        t.slow_in_both.len(),
+        t.engine_first.slow_commands,
+        100.0 * t.repeat_share
+    );
+    for s in t.slow_in_both.iter().take(12) {
+        eprintln!(
+            "    #{:<8} {:>7} / {:>7}  {:<6} events {:>4}  resting {}",
+            s.index,
+            fmt_ns(s.ns[0] as u64),
+            fmt_ns(s.ns[1] as u64),
+            s.kind,
+            s.events,
+            s.resting
+        );
     }
 }

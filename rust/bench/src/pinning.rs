@@ -49,6 +49,9 @@ pub fn on_engine_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
             if let Some(core) = plan().engine_core {
                 lft_engine::affinity::pin_current_thread(core);
             }
+            // Register this thread with the epoch collector before the clock starts (the
+            // first pin allocates its per-thread state; the book pins when it retires a level).
+            drop(crossbeam_epoch::pin());
             work()
         })
         .join()

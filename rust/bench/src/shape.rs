@@ -143,6 +143,12 @@ pub struct PublicRow {
     pub with_consumer_over_baseline: f64,
     /// `engine_alone / baseline`.
     pub alone_over_baseline: f64,
+    /// The same events over the same ring with no engine work, messages/s: the most any
+    /// engine can reach with a consumer on this machine.
+    pub handoff_only: f64,
+    /// `handoff_only / baseline`: below 1, the with-consumer target is out of reach for
+    /// any engine producing these events, however fast its matching.
+    pub handoff_only_over_baseline: f64,
     /// All books printed the same trades.
     pub trades_equal: bool,
 }
@@ -164,6 +170,8 @@ pub fn run_public(count: usize, seed: u64, repeat: usize, queue_capacity: usize)
             orderbook_rs: c.orderbook_rs.messages_per_s,
             with_consumer_over_baseline: ratio(t.with_consumer.messages_per_s, c.baseline.messages_per_s),
             alone_over_baseline: ratio(c.engine.messages_per_s, c.baseline.messages_per_s),
+            handoff_only: t.handoff_only.messages_per_s,
+            handoff_only_over_baseline: ratio(t.handoff_only.messages_per_s, c.baseline.messages_per_s),
             trades_equal: c.trades_equal,
             shape,
         });
@@ -176,13 +184,15 @@ pub fn run_public(count: usize, seed: u64, repeat: usize, queue_capacity: usize)
     for r in &rows {
         eprintln!(
             "  public {:<16} engine+consumer {:>5.2} M/s  engine alone {:>5.2} M/s  baseline {:>5.2} M/s  \
-             with consumer / baseline {:.2}x  alone / baseline {:.2}x",
+             with consumer / baseline {:.2}x  alone / baseline {:.2}x  hand-off alone {:>5.2} M/s ({:.2}x baseline)",
             r.shape.scenario,
             r.engine_with_consumer / 1e6,
             r.engine_alone / 1e6,
             r.baseline / 1e6,
             r.with_consumer_over_baseline,
-            r.alone_over_baseline
+            r.alone_over_baseline,
+            r.handoff_only / 1e6,
+            r.handoff_only_over_baseline,
         );
     }
     PublicReport { count, seed, repeat, scenarios: rows, worst }

@@ -8,7 +8,7 @@ use lft_workload::{generate, GeneratorConfig, Record, Scenario};
 use serde::Serialize;
 
 use crate::drive::EngineDriver;
-use crate::events::{consume, EventTally, QueueSink};
+use crate::events::{consume, EventTally, OutEvent, QueueSink, Sink};
 use crate::spsc::channel;
 use crate::stats::{median, rate};
 
@@ -104,6 +104,80 @@ fn replay_with_consumer_here(records: &[Record], queue_capacity: usize) -> (Repl
     })
 }
 
+/// The engine's events for a stream, recorded once (untimed) so the hand-off alone can be
+/// replayed: every event in order, and how many each command produced.
+pub struct RecordedEvents {
+    events: Vec<OutEvent>,
+    per_command: Vec<u32>,
+}
+
+struct Recorder<'a> {
+    out: &'a mut RecordedEvents,
+    this_command: u32,
+}
+
+impl Sink for Recorder<'_> {
+    #[inline]
+    fn event(&mut self, e: OutEvent) {
+        self.out.events.push(e);
+        self.this_command += 1;
+    }
+    #[inline]
+    fn end_command(&mut self) {
+        self.out.per_command.push(self.this_command);
+        self.this_command = 0;
+    }
+}
+
+/// Run `records` through a fresh engine once, keeping every event.
+pub fn record_events(records: &[Record]) -> RecordedEvents {
+    let mut out = RecordedEvents { events: Vec::new(), per_command: Vec::with_capacity(records.len()) };
+    let mut driver = EngineDriver::new();
+    let mut rec = Recorder { out: &mut out, this_command: 0 };
+    for r in records {
+        driver.apply(r, &mut rec);
+    }
+    out
+}
+
+/// The hand-off alone: the engine's recorded events pushed over the ring exactly as the
+/// engine thread pushes them (published at the end of each command), with no matching.
+/// Its messages/s bound what any engine can reach with this event stream and this hand-off
+/// on this machine.
+pub fn replay_handoff_only(recorded: &RecordedEvents, queue_capacity: usize) -> ReplayOutcome {
+    crate::pinning::on_engine_thread(|| {
+        let (producer, consumer) = channel(queue_capacity);
+        std::thread::scope(|s| {
+            let handle = s.spawn(move || {
+                crate::pinning::pin_consumer_thread();
+                consume(consumer)
+            });
+            let mut sink = QueueSink { producer, sent: 0 };
+            let start = Instant::now();
+            let mut next = 0usize;
+            for &n in &recorded.per_command {
+                for e in &recorded.events[next..next + n as usize] {
+                    sink.event(*e);
+                }
+                next += n as usize;
+                sink.end_command();
+            }
+            let sent = sink.sent;
+            drop(sink);
+            let tally = handle.join().expect("consumer thread panicked");
+            let seconds = start.elapsed().as_secs_f64();
+            ReplayOutcome {
+                messages: recorded.per_command.len() as u64,
+                rejected: 0,
+                events: sent,
+                trades: tally.trades,
+                consumed: tally.events,
+                seconds,
+            }
+        })
+    })
+}
+
 /// Repeated measurements of one mode.
 #[derive(Clone, Debug, Serialize)]
 pub struct ModeResult {
@@ -149,6 +223,9 @@ pub struct ScenarioThroughput {
     pub with_consumer: ModeResult,
     /// Same replay with events tallied in place, for reference.
     pub without_consumer: ModeResult,
+    /// The hand-off alone: the same events over the same ring with no engine work
+    /// ([`replay_handoff_only`]); the ceiling of `with_consumer` on this machine.
+    pub handoff_only: ModeResult,
 }
 
 /// The whole throughput section.
@@ -191,25 +268,31 @@ pub fn run_throughput(
         let t = Instant::now();
         let records = generate(GeneratorConfig::new(sc, seed), count);
         let generate_seconds = t.elapsed().as_secs_f64();
+        let recorded = record_events(&records);
         let mut with = Vec::new();
         let mut without = Vec::new();
+        let mut handoff = Vec::new();
         for _ in 0..repeat {
             with.push(replay_with_consumer(&records, queue_capacity).0);
             without.push(replay_inline(&records).0);
+            handoff.push(replay_handoff_only(&recorded, queue_capacity));
         }
+        drop(recorded);
         let r = ScenarioThroughput {
             scenario: sc.name().to_string(),
             messages: records.len() as u64,
             generate_seconds,
             with_consumer: summarize(&with, true),
             without_consumer: summarize(&without, false),
+            handoff_only: summarize(&handoff, true),
         };
         eprintln!(
-            "  throughput {:<12} {:>6.2} M msg/s  {:>6.2} M events/s  (no consumer: {:>6.2} M msg/s)  events/msg {:.2}  trades {}  rejected {}",
+            "  throughput {:<12} {:>6.2} M msg/s  {:>6.2} M events/s  (no consumer: {:>6.2} M msg/s; hand-off alone: {:>6.2} M msg/s)  events/msg {:.2}  trades {}  rejected {}",
             r.scenario,
             r.with_consumer.messages_per_s / 1e6,
             r.with_consumer.events_per_s / 1e6,
             r.without_consumer.messages_per_s / 1e6,
+            r.handoff_only.messages_per_s / 1e6,
             r.with_consumer.events as f64 / r.messages.max(1) as f64,
             r.with_consumer.trades,
             r.with_consumer.rejected,

@@ -4,9 +4,13 @@ use lft_bench::baseline::BaselineBook;
 use lft_bench::compare::{compare_records, replay_baseline, replay_engine, replay_orderbook_rs};
 use lft_bench::drive::EngineDriver;
 use lft_bench::events::{OutEvent, Sink};
-use lft_bench::latency::{default_rates, instant_now_cost_ns, run_noise_floor, run_open_loop};
+use lft_bench::latency::{
+    default_rates, instant_now_cost_ns, run_noise_floor, run_open_loop, run_service_trace, SLOW_SERVICE_NS,
+};
 use lft_bench::memory::{replay_growth, resting_memory, rss_bytes, BookKind};
-use lft_bench::throughput::{replay_inline, replay_with_consumer, run_throughput};
+use lft_bench::throughput::{
+    record_events, replay_handoff_only, replay_inline, replay_with_consumer, run_throughput,
+};
 use lft_workload::{generate, GeneratorConfig, Kind, Record, Scenario};
 
 fn stream(scenario: Scenario, n: usize) -> Vec<Record> {
@@ -58,7 +62,42 @@ fn throughput_counts_add_up() {
         assert_eq!(s.with_consumer.consumer_received_all, Some(true));
         assert_eq!(s.with_consumer.events, s.without_consumer.events);
         assert!(s.with_consumer.messages_per_s > 0.0);
+        assert_eq!(s.handoff_only.consumer_received_all, Some(true));
+        assert_eq!(s.handoff_only.events, s.with_consumer.events);
     }
+}
+
+/// The hand-off-only replay pushes exactly the engine's events, command by command, and the
+/// consumer receives them all.
+#[test]
+fn handoff_only_replays_the_engines_events() {
+    let records = stream(Scenario::Normal, 20_000);
+    let (with, consumer_tally) = replay_with_consumer(&records, 64);
+    let handoff = replay_handoff_only(&record_events(&records), 64);
+    assert_eq!(handoff.messages, with.messages);
+    assert_eq!(handoff.events, with.events);
+    assert_eq!(handoff.consumed, handoff.events);
+    assert_eq!(handoff.trades, consumer_tally.trades);
+}
+
+/// The service-time trace covers every command of each pass, and what it calls slow in both
+/// engine passes is slow in each.
+#[test]
+fn service_trace_times_every_command_and_pairs_slow_ones() {
+    let records = stream(Scenario::Normal, 20_000);
+    let t = run_service_trace(&records);
+    for pass in [&t.engine_first, &t.engine_second, &t.noise_floor] {
+        let p = pass.percentiles_ns;
+        assert!(p.p50 <= p.p99 && p.p99 <= p.p999 && p.p999 <= p.p9999 && p.p9999 <= p.max);
+        assert_eq!(pass.slow_commands, pass.slow.len());
+        assert!(pass.slow.iter().all(|s| s.ns as u64 > SLOW_SERVICE_NS));
+    }
+    for s in &t.slow_in_both {
+        assert!(s.ns.iter().all(|&ns| ns as u64 > SLOW_SERVICE_NS));
+        assert!(["new", "cancel", "modify"].contains(&s.kind));
+        assert!(s.events >= 1, "every command reports or is refused");
+    }
+    assert!((0.0..=1.0).contains(&t.repeat_share));
 }
 
 /// Events leave the engine thread in sequence order (trades and maker updates merged,
