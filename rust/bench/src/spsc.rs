@@ -57,7 +57,16 @@ pub struct Consumer<T: Copy + Send> {
 /// A ring holding at least `capacity` values (rounded up to a power of two, at least 2).
 pub fn channel<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
     let cap = capacity.max(2).next_power_of_two();
-    let slots = (0..cap).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect();
+    let slots: Box<[UnsafeCell<MaybeUninit<T>>]> =
+        (0..cap).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect();
+    // Touch every page now: a ring's first lap otherwise takes a page fault every few dozen
+    // values, and on this VM one of those can take 30-100 µs, which the latency trace then
+    // blames on whichever command met it.
+    for slot in slots.iter() {
+        // SAFETY: writing a byte into an uninitialised slot we own exclusively (the ring is
+        // not shared yet); `MaybeUninit` bytes may hold anything.
+        unsafe { std::ptr::write_volatile(slot.get().cast::<u8>(), 0) };
+    }
     let ring = Arc::new(Ring {
         head: CachePadded::new(AtomicUsize::new(0)),
         tail: CachePadded::new(AtomicUsize::new(0)),
