@@ -180,7 +180,12 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{f.get('ratio_engine_replay_vs_python', 0):.2f}x |"
             )
         lines.append("")
-    scen = _get(rust, "throughput", "scenarios") or {}
+    scen = dict(_get(rust, "throughput", "scenarios") or {})
+    # The public shapes' Rust engine-alone rates (`lft-bench public`, same seeded streams).
+    for row in _get(rust, "public", "scenarios") or []:
+        name = _get(row, "shape", "scenario")
+        if name and name not in scen:
+            scen[name] = {"without_consumer": {"messages_per_s": row.get("engine_alone")}}
     common = [n for n in flows if n in scen]
     if common:
         lines += [
@@ -446,7 +451,8 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
         ax.set_xticks([j + 1.5 * width for j in range(len(names))], names)
         ax.set_ylabel("million messages / s")
         ax.set_title("Public-shape scenarios")
-        ax.legend(fontsize=8)
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.3)
+        ax.legend(fontsize=8, loc="upper center", ncol=2)
         fig.tight_layout()
         fig.savefig(out / "public.png", dpi=110)
         plt.close(fig)
