@@ -310,8 +310,8 @@ def public_table(pub: dict[str, Any]) -> list[str]:
         f"{_fmt_rate(worst[1])} messages/s with the consumer.",
         "",
         "Hand-off alone: the engine's own events for the stream, recorded once, pushed over the "
-        "same ring to the same consumer with no matching at all. It bounds what any engine "
-        "producing these events can reach with a consumer on this machine.",
+        "same ring to the same consumer with no matching at all: an estimate of the ceiling of "
+        "an engine handing these events to a consumer on this machine.",
         "",
     ]
     return lines

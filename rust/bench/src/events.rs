@@ -2,7 +2,7 @@
 
 use lft_engine::{OrderUpdate, Trade};
 
-use crate::spsc::{Consumer, Producer};
+use crate::spsc::{channel, Consumer, Producer};
 
 /// A command the book refused (unknown id on cancel/modify, duplicate id, invalid order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,4 +108,26 @@ pub fn consume(mut consumer: Consumer<OutEvent>) -> EventTally {
     let mut tally = EventTally::default();
     consumer.run(|e| tally.add(&e));
     tally
+}
+
+/// Run `produce` on this thread with a [`QueueSink`] over a fresh ring of `queue_capacity`
+/// events, while a consumer thread (pinned as the consumer, see [`crate::pinning`]) tallies
+/// every event. Once `produce` returns, the ring is closed and the consumer drained and
+/// joined; returns what `produce` returned, the events it pushed, and the consumer's tally.
+pub fn with_consumer_thread<R>(
+    queue_capacity: usize,
+    produce: impl FnOnce(&mut QueueSink) -> R,
+) -> (R, u64, EventTally) {
+    let (producer, consumer) = channel(queue_capacity);
+    std::thread::scope(|s| {
+        let joiner = s.spawn(move || {
+            crate::pinning::pin_consumer_thread();
+            consume(consumer)
+        });
+        let mut sink = QueueSink { producer, sent: 0 };
+        let out = produce(&mut sink);
+        let sent = sink.sent;
+        drop(sink); // closes the ring
+        (out, sent, joiner.join().expect("consumer thread panicked"))
+    })
 }

@@ -12,8 +12,7 @@ use lft_workload::{generate, GeneratorConfig, Record, Scenario};
 use serde::Serialize;
 
 use crate::drive::EngineDriver;
-use crate::events::{consume, OutEvent, QueueSink, RejectNotice, Sink};
-use crate::spsc::channel;
+use crate::events::{with_consumer_thread, OutEvent, QueueSink, RejectNotice, Sink};
 use crate::stats::{median, rate};
 use crate::throughput::quick_throughput;
 
@@ -129,16 +128,10 @@ fn open_loop_here(
     assert!(rate_per_s > 0.0, "rate must be positive");
     let interval_ns = 1e9 / rate_per_s;
     let mut hist = Histogram::<u64>::new_with_bounds(1, MAX_TRACKED_NS, 3).expect("valid histogram bounds");
-    let (producer, consumer) = channel(queue_capacity);
-    std::thread::scope(|s| {
-        let joiner = s.spawn(move || {
-            crate::pinning::pin_consumer_thread();
-            consume(consumer)
-        });
-        let mut sink = QueueSink { producer, sent: 0 };
-        let mut late_starts = 0u64;
-        let (mut stalls, mut stalled_ns) = (0u64, 0u64);
-        let switches_before = involuntary_switches();
+    let mut late_starts = 0u64;
+    let (mut stalls, mut stalled_ns) = (0u64, 0u64);
+    let switches_before = involuntary_switches();
+    let (elapsed, sent, tally) = with_consumer_thread(queue_capacity, |sink| {
         // Give the consumer thread a moment to start before the first deadline.
         let t0 = Instant::now() + Duration::from_millis(2);
         let mut now = Instant::now();
@@ -159,7 +152,7 @@ fn open_loop_here(
                 }
             }
             let before = now;
-            handle(r, &mut sink);
+            handle(r, sink);
             now = Instant::now();
             let gap = now.saturating_duration_since(before).as_nanos() as u64;
             if gap > STALL_NS {
@@ -168,31 +161,22 @@ fn open_loop_here(
             }
             hist.saturating_record(now.saturating_duration_since(due).as_nanos().min(u64::MAX as u128) as u64);
         }
-        let elapsed = now.saturating_duration_since(t0).as_secs_f64();
-        let switches = involuntary_switches().zip(switches_before).map(|(a, b)| a.saturating_sub(b));
-        let sent = sink.sent;
-        drop(sink);
-        let tally = joiner.join().expect("consumer thread panicked");
-        RateResult {
-            rate: rate_per_s,
-            achieved_rate: rate(records.len() as u64, elapsed),
-            commands: hist.len(),
-            late_starts,
-            events: sent,
-            consumer_received_all: tally.events == sent,
-            percentiles_ns: Percentiles {
-                p50: hist.value_at_quantile(0.5),
-                p99: hist.value_at_quantile(0.99),
-                p999: hist.value_at_quantile(0.999),
-                p9999: hist.value_at_quantile(0.9999),
-                max: hist.max(),
-            },
-            mean_ns: hist.mean(),
-            stalls,
-            stalled_ns,
-            involuntary_switches: switches,
-        }
-    })
+        now.saturating_duration_since(t0).as_secs_f64()
+    });
+    let switches = involuntary_switches().zip(switches_before).map(|(a, b)| a.saturating_sub(b));
+    RateResult {
+        rate: rate_per_s,
+        achieved_rate: rate(records.len() as u64, elapsed),
+        commands: hist.len(),
+        late_starts,
+        events: sent,
+        consumer_received_all: tally.events == sent,
+        percentiles_ns: percentiles(&hist),
+        mean_ns: hist.mean(),
+        stalls,
+        stalled_ns,
+        involuntary_switches: switches,
+    }
 }
 
 /// The latency section.
@@ -307,8 +291,8 @@ pub fn fmt_ns(ns: u64) -> String {
     }
 }
 
-/// A command whose service time (the handler call alone, not the wait before it) passed
-/// [`SLOW_SERVICE_NS`].
+/// A command whose service time (the handler call alone: the engine and the push of its
+/// events, not the wait for its scheduled time) passed [`SLOW_SERVICE_NS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct SlowCommand {
     /// Position in the stream.
@@ -339,7 +323,9 @@ pub struct ServicePass {
 /// do-nothing handler once, each command's service time measured alone. A command slow in
 /// both engine passes is slow because of the work it does (the engine's own stall: a table
 /// growing, a long sweep); one slow in a single pass met the machine (an interrupt, the
-/// hypervisor, a preemption), which hits the do-nothing handler just as often.
+/// hypervisor, a preemption), which hits the do-nothing handler at a similar rate per second
+/// of running (that pass is shorter, so it meets fewer). A push that waits for a full ring
+/// (the consumer preempted) counts as service time too.
 #[derive(Clone, Debug, Serialize)]
 pub struct ServiceTrace {
     /// First engine pass.
@@ -373,18 +359,12 @@ fn service_pass(records: &[Record], mut handle: impl FnMut(&Record, &mut QueueSi
     crate::pinning::on_engine_thread(|| {
         let mut hist =
             Histogram::<u64>::new_with_bounds(1, MAX_TRACKED_NS, 3).expect("valid histogram bounds");
-        let (producer, consumer) = channel(DEFAULT_TRACE_QUEUE);
-        std::thread::scope(|s| {
-            let joiner = s.spawn(move || {
-                crate::pinning::pin_consumer_thread();
-                consume(consumer)
-            });
-            let mut sink = QueueSink { producer, sent: 0 };
+        let ((slow, slow_ns), _, _) = with_consumer_thread(DEFAULT_TRACE_QUEUE, |sink| {
             let mut slow = Vec::new();
             let mut slow_ns = 0u64;
             for (i, r) in records.iter().enumerate() {
                 let before = Instant::now();
-                handle(r, &mut sink);
+                handle(r, sink);
                 let ns = before.elapsed().as_nanos().min(u32::MAX as u128) as u64;
                 hist.saturating_record(ns);
                 if ns > SLOW_SERVICE_NS {
@@ -392,10 +372,9 @@ fn service_pass(records: &[Record], mut handle: impl FnMut(&Record, &mut QueueSi
                     slow_ns += ns;
                 }
             }
-            drop(sink);
-            joiner.join().expect("consumer thread panicked");
-            ServicePass { percentiles_ns: percentiles(&hist), slow_commands: slow.len(), slow, slow_ns }
-        })
+            (slow, slow_ns)
+        });
+        ServicePass { percentiles_ns: percentiles(&hist), slow_commands: slow.len(), slow, slow_ns }
     })
 }
 

@@ -143,11 +143,11 @@ pub struct PublicRow {
     pub with_consumer_over_baseline: f64,
     /// `engine_alone / baseline`.
     pub alone_over_baseline: f64,
-    /// The same events over the same ring with no engine work, messages/s: the most any
-    /// engine can reach with a consumer on this machine.
+    /// The same events over the same ring with no engine work, messages/s: an estimate of
+    /// the most an engine handing these events to a consumer reaches on this machine.
     pub handoff_only: f64,
-    /// `handoff_only / baseline`: below 1, the with-consumer target is out of reach for
-    /// any engine producing these events, however fast its matching.
+    /// `handoff_only / baseline`: well below 1, the with-consumer target is out of reach
+    /// for an engine producing these events over this ring, however fast its matching.
     pub handoff_only_over_baseline: f64,
     /// All books printed the same trades.
     pub trades_equal: bool,

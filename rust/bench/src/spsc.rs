@@ -15,6 +15,9 @@ use std::sync::Arc;
 
 use crossbeam_utils::{Backoff, CachePadded};
 
+/// Page size assumed when touching a new ring's memory (the smallest common one).
+const PAGE: usize = 4096;
+
 /// Most values either side handles before it publishes its index.
 pub const PUBLISH_EVERY: usize = 64;
 
@@ -61,11 +64,18 @@ pub fn channel<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
         (0..cap).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect();
     // Touch every page now: a ring's first lap otherwise takes a page fault every few dozen
     // values, and on this VM one of those can take 30-100 µs, which the latency trace then
-    // blames on whichever command met it.
-    for slot in slots.iter() {
-        // SAFETY: writing a byte into an uninitialised slot we own exclusively (the ring is
-        // not shared yet); `MaybeUninit` bytes may hold anything.
-        unsafe { std::ptr::write_volatile(slot.get().cast::<u8>(), 0) };
+    // blames on whichever command met it. Touched slots start at most a page apart, and a
+    // value larger than a page is touched once per page.
+    let size = std::mem::size_of::<T>();
+    if let Some(per_page) = PAGE.checked_div(size) {
+        for slot in slots.iter().step_by(per_page.max(1)) {
+            for offset in (0..size).step_by(PAGE) {
+                // SAFETY: `offset < size_of::<T>()`, so the byte is inside this slot's
+                // `MaybeUninit<T>`, which the ring owns exclusively (it is not shared yet);
+                // `MaybeUninit` bytes may hold anything.
+                unsafe { std::ptr::write_volatile(slot.get().cast::<u8>().add(offset), 0) };
+            }
+        }
     }
     let ring = Arc::new(Ring {
         head: CachePadded::new(AtomicUsize::new(0)),
@@ -210,6 +220,18 @@ impl<T: Copy + Send> Consumer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rings_of_zero_sized_and_page_sized_values_work() {
+        let (mut p, mut c) = channel::<()>(4);
+        p.try_push(()).unwrap();
+        p.flush();
+        assert_eq!(c.try_pop(), Some(()));
+        let (mut p, mut c) = channel::<[u8; 10_000]>(2);
+        p.try_push([7; 10_000]).unwrap();
+        p.flush();
+        assert_eq!(c.try_pop().map(|v| v[9_999]), Some(7));
+    }
 
     #[test]
     fn fifo_single_thread() {

@@ -8,8 +8,7 @@ use lft_workload::{generate, GeneratorConfig, Record, Scenario};
 use serde::Serialize;
 
 use crate::drive::EngineDriver;
-use crate::events::{consume, EventTally, OutEvent, QueueSink, Sink};
-use crate::spsc::channel;
+use crate::events::{with_consumer_thread, EventTally, OutEvent, Sink};
 use crate::stats::{median, rate};
 
 /// Default ring capacity in events.
@@ -76,32 +75,24 @@ pub fn replay_with_consumer(records: &[Record], queue_capacity: usize) -> (Repla
 
 fn replay_with_consumer_here(records: &[Record], queue_capacity: usize) -> (ReplayOutcome, EventTally) {
     let mut driver = EngineDriver::new();
-    let (producer, consumer) = channel(queue_capacity);
-    std::thread::scope(|s| {
-        let handle = s.spawn(move || {
-            crate::pinning::pin_consumer_thread();
-            consume(consumer)
-        });
-        let mut sink = QueueSink { producer, sent: 0 };
-        let mut rejected = 0u64;
+    let ((start, rejected), sent, tally) = with_consumer_thread(queue_capacity, |sink| {
         let start = Instant::now();
+        let mut rejected = 0u64;
         for r in records {
-            rejected += !driver.apply(r, &mut sink) as u64;
+            rejected += !driver.apply(r, sink) as u64;
         }
-        let sent = sink.sent;
-        drop(sink); // closes the ring
-        let tally = handle.join().expect("consumer thread panicked");
-        let seconds = start.elapsed().as_secs_f64();
-        let out = ReplayOutcome {
-            messages: records.len() as u64,
-            rejected,
-            events: sent,
-            trades: tally.trades,
-            consumed: tally.events,
-            seconds,
-        };
-        (out, tally)
-    })
+        (start, rejected)
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    let out = ReplayOutcome {
+        messages: records.len() as u64,
+        rejected,
+        events: sent,
+        trades: tally.trades,
+        consumed: tally.events,
+        seconds,
+    };
+    (out, tally)
 }
 
 /// The engine's events for a stream, recorded once (untimed) so the hand-off alone can be
@@ -109,6 +100,8 @@ fn replay_with_consumer_here(records: &[Record], queue_capacity: usize) -> (Repl
 pub struct RecordedEvents {
     events: Vec<OutEvent>,
     per_command: Vec<u32>,
+    /// Commands the engine refused (each left one reject notice among the events).
+    rejected: u64,
 }
 
 struct Recorder<'a> {
@@ -119,6 +112,7 @@ struct Recorder<'a> {
 impl Sink for Recorder<'_> {
     #[inline]
     fn event(&mut self, e: OutEvent) {
+        self.out.rejected += matches!(e, OutEvent::Reject(_)) as u64;
         self.out.events.push(e);
         self.this_command += 1;
     }
@@ -131,7 +125,8 @@ impl Sink for Recorder<'_> {
 
 /// Run `records` through a fresh engine once, keeping every event.
 pub fn record_events(records: &[Record]) -> RecordedEvents {
-    let mut out = RecordedEvents { events: Vec::new(), per_command: Vec::with_capacity(records.len()) };
+    let mut out =
+        RecordedEvents { events: Vec::new(), per_command: Vec::with_capacity(records.len()), rejected: 0 };
     let mut driver = EngineDriver::new();
     let mut rec = Recorder { out: &mut out, this_command: 0 };
     for r in records {
@@ -142,17 +137,12 @@ pub fn record_events(records: &[Record]) -> RecordedEvents {
 
 /// The hand-off alone: the engine's recorded events pushed over the ring exactly as the
 /// engine thread pushes them (published at the end of each command), with no matching.
-/// Its messages/s bound what any engine can reach with this event stream and this hand-off
-/// on this machine.
+/// Its messages/s estimate the ceiling of an engine handing this event stream over this
+/// ring on this machine. An estimate, not a bound: the recorded events stream in from
+/// memory, where an engine writes its events from cache.
 pub fn replay_handoff_only(recorded: &RecordedEvents, queue_capacity: usize) -> ReplayOutcome {
     crate::pinning::on_engine_thread(|| {
-        let (producer, consumer) = channel(queue_capacity);
-        std::thread::scope(|s| {
-            let handle = s.spawn(move || {
-                crate::pinning::pin_consumer_thread();
-                consume(consumer)
-            });
-            let mut sink = QueueSink { producer, sent: 0 };
+        let (start, sent, tally) = with_consumer_thread(queue_capacity, |sink| {
             let start = Instant::now();
             let mut next = 0usize;
             for &n in &recorded.per_command {
@@ -162,19 +152,16 @@ pub fn replay_handoff_only(recorded: &RecordedEvents, queue_capacity: usize) -> 
                 next += n as usize;
                 sink.end_command();
             }
-            let sent = sink.sent;
-            drop(sink);
-            let tally = handle.join().expect("consumer thread panicked");
-            let seconds = start.elapsed().as_secs_f64();
-            ReplayOutcome {
-                messages: recorded.per_command.len() as u64,
-                rejected: 0,
-                events: sent,
-                trades: tally.trades,
-                consumed: tally.events,
-                seconds,
-            }
-        })
+            start
+        });
+        ReplayOutcome {
+            messages: recorded.per_command.len() as u64,
+            rejected: recorded.rejected,
+            events: sent,
+            trades: tally.trades,
+            consumed: tally.events,
+            seconds: start.elapsed().as_secs_f64(),
+        }
     })
 }
 
@@ -224,7 +211,7 @@ pub struct ScenarioThroughput {
     /// Same replay with events tallied in place, for reference.
     pub without_consumer: ModeResult,
     /// The hand-off alone: the same events over the same ring with no engine work
-    /// ([`replay_handoff_only`]); the ceiling of `with_consumer` on this machine.
+    /// ([`replay_handoff_only`]); an estimate of the ceiling of `with_consumer` here.
     pub handoff_only: ModeResult,
 }
 

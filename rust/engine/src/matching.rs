@@ -632,8 +632,8 @@ impl<'a> Step<'a> {
     }
 
     /// The logging half of [`Step::apply_level`], out of line: only books that track level
-    /// changes or statistics periods get here.
-    #[cold]
+    /// changes or statistics periods get here (every `TradingSystem` book does, so it is not
+    /// marked cold).
     #[inline(never)]
     fn log_level(&mut self, node: &Node, delta: &LevelDelta) {
         let (quantity, order_count) = node.level.counters.visible_and_orders();
