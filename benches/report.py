@@ -395,6 +395,15 @@ def _scaling_runs(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return runs
 
 
+def _grouped_bars(ax: Any, names: list[str], series: dict[str, list[Any]], width: float) -> None:
+    """One group of bars per name, one bar per series (values in messages/s, drawn in millions)."""
+    for i, (label, vals) in enumerate(series.items()):
+        xs = [j + i * width for j in range(len(names))]
+        ax.bar(xs, [(v or 0) / 1e6 for v in vals], width, label=label)
+    ax.set_xticks([j + (len(series) - 1) / 2 * width for j in range(len(names))], names)
+    ax.set_ylabel("million messages / s")
+
+
 def plots(report: dict[str, Any], out: Path) -> list[str]:
     try:
         import matplotlib
@@ -422,12 +431,7 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
             "Python one call each": [_get(flows, n, "engine_per_call", "per_s") for n in names],
             "pure-Python heapq book": [_get(flows, n, "python_book", "per_s") for n in names],
         }
-        width = 0.16
-        for i, (label, vals) in enumerate(series.items()):
-            xs = [j + i * width for j in range(len(names))]
-            ax.bar(xs, [(v or 0) / 1e6 for v in vals], width, label=label)
-        ax.set_xticks([j + 2 * width for j in range(len(names))], names)
-        ax.set_ylabel("million messages / s")
+        _grouped_bars(ax, names, series, width=0.16)
         ax.set_title("Throughput by scenario")
         ax.legend(fontsize=8)
         fig.tight_layout()
@@ -438,18 +442,15 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
     if public_rows:
         fig, ax = plt.subplots(figsize=(8, 4))
         names = [_get(r, "shape", "scenario") for r in public_rows]
-        series = {
+        keys = {
             "engine, events to a consumer thread": "engine_with_consumer",
             "engine alone": "engine_alone",
             "hand-off alone (no matching)": "handoff_only",
             "bare BTreeMap baseline": "baseline",
         }
-        width = 0.2
-        for i, (label, key) in enumerate(series.items()):
-            xs = [j + i * width for j in range(len(names))]
-            ax.bar(xs, [(r.get(key) or 0) / 1e6 for r in public_rows], width, label=label)
-        ax.set_xticks([j + 1.5 * width for j in range(len(names))], names)
-        ax.set_ylabel("million messages / s")
+        _grouped_bars(
+            ax, names, {label: [r.get(key) for r in public_rows] for label, key in keys.items()}, width=0.2
+        )
         ax.set_title("Public-shape scenarios")
         ax.set_ylim(top=ax.get_ylim()[1] * 1.3)
         ax.legend(fontsize=8, loc="upper center", ncol=2)

@@ -104,10 +104,13 @@ pub fn run_open_loop(records: &[Record], rate_per_s: f64, queue_capacity: usize)
 /// The same open loop with a handler that only hands one event per command to the
 /// consumer: the latency floor of the machine, the clock and the hand-off.
 pub fn run_noise_floor(records: &[Record], rate_per_s: f64, queue_capacity: usize) -> RateResult {
-    open_loop(records, rate_per_s, queue_capacity, |r, sink| {
-        sink.event(OutEvent::Reject(RejectNotice { order_id: r.order_id, kind: r.kind, code: 0 }));
-        sink.end_command();
-    })
+    open_loop(records, rate_per_s, queue_capacity, do_nothing)
+}
+
+/// The do-nothing handler: one event per command handed to the consumer, no book.
+fn do_nothing(r: &Record, sink: &mut QueueSink) {
+    sink.event(OutEvent::Reject(RejectNotice { order_id: r.order_id, kind: r.kind, code: 0 }));
+    sink.end_command();
 }
 
 fn open_loop(
@@ -261,7 +264,7 @@ pub fn run_latency(
     }
     let noise_floor_1m = run_noise_floor(&records, 1e6, queue_capacity);
     print("noise-floor", &noise_floor_1m);
-    let service_trace = run_service_trace(&records);
+    let service_trace = run_service_trace(&records, queue_capacity);
     print_service_trace(&service_trace);
     LatencyReport {
         scenario: scenario.name().to_string(),
@@ -355,11 +358,15 @@ pub struct SlowInBoth {
     pub resting: usize,
 }
 
-fn service_pass(records: &[Record], mut handle: impl FnMut(&Record, &mut QueueSink) + Send) -> ServicePass {
+fn service_pass(
+    records: &[Record],
+    queue_capacity: usize,
+    mut handle: impl FnMut(&Record, &mut QueueSink) + Send,
+) -> ServicePass {
     crate::pinning::on_engine_thread(|| {
         let mut hist =
             Histogram::<u64>::new_with_bounds(1, MAX_TRACKED_NS, 3).expect("valid histogram bounds");
-        let ((slow, slow_ns), _, _) = with_consumer_thread(DEFAULT_TRACE_QUEUE, |sink| {
+        let ((slow, slow_ns), _, _) = with_consumer_thread(queue_capacity, |sink| {
             let mut slow = Vec::new();
             let mut slow_ns = 0u64;
             for (i, r) in records.iter().enumerate() {
@@ -378,8 +385,6 @@ fn service_pass(records: &[Record], mut handle: impl FnMut(&Record, &mut QueueSi
     })
 }
 
-const DEFAULT_TRACE_QUEUE: usize = 8192;
-
 fn percentiles(hist: &Histogram<u64>) -> Percentiles {
     Percentiles {
         p50: hist.value_at_quantile(0.5),
@@ -390,20 +395,17 @@ fn percentiles(hist: &Histogram<u64>) -> Percentiles {
     }
 }
 
-/// Run the per-command timing trace on `records`.
-pub fn run_service_trace(records: &[Record]) -> ServiceTrace {
+/// Run the per-command timing trace on `records`, over a ring of `queue_capacity` events.
+pub fn run_service_trace(records: &[Record], queue_capacity: usize) -> ServiceTrace {
     let engine_pass = || {
         let mut driver = EngineDriver::new();
-        service_pass(records, |r, sink| {
+        service_pass(records, queue_capacity, |r, sink| {
             driver.apply(r, sink);
         })
     };
     let engine_first = engine_pass();
     let engine_second = engine_pass();
-    let noise_floor = service_pass(records, |r, sink| {
-        sink.event(OutEvent::Reject(RejectNotice { order_id: r.order_id, kind: r.kind, code: 0 }));
-        sink.end_command();
-    });
+    let noise_floor = service_pass(records, queue_capacity, do_nothing);
     let second: std::collections::HashMap<u32, u32> =
         engine_second.slow.iter().map(|s| (s.index, s.ns)).collect();
     let mut slow_in_both: Vec<SlowInBoth> = engine_first

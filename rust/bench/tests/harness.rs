@@ -85,7 +85,7 @@ fn handoff_only_replays_the_engines_events() {
 #[test]
 fn service_trace_times_every_command_and_pairs_slow_ones() {
     let records = stream(Scenario::Normal, 20_000);
-    let t = run_service_trace(&records);
+    let t = run_service_trace(&records, 256);
     for pass in [&t.engine_first, &t.engine_second, &t.noise_floor] {
         let p = pass.percentiles_ns;
         assert!(p.p50 <= p.p99 && p.p99 <= p.p999 && p.p999 <= p.p9999 && p.p9999 <= p.max);

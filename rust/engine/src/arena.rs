@@ -37,7 +37,7 @@ pub(crate) struct RestingOrder {
     next: u32,
     /// The slab's: the generation of the slot holding this record (kept while the slot is
     /// free, so a stale [`Handle`] never resolves), and whether the slot is occupied. Kept
-    /// here, in the record's padding, rather than beside it: a slot is 120 bytes, not 128.
+    /// here, in the record's padding, rather than beside it: a slot is 112 bytes, not 120.
     slot_generation: u32,
     occupied: bool,
 }
@@ -255,7 +255,7 @@ impl Arena {
 const NO_EXPIRY: Timestamp = Timestamp::MAX;
 
 /// A resting order as [`Arena::copy_slots`] copies it: every field but the level pointer and
-/// the back link (plain data, and 104 bytes where a slot takes 120: what a capture of a
+/// the back link (plain data, and 104 bytes where a slot takes 112: what a capture of a
 /// large book costs is mostly the first touch of the memory it writes).
 #[derive(Clone, Copy)]
 struct CopiedOrder {
