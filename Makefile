@@ -230,7 +230,7 @@ nightly:
 # the reason.
 MIRI_FLAGS ?= -Zmiri-tree-borrows -Zmiri-ignore-leaks -Zmiri-permissive-provenance
 MIRI_ENV := MIRIFLAGS="$(MIRI_FLAGS)" CARGO_TARGET_DIR=target/miri
-MIRI_UNIT := arena:: retained:: id_index:: price_index:: latch:: book:: system::queue:: system::broadcast:: system::reply::
+MIRI_UNIT := arena:: retained:: id_index:: price_index:: skiplist:: latch:: book:: system::queue:: system::broadcast:: system::reply::
 MIRI_TESTS := --test semantics --test miri_concurrent
 miri: nightly
 	$(MIRI_ENV) cargo +$(NIGHTLY) miri test -p lft-engine --lib -- $(MIRI_UNIT)

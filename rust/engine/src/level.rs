@@ -261,8 +261,6 @@ pub(crate) struct LevelQueue {
     pub tail: u32,
     /// Open quantity including hidden iceberg quantity (for FOK and overflow checks).
     pub total_open: Lots,
-    /// Whether the node is currently linked into its side's skiplist.
-    pub linked: bool,
     /// Identifies the latest time the level became empty (see `Step::retire_level`).
     pub empty_stamp: u64,
     /// Older neighbour in the writer's retained-levels list, null if none or not retained.
@@ -278,7 +276,6 @@ impl LevelQueue {
             head: NIL,
             tail: NIL,
             total_open: 0,
-            linked: false,
             empty_stamp: 0,
             retained_prev: std::ptr::null(),
             retained_next: std::ptr::null(),

@@ -142,7 +142,7 @@ const FINGER_REACH: Ticks = 8;
 /// this small is a few cached lists, and sparse books (levels far apart, where probes find
 /// nothing) are small ones.
 #[cfg(not(miri))]
-const FINGER_MIN_LEVELS: usize = 512;
+const FINGER_MIN_LEVELS: usize = 64;
 /// Small under Miri, so that a test book small enough to interpret takes the finger's paths.
 #[cfg(miri)]
 const FINGER_MIN_LEVELS: usize = 16;
@@ -366,16 +366,14 @@ impl Writer {
         // SAFETY: just created and indexed; alive until retired through the epoch.
         let n = unsafe { &*s.as_raw() };
         n.level.counters.set_words(counters);
+        if let Some(stamp) = retained {
+            // SAFETY: we are the book's writer; no other reference to this queue exists.
+            unsafe { n.level.queue() }.empty_stamp = stamp;
+            // SAFETY: a fresh, unlinked node, indexed (so alive until evicted).
+            unsafe { self.retained.push_newest(n) };
+        }
         // SAFETY: we are the book's writer; no other reference to this queue exists.
         let q = unsafe { n.level.queue() };
-        match retained {
-            None => q.linked = true,
-            Some(stamp) => {
-                q.empty_stamp = stamp;
-                // SAFETY: a fresh, unlinked node, indexed (so alive until evicted).
-                unsafe { self.retained.push_newest(n) };
-            }
-        }
         for (mut o, expire) in orders {
             o.node = n as *const Node;
             let open = o.open;
@@ -509,7 +507,7 @@ impl<'a> Step<'a> {
         false
     }
 
-    /// The linked levels just better than `price` on `side`, for linking or unlinking a level
+    /// The linked levels just better than `price` on `side`, for linking a level
     /// of `height` at `price` without a search from the head. The price index tells which
     /// prices have a linked level (every linked level is indexed), so probing outward from
     /// `price`, one tick at a time, meets them nearest first: each is the predecessor at the
@@ -535,10 +533,13 @@ impl<'a> Step<'a> {
             let Some(better) = better.filter(|&p| p > 0) else {
                 break;
             };
+            // A level no taller than the heights known is no predecessor the finger lacks: the
+            // slot's height hint skips it without touching its node.
+            let (node, tower) = index.get_with_height(better, self.guard);
             // SAFETY: indexed nodes are retired only by the writer (us), after leaving the index.
-            if let Some(n) = unsafe { index.get(better, self.guard).as_ref() } {
+            if let Some(n) = unsafe { node.as_ref() }.filter(|_| tower.may_exceed(finger.known())) {
                 // SAFETY: we are the book's writer.
-                if unsafe { n.level.queue() }.linked {
+                if unsafe { n.is_linked() } {
                     // SAFETY: linked, so alive for the rest of this command.
                     finger.saw(unsafe { &*(n as *const Node) });
                     if finger.known() >= height {
@@ -561,16 +562,13 @@ impl<'a> Step<'a> {
         // SAFETY: indexed nodes are retired only by the writer (us), after leaving the index.
         if let Some(n) = unsafe { s.as_ref() } {
             // SAFETY: we are the book's writer.
-            let q = unsafe { n.level.queue() };
-            if !q.linked {
+            if !unsafe { n.is_linked() } {
                 // SAFETY: an indexed, unlinked level is in the retained list.
                 unsafe { self.w.retained.remove(n) };
                 let finger = self.finger(side, price, n.height());
                 // SAFETY: `finger` was just found for this key, and nothing changed since.
                 unsafe { ladder.list.link_near(s, finger, self.guard) };
                 self.w.linked_levels[side as usize] += 1;
-                // SAFETY: we are the book's writer (the earlier queue reference is not used again).
-                unsafe { n.level.queue() }.linked = true;
             }
             // SAFETY: see above; the node outlives this command.
             return unsafe { &*(n as *const Node) };
@@ -582,25 +580,18 @@ impl<'a> Step<'a> {
         self.w.linked_levels[side as usize] += 1;
         ladder.index.insert(price, s, self.guard);
         // SAFETY: just inserted; alive until retired through the epoch.
-        let n = unsafe { &*s.as_raw() };
-        // SAFETY: we are the book's writer.
-        unsafe { n.level.queue() }.linked = true;
-        n
+        unsafe { &*s.as_raw() }
     }
 
     /// Take an empty level off the ladder, keeping its statistics readable for a while.
     fn retire_level(&mut self, node: &Node) {
         let ladder = self.sh.ladder(node.level.side);
-        let shared = Shared::from(node as *const Node);
-        let finger = self.finger(node.level.side, node.level.price, node.height());
-        // SAFETY: `finger` was just found for this key, and nothing changed since.
-        unsafe { ladder.list.unlink_near(shared, finger, self.guard) };
+        // SAFETY: we are the book's writer, and a level is retired only while linked.
+        unsafe { ladder.list.unlink(Shared::from(node as *const Node), self.guard) };
         self.w.linked_levels[node.level.side as usize] -= 1;
         self.w.stamp += 1;
         // SAFETY: we are the book's writer.
-        let q = unsafe { node.level.queue() };
-        q.linked = false;
-        q.empty_stamp = self.w.stamp;
+        unsafe { node.level.queue() }.empty_stamp = self.w.stamp;
         // SAFETY: just unlinked, still indexed, so alive until evicted below or later.
         unsafe { self.w.retained.push_newest(node) };
         while self.w.retained.len() > self.w.retain_cap {

@@ -22,6 +22,25 @@ const MIN_CAPACITY: usize = 64;
 #[cfg(loom)]
 const MIN_CAPACITY: usize = 4;
 
+/// Largest height an index slot's pointer tag can hold: a node's tower height is stored in
+/// the tag (the three low bits a `Node`'s alignment leaves free), capped here, so that the
+/// writer's neighbour probes ([`PriceIndex::get_with_height`]) can skip a level too short
+/// to matter without touching its node.
+const HEIGHT_TAG_CAP: usize = 7;
+const _: () = assert!(core::mem::align_of::<Node>() > HEIGHT_TAG_CAP);
+
+/// A level's tower height as its index slot records it (capped at [`HEIGHT_TAG_CAP`]).
+#[derive(Clone, Copy)]
+pub(crate) struct HeightHint(usize);
+
+impl HeightHint {
+    /// Whether the node may be taller than `height` (exactly when it is, below the cap).
+    #[inline]
+    pub(crate) fn may_exceed(self, height: usize) -> bool {
+        self.0 > height || self.0 == HEIGHT_TAG_CAP
+    }
+}
+
 struct Slot {
     key: AtomicI64,
     node: Atomic<Node>,
@@ -96,22 +115,37 @@ impl PriceIndex {
     /// Any thread: the node for `price`, if any. O(1) expected.
     #[inline]
     pub(crate) fn get<'g>(&self, price: Ticks, guard: &'g impl Protect) -> Shared<'g, Node> {
+        self.get_with_height(price, guard).0
+    }
+
+    /// Any thread: the node for `price`, if any, with its tower height as the slot records
+    /// it (read without touching the node). O(1) expected.
+    #[inline]
+    pub(crate) fn get_with_height<'g>(
+        &self,
+        price: Ticks,
+        guard: &'g impl Protect,
+    ) -> (Shared<'g, Node>, HeightHint) {
         let table = guard.load(&self.table, Ordering::Acquire);
         // SAFETY: the table is retired only through the epoch, so it lives while `guard` does.
         let table = unsafe { table.deref() };
         #[cfg(loom)]
         table.canary.check(table.slots.len() as u64, "price index table");
-        let node = match table.probe(price) {
+        let tagged = match table.probe(price) {
             (slot, true) => guard.load(&slot.node, Ordering::Acquire),
             _ => Shared::null(),
         };
+        let node = tagged.with_tag(0);
         #[cfg(loom)]
         Node::check_loaded(node);
-        node
+        (node, HeightHint(tagged.tag()))
     }
 
     /// Writer only: map `price` to `node` (the price must currently map to nothing).
     pub(crate) fn insert(&self, price: Ticks, node: Shared<'_, Node>, guard: &LoadGuard) {
+        // SAFETY: the caller maps a live node it owns (the writer's).
+        let height = unsafe { node.deref() }.height().min(HEIGHT_TAG_CAP);
+        let node = node.with_tag(height);
         let used = self.used.load(Ordering::Relaxed);
         // SAFETY: as in `get`.
         let mut table = unsafe { guard.load(&self.table, Ordering::Acquire).deref() };
@@ -175,7 +209,8 @@ impl PriceIndex {
     pub(crate) fn nodes<'g>(&self, guard: &'g impl Protect) -> Vec<Shared<'g, Node>> {
         // SAFETY: as in `get`.
         let table = unsafe { guard.load(&self.table, Ordering::Acquire).deref() };
-        table.slots.iter().map(|s| guard.load(&s.node, Ordering::Relaxed)).filter(|n| !n.is_null()).collect()
+        let nodes = table.slots.iter().map(|s| guard.load(&s.node, Ordering::Relaxed).with_tag(0));
+        nodes.filter(|n| !n.is_null()).collect()
     }
 
     /// Free the table itself. Nodes are freed by the caller.
@@ -202,6 +237,38 @@ mod tests {
 
     fn node(price: Ticks) -> Shared<'static, Node> {
         Shared::from(Box::into_raw(Box::new(Node::new(Side::Sell, price, 1))) as *const Node)
+    }
+
+    #[test]
+    fn slots_record_capped_heights_and_lookups_return_the_plain_node() {
+        let index = PriceIndex::default();
+        // SAFETY: this test is the index's only writer and retires only through `retire`.
+        let guard = &unsafe { LoadGuard::new() };
+        let heights = [1, 2, 6, 7, 12];
+        let nodes: Vec<_> = heights
+            .iter()
+            .map(|&h| {
+                Shared::from(Box::into_raw(Box::new(Node::new(Side::Sell, h as Ticks, h))) as *const Node)
+            })
+            .collect();
+        for (&h, &n) in heights.iter().zip(&nodes) {
+            index.insert(h as Ticks, n, guard);
+        }
+        for (&h, &n) in heights.iter().zip(&nodes) {
+            let (found, hint) = index.get_with_height(h as Ticks, guard);
+            assert_eq!((found, index.get(h as Ticks, guard)), (n, n), "height {h}");
+            assert!(hint.may_exceed(h - 1), "height {h}");
+            // Exact below the cap; at or above it, "maybe taller" whatever is asked.
+            assert_eq!(hint.may_exceed(h), h >= HEIGHT_TAG_CAP, "height {h}");
+        }
+        assert_eq!(index.nodes(guard).len(), nodes.len());
+        assert!(index.nodes(guard).iter().all(|n| nodes.contains(n)));
+        for n in nodes {
+            // SAFETY: test-owned nodes, freed once.
+            drop(unsafe { n.into_owned() });
+        }
+        // SAFETY: no other thread uses the index.
+        unsafe { index.destroy_table() };
     }
 
     #[test]

@@ -6,11 +6,15 @@
 //! - Publish: a new node's tower is filled first, then predecessors point to it bottom-up
 //!   with `Release`, so a reader that sees the node sees its initialised contents.
 //! - Unlink: predecessors skip the node top-down; the node keeps its own `next` pointers,
-//!   so a reader standing on it can still walk on.
+//!   so a reader standing on it can still walk on. The writer finds the predecessors through
+//!   the node's writer-only back pointers, so an unlink is O(height) with no search.
 //! - Reclaim: a node is retired (through [`crate::reclaim::retire`], a real pin) only once it
 //!   is out of the list *and* out of the price index; readers pinned earlier keep it alive.
 //! - Readers walk level 0 only, starting from the head. A node obtained from the price index
 //!   is read, never walked from (its `next` may be stale once it has been unlinked).
+
+use core::cell::UnsafeCell;
+use core::ptr;
 
 use crossbeam_epoch::{Atomic, Owned, Shared};
 
@@ -22,12 +26,35 @@ use crate::types::{Side, Ticks};
 /// Tower height cap: with p = 1/4 this serves ~4^12 levels at full speed.
 pub(crate) const MAX_HEIGHT: usize = 12;
 
+/// One height of a node's tower.
+struct Link {
+    /// The next node at this height (readers follow height 0 only).
+    next: Atomic<Node>,
+    /// Writer only: while the node is linked, the node just before it at this height (null:
+    /// the head), so that unlinking needs no search. Meaningless while the node is unlinked;
+    /// linking rewrites it. Beside `next`, so an unlink touches one line per node and height.
+    prev: UnsafeCell<*const Node>,
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link { next: Atomic::null(), prev: UnsafeCell::new(ptr::null()) }
+    }
+}
+
 /// A skiplist node: one price level.
+///
+/// `repr(C)` keeps what linking, unlinking and the writer's neighbour probes read (key,
+/// height, the linked flag, the lowest links) on the node's first cache line.
+#[repr(C)]
 pub(crate) struct Node {
     /// Ordering key: asks use `price`, bids `-price`, so the best level is always first.
     pub key: i64,
-    height: usize,
-    next: [Atomic<Node>; MAX_HEIGHT],
+    /// How many lists the node is in (`u32`, so the flag below shares the word).
+    height: u32,
+    /// Writer only: whether the node is in the list now (see [`Node::is_linked`]).
+    linked: UnsafeCell<bool>,
+    tower: [Link; MAX_HEIGHT],
     /// The level's data.
     pub level: Level,
     /// Loom only: lets the models catch a reader that reaches the node without synchronising
@@ -40,8 +67,9 @@ impl Node {
     pub(crate) fn new(side: Side, price: Ticks, height: usize) -> Self {
         Node {
             key: order_key(side, price),
-            height: height.clamp(1, MAX_HEIGHT),
-            next: Default::default(),
+            height: height.clamp(1, MAX_HEIGHT) as u32,
+            linked: UnsafeCell::new(false),
+            tower: Default::default(),
             level: Level::new(side, price),
             #[cfg(loom)]
             canary: crate::primitive::Canary::new(order_key(side, price) as u64),
@@ -72,13 +100,24 @@ impl Node {
     /// How many lists the node is in (its tower's height).
     #[inline]
     pub(crate) fn height(&self) -> usize {
-        self.height
+        self.height as usize
+    }
+
+    /// Whether the node is linked in its list now (set by [`SkipList::link_near`], cleared
+    /// by [`SkipList::unlink`]).
+    ///
+    /// # Safety
+    /// The caller is the list's writer.
+    #[inline]
+    pub(crate) unsafe fn is_linked(&self) -> bool {
+        // SAFETY: only the writer reads or writes the flag; a plain copy.
+        unsafe { *self.linked.get() }
     }
 
     /// Next node on level 0 (readers and writer).
     #[inline]
     pub(crate) fn next<'g>(&self, guard: &'g impl Protect) -> Shared<'g, Node> {
-        let next = guard.load(&self.next[0], Ordering::Acquire);
+        let next = guard.load(&self.tower[0].next, Ordering::Acquire);
         #[cfg(loom)]
         Node::check_loaded(next);
         next
@@ -94,7 +133,7 @@ pub(crate) fn order_key(side: Side, price: Ticks) -> i64 {
     }
 }
 
-/// What the writer knows about the nodes just before a key, so that linking or unlinking at
+/// What the writer knows about the nodes just before a key, so that linking at
 /// that key need not search from the head (see [`SkipList::link_near`]): for each height
 /// below `known`, the node after which the key goes at that height (the nearest node before
 /// the key that is that tall), or `None` where no node before the key is that tall (the
@@ -119,7 +158,7 @@ impl<'g> Finger<'g> {
     /// Record `node`, the nearest node before the key not recorded yet (callers go outward
     /// from the key): it is the predecessor at every height it has above those known.
     pub(crate) fn saw(&mut self, node: &'g Node) {
-        while self.known < node.height {
+        while self.known < node.height() {
             self.before[self.known] = Some(node);
             self.known += 1;
         }
@@ -148,67 +187,87 @@ impl SkipList {
         first
     }
 
-    /// For each height from `floor` up, the slot that points at the first node with key >=
-    /// `key` (lower heights of `preds` are left as they are). The walk starts at the top, so
-    /// a high `floor` touches only the few, hot nodes of the upper lists.
-    fn predecessors_from<'g>(
-        &'g self,
-        key: i64,
-        floor: usize,
-        preds: &mut [&'g Atomic<Node>; MAX_HEIGHT],
-        guard: &'g LoadGuard,
-    ) {
-        let mut tower: &'g [Atomic<Node>; MAX_HEIGHT] = &self.head;
-        for h in (floor..MAX_HEIGHT).rev() {
-            loop {
-                let next = guard.load(&tower[h], Ordering::Acquire);
-                // SAFETY: nodes reachable from the head are protected by `guard`.
-                match unsafe { next.as_ref() } {
-                    Some(n) if n.key < key => tower = &n.next,
-                    _ => break,
-                }
-            }
-            preds[h] = &tower[h];
+    /// The pointer at height `h` that follows `pred` (the head's when `pred` is null).
+    ///
+    /// # Safety
+    /// `pred` is null or a node of this list, alive for as long as the result is used.
+    #[inline]
+    unsafe fn after(&self, pred: *const Node, h: usize) -> &Atomic<Node> {
+        // SAFETY: the caller's promise.
+        match unsafe { pred.as_ref() } {
+            None => &self.head[h],
+            Some(p) => &p.tower[h].next,
         }
     }
 
-    /// For each height below `height`, the slot that points at the first node with key >=
-    /// `key`, taken from `finger` where it knows (O(1), no list node touched beyond the
-    /// finger's own), and found by a walk from the top down to the heights it does not know
-    /// (the few, hot nodes of the upper lists when it knows the lower ones).
+    /// For each height from `floor` up, the node after which `key` goes (null: the head),
+    /// that is, the last node with a smaller key (lower heights of `preds` are left as they
+    /// are). The walk starts at the top, so a high `floor` touches only the few, hot nodes
+    /// of the upper lists.
+    fn predecessors_from(
+        &self,
+        key: i64,
+        floor: usize,
+        preds: &mut [*const Node; MAX_HEIGHT],
+        guard: &LoadGuard,
+    ) {
+        let mut at: *const Node = ptr::null();
+        for h in (floor..MAX_HEIGHT).rev() {
+            loop {
+                // SAFETY: `at` is the head or a node reached from it, protected by `guard`.
+                let next = guard.load(unsafe { self.after(at, h) }, Ordering::Acquire);
+                // SAFETY: as above.
+                match unsafe { next.as_ref() } {
+                    Some(n) if n.key < key => at = n,
+                    _ => break,
+                }
+            }
+            preds[h] = at;
+        }
+    }
+
+    /// For each height below `height`, the node after which `key` goes (null: the head),
+    /// taken from `finger` where it knows (O(1), no list node touched beyond the finger's
+    /// own), and found by a walk from the top down to the heights it does not know (the few,
+    /// hot nodes of the upper lists when it knows the lower ones).
     ///
     /// # Safety
     /// `finger` must be true of the list as it is now (see [`Finger`]). A wrong finger would
-    /// link or unlink in the wrong place, and a node could be retired while still reachable.
-    unsafe fn predecessors_near<'g>(
-        &'g self,
+    /// link in the wrong place, and a node could be retired while still reachable.
+    unsafe fn predecessors_near(
+        &self,
         key: i64,
         height: usize,
-        finger: &Finger<'g>,
-        guard: &'g LoadGuard,
-    ) -> [&'g Atomic<Node>; MAX_HEIGHT] {
-        let mut preds: [&Atomic<Node>; MAX_HEIGHT] = core::array::from_fn(|i| &self.head[i]);
+        finger: &Finger<'_>,
+        guard: &LoadGuard,
+    ) -> [*const Node; MAX_HEIGHT] {
+        let mut preds = [ptr::null(); MAX_HEIGHT];
         let known = finger.known.min(height);
-        for (h, pred) in preds.iter_mut().enumerate().take(known) {
-            if let Some(p) = finger.before[h] {
-                *pred = &p.next[h];
-            }
+        for (pred, before) in preds.iter_mut().zip(finger.before).take(known) {
+            *pred = before.map_or(ptr::null(), |p| p as *const Node);
         }
         if height > known {
             self.predecessors_from(key, known, &mut preds, guard);
         }
         #[cfg(all(debug_assertions, not(loom)))]
-        {
-            let mut full: [&Atomic<Node>; MAX_HEIGHT] = core::array::from_fn(|i| &self.head[i]);
-            self.predecessors_from(key, 0, &mut full, guard);
-            for h in 0..height {
-                debug_assert!(
-                    std::ptr::eq(preds[h], full[h]),
-                    "finger gave a wrong predecessor at height {h}"
-                );
-            }
-        }
+        self.debug_check_predecessors(key, height, &preds, guard);
         preds
+    }
+
+    /// Debug builds: `preds` are the true predecessors of `key` below `height`.
+    #[cfg(all(debug_assertions, not(loom)))]
+    fn debug_check_predecessors(
+        &self,
+        key: i64,
+        height: usize,
+        preds: &[*const Node; MAX_HEIGHT],
+        guard: &LoadGuard,
+    ) {
+        let mut full = [ptr::null(); MAX_HEIGHT];
+        self.predecessors_from(key, 0, &mut full, guard);
+        for h in 0..height {
+            debug_assert!(ptr::eq(preds[h], full[h]), "wrong predecessor at height {h}");
+        }
     }
 
     /// Writer only: allocate and link a new node.
@@ -242,7 +301,8 @@ impl SkipList {
     }
 
     /// Writer only: link a node that is not in the list (new or retained), starting from
-    /// the predecessors `finger` knows.
+    /// the predecessors `finger` knows. Sets the back pointers of the node and of its
+    /// successors.
     ///
     /// # Safety
     /// `finger` must be true of the list as it is now, for `node`'s key (see [`Finger`]).
@@ -250,45 +310,71 @@ impl SkipList {
         // SAFETY: the caller owns `node` (just allocated or retained, not yet reclaimed).
         let n = unsafe { node.deref() };
         // SAFETY: the caller's promise about `finger`.
-        let preds = unsafe { self.predecessors_near(n.key, n.height, &finger, guard) };
-        for (h, pred) in preds.iter().enumerate().take(n.height) {
+        let preds = unsafe { self.predecessors_near(n.key, n.height(), &finger, guard) };
+        for (h, &pred) in preds.iter().enumerate().take(n.height()) {
+            // SAFETY: predecessors are the head or linked nodes, alive under `guard`.
+            let succ = guard.load(unsafe { self.after(pred, h) }, Ordering::Relaxed);
             // Release: a reader still standing on a relinked node may follow this pointer.
             let own = crate::primitive::mutant::ordering("relink-next-relaxed", Ordering::Release);
-            n.next[h].store(guard.load(pred, Ordering::Relaxed), own);
+            n.tower[h].next.store(succ, own);
+            // SAFETY: back pointers are the writer's alone (the caller is the writer), and
+            // `succ`, when not null, is a linked node, alive under `guard`.
+            unsafe {
+                *n.tower[h].prev.get() = pred;
+                if let Some(s) = succ.as_ref() {
+                    *s.tower[h].prev.get() = n;
+                }
+            }
         }
+        // SAFETY: the flag is the writer's alone.
+        unsafe { *n.linked.get() = true };
         // Release: a reader that loads the new pointer sees the node's contents.
         let publish = crate::primitive::mutant::ordering("link-relaxed", Ordering::Release);
-        for pred in preds.iter().take(n.height) {
+        for (h, &pred) in preds.iter().enumerate().take(n.height()) {
             crate::stop_point::hit();
-            pred.store(node, publish);
+            // SAFETY: as above.
+            unsafe { self.after(pred, h) }.store(node, publish);
         }
     }
 
-    /// Writer only: unlink a node that is in the list. Its memory is not touched. (The book
-    /// unlinks through [`SkipList::unlink_near`]; the loom models use this.)
-    #[cfg(all(test, loom))]
-    pub(crate) fn unlink(&self, node: Shared<'_, Node>, guard: &LoadGuard) {
-        // SAFETY: `UNKNOWN` holds of any list.
-        unsafe { self.unlink_near(node, Finger::UNKNOWN, guard) }
-    }
-
-    /// Writer only: unlink a node that is in the list (its memory is not touched),
-    /// starting from the predecessors `finger` knows.
+    /// Writer only: unlink a node that is in the list (its memory is not touched). O(its
+    /// height): its back pointers name its predecessors, so nothing is searched.
     ///
     /// # Safety
-    /// `finger` must be true of the list as it is now, for `node`'s key (see [`Finger`]).
-    pub(crate) unsafe fn unlink_near(&self, node: Shared<'_, Node>, finger: Finger<'_>, guard: &LoadGuard) {
+    /// The caller is the list's writer, and `node` is linked in this list.
+    pub(crate) unsafe fn unlink(&self, node: Shared<'_, Node>, guard: &LoadGuard) {
         // SAFETY: the node is in the list, hence alive under `guard`.
         let n = unsafe { node.deref() };
-        // SAFETY: the caller's promise about `finger`.
-        let preds = unsafe { self.predecessors_near(n.key, n.height, &finger, guard) };
-        for h in (0..n.height).rev() {
-            debug_assert!(guard.load(preds[h], Ordering::Relaxed) == node);
+        #[cfg(all(debug_assertions, not(loom)))]
+        {
+            let mut preds = [ptr::null(); MAX_HEIGHT];
+            for (h, pred) in preds.iter_mut().enumerate().take(n.height()) {
+                // SAFETY: the writer's own back pointer (the caller is the writer).
+                *pred = unsafe { *n.tower[h].prev.get() };
+            }
+            self.debug_check_predecessors(n.key, n.height(), &preds, guard);
+        }
+        for h in (0..n.height()).rev() {
+            // SAFETY: the caller is the writer; a linked node's back pointer names its
+            // predecessor (the head or a linked node, alive under `guard`).
+            let (pred, slot) = unsafe {
+                let pred = *n.tower[h].prev.get();
+                (pred, self.after(pred, h))
+            };
+            debug_assert!(guard.load(slot, Ordering::Relaxed) == node);
+            let succ = guard.load(&n.tower[h].next, Ordering::Relaxed);
             crate::stop_point::hit();
             // Release: a reader that loads the successor through this store must see it built.
             let skip = crate::primitive::mutant::ordering("unlink-relaxed", Ordering::Release);
-            preds[h].store(guard.load(&n.next[h], Ordering::Relaxed), skip);
+            slot.store(succ, skip);
+            // SAFETY: the writer's back pointers; `succ` is linked, alive under `guard`.
+            if let Some(s) = unsafe { succ.as_ref() } {
+                // SAFETY: as above.
+                unsafe { *s.tower[h].prev.get() = pred };
+            }
         }
+        // SAFETY: the flag is the writer's alone.
+        unsafe { *n.linked.get() = false };
     }
 }
 
@@ -347,10 +433,10 @@ mod loom_model {
         let mut node = g.load(&list.head[h], Ordering::Acquire);
         // SAFETY: linked nodes are alive; the writer reads its own list.
         while let Some(n) = unsafe { node.as_ref() } {
-            assert!(n.height > h, "node {} of height {} linked at level {h}", n.key, n.height);
+            assert!(n.height() > h, "node {} of height {} linked at level {h}", n.key, n.height);
             assert!(out.last().is_none_or(|&k| k < n.key), "level {h} out of order: {out:?} then {}", n.key);
             out.push(n.key);
-            node = g.load(&n.next[h], Ordering::Acquire);
+            node = g.load(&n.tower[h].next, Ordering::Acquire);
         }
         out
     }
@@ -400,7 +486,8 @@ mod loom_model {
             list.insert(node(10, 2), &g);
             list.insert(node(15, 1), &g);
             list.insert(node(30, 2), &g);
-            list.unlink(tall, &g);
+            // SAFETY: the model's main thread is the writer; `tall` is linked.
+            unsafe { list.unlink(tall, &g) };
             for r in readers {
                 r.join().unwrap();
             }
@@ -433,7 +520,8 @@ mod loom_model {
                     "lost a level that stayed linked: {seen:?}"
                 );
             });
-            list.unlink(retained, &g);
+            // SAFETY: the model's main thread is the writer; `retained` is linked.
+            unsafe { list.unlink(retained, &g) };
             list.insert(node(25, 2), &g);
             list.link(retained, &g);
             for r in readers {
@@ -457,7 +545,8 @@ mod loom_model {
     /// enough that, with no reader pinned, the node is freed.
     fn retire_level(side: &Side1, price: Ticks, g: &LoadGuard) {
         let n = side.index.get(price, g);
-        side.list.unlink(n, g);
+        // SAFETY: the model's main thread is the writer; the level is linked.
+        unsafe { side.list.unlink(n, g) };
         side.index.remove(price, g);
         // SAFETY: out of the list and the index; retired once.
         unsafe { retire(n) };
@@ -526,5 +615,75 @@ mod loom_model {
             // SAFETY: no other thread; the remaining node was freed just above.
             unsafe { side.index.destroy_table() };
         });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Walk every height as the writer: keys ascend, every node is linked and tall enough,
+    /// and its back pointer at that height names the node walked just before it (null for
+    /// the first). Returns the keys at height 0.
+    fn check_towers(list: &SkipList, g: &LoadGuard) -> Vec<i64> {
+        let mut bottom = Vec::new();
+        for h in 0..MAX_HEIGHT {
+            let mut before: *const Node = ptr::null();
+            let mut node = g.load(&list.head[h], Ordering::Acquire);
+            // SAFETY: linked nodes are alive; this test is the list's only user.
+            while let Some(n) = unsafe { node.as_ref() } {
+                // SAFETY: as above (the writer's fields, read by the writer).
+                unsafe {
+                    assert!(n.is_linked() && n.height() > h, "node {} on height {h}", n.key);
+                    assert!(ptr::eq(*n.tower[h].prev.get(), before), "back pointer of {} at {h}", n.key);
+                    assert!(before.as_ref().is_none_or(|b| b.key < n.key), "height {h} out of order");
+                }
+                if h == 0 {
+                    bottom.push(n.key);
+                }
+                before = n;
+                node = g.load(&n.tower[h].next, Ordering::Acquire);
+            }
+        }
+        bottom
+    }
+
+    #[test]
+    fn back_pointers_name_each_predecessor_through_links_unlinks_and_relinks() {
+        let count: usize = if cfg!(miri) { 60 } else { 600 };
+        // SAFETY: this test is the list's only writer and frees nodes only at its end.
+        let g = &unsafe { LoadGuard::new() };
+        let list = SkipList::default();
+        // Keys in a scrambled order, heights from 1 to MAX_HEIGHT as a random tower would be.
+        let key = |i: usize| ((i * 7919) % count) as i64;
+        let height = |i: usize| 1 + ((i as u32).wrapping_mul(2_654_435_761).trailing_zeros() as usize / 2);
+        let nodes: Vec<_> =
+            (0..count).map(|i| g.adopt(Owned::new(Node::new(Side::Sell, key(i), height(i))))).collect();
+        let link = |n| {
+            // SAFETY: `UNKNOWN` holds of any list; `n` is alive and not linked.
+            unsafe { list.link_near(n, Finger::UNKNOWN, g) }
+        };
+        let unlink = |n| {
+            // SAFETY: the test is the writer, and `n` is linked.
+            unsafe { list.unlink(n, g) }
+        };
+        nodes.iter().for_each(|&n| link(n));
+        assert_eq!(check_towers(&list, g), (0..count as i64).collect::<Vec<_>>());
+        // Unlink every third node (neighbours of each other's back pointers), then relink half.
+        let third: Vec<_> = nodes.iter().copied().step_by(3).collect();
+        third.iter().for_each(|&n| unlink(n));
+        // SAFETY: alive (unlinked, not freed); the writer's flag.
+        assert!(third.iter().all(|n| !unsafe { n.deref().is_linked() }));
+        third.iter().step_by(2).for_each(|&n| link(n));
+        let mut expected: Vec<i64> = (0..count).filter(|i| i % 3 != 0 || i % 6 == 0).map(key).collect();
+        expected.sort_unstable();
+        assert_eq!(check_towers(&list, g), expected);
+        // SAFETY: alive (freed only below); the writer's flag.
+        nodes.iter().filter(|n| unsafe { n.deref().is_linked() }).for_each(|&n| unlink(n));
+        assert_eq!(check_towers(&list, g), Vec::<i64>::new());
+        for n in nodes {
+            // SAFETY: every node is unlinked, and freed once, here.
+            drop(unsafe { n.into_owned() });
+        }
     }
 }
