@@ -131,14 +131,15 @@ pub(crate) struct Limits {
     pub max_level_total: Lots,
 }
 
-/// How many ticks [`Step::finger`] probes for a level's better neighbours before it leaves
+/// How many ticks [`Step::find_finger`] probes for a level's better neighbours before it leaves
 /// the rest to a search from the head: dense books find the nearest at a tick or two (and
 /// the one in four levels tall enough for a level of height 2 within a few more), so a new
-/// or emptied level costs a few index probes instead of a walk over cold nodes; sparse books
-/// have few levels, whose search is short and cached.
+/// level costs a few index probes instead of a walk over cold nodes; sparse books have few
+/// levels, whose search is short and cached. (An emptied level needs no search: the
+/// skiplist's back pointers name its predecessors.)
 const FINGER_REACH: Ticks = 8;
 
-/// Levels a side must have linked before [`Step::finger`] is worth its probes: a ladder
+/// Levels a side must have linked before [`Step::find_finger`] is worth its probes: a ladder
 /// this small is a few cached lists, and sparse books (levels far apart, where probes find
 /// nothing) are small ones.
 #[cfg(not(miri))]
@@ -159,7 +160,7 @@ pub(crate) struct Writer {
     /// Levels that emptied and left the ladder, oldest first (still indexed).
     retained: RetainedLevels,
     /// Levels linked into each side's ladder, `[bids, asks]`: below [`FINGER_MIN_LEVELS`] a
-    /// side's search from the head is short and cached, and [`Step::finger`] is skipped.
+    /// side's search from the head is short and cached, and [`Step::find_finger`] is skipped.
     linked_levels: [usize; 2],
     stamp: u64,
     retain_cap: usize,
@@ -362,7 +363,8 @@ impl Writer {
             Some(_) => guard.adopt(crossbeam_epoch::Owned::new(node)),
         };
         // Indexed at once: from here on the book's drop frees the node, whatever happens.
-        ladder.index.insert(price, s, guard);
+        // SAFETY: just created; alive until retired through the epoch.
+        unsafe { ladder.index.insert(price, s, guard) };
         // SAFETY: just created and indexed; alive until retired through the epoch.
         let n = unsafe { &*s.as_raw() };
         n.level.counters.set_words(counters);
@@ -507,24 +509,27 @@ impl<'a> Step<'a> {
         false
     }
 
-    /// The linked levels just better than `price` on `side`, for linking a level
-    /// of `height` at `price` without a search from the head. The price index tells which
+    /// Record in `finger` (which knows nothing yet) the linked levels just better than `price`
+    /// on `side`, for linking a level of `height` at `price` without a search from the head.
+    /// The price index tells which
     /// prices have a linked level (every linked level is indexed), so probing outward from
     /// `price`, one tick at a time, meets them nearest first: each is the predecessor at the
     /// heights it has above those met before. Probing stops once `height` heights are known,
     /// at the best level (every level before `price` met), or after [`FINGER_REACH`] ticks,
     /// leaving the rest to a walk from the head.
-    fn finger(&self, side: Side, price: Ticks, height: usize) -> Finger<'a> {
+    ///
+    /// Filled in place: returned by value, the finger was moved in 16-byte loads of the
+    /// 8-byte words just stored, each waiting for its stores (a store-forwarding stall).
+    fn find_finger(&self, side: Side, price: Ticks, height: usize, finger: &mut Finger<'a>) {
         if self.w.linked_levels[side as usize] < FINGER_MIN_LEVELS {
-            return Finger::UNKNOWN;
+            return;
         }
         let key = order_key(side, price);
         let first = match self.best(side) {
             Some(first) if first.key < key => first,
-            _ => return Finger::HEAD,
+            _ => return finger.saw_all(),
         };
         let index = &self.sh.ladder(side).index;
-        let mut finger = Finger::UNKNOWN;
         for distance in 1..=FINGER_REACH {
             let better = match side {
                 Side::Buy => price.checked_add(distance),
@@ -552,7 +557,6 @@ impl<'a> Step<'a> {
                 break;
             }
         }
-        finger
     }
 
     /// Level node for a price, linking a retained one or creating it.
@@ -565,20 +569,23 @@ impl<'a> Step<'a> {
             if !unsafe { n.is_linked() } {
                 // SAFETY: an indexed, unlinked level is in the retained list.
                 unsafe { self.w.retained.remove(n) };
-                let finger = self.finger(side, price, n.height());
+                let mut finger = Finger::UNKNOWN;
+                self.find_finger(side, price, n.height(), &mut finger);
                 // SAFETY: `finger` was just found for this key, and nothing changed since.
-                unsafe { ladder.list.link_near(s, finger, self.guard) };
+                unsafe { ladder.list.link_near(s, &finger, self.guard) };
                 self.w.linked_levels[side as usize] += 1;
             }
             // SAFETY: see above; the node outlives this command.
             return unsafe { &*(n as *const Node) };
         }
         let height = self.w.random_height();
-        let finger = self.finger(side, price, height);
+        let mut finger = Finger::UNKNOWN;
+        self.find_finger(side, price, height, &mut finger);
         // SAFETY: as above.
-        let s = unsafe { ladder.list.insert_near(Node::new(side, price, height), finger, self.guard) };
+        let s = unsafe { ladder.list.insert_near(Node::new(side, price, height), &finger, self.guard) };
         self.w.linked_levels[side as usize] += 1;
-        ladder.index.insert(price, s, self.guard);
+        // SAFETY: just created; alive until retired through the epoch.
+        unsafe { ladder.index.insert(price, s, self.guard) };
         // SAFETY: just inserted; alive until retired through the epoch.
         unsafe { &*s.as_raw() }
     }

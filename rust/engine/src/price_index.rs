@@ -22,10 +22,10 @@ const MIN_CAPACITY: usize = 64;
 #[cfg(loom)]
 const MIN_CAPACITY: usize = 4;
 
-/// Largest height an index slot's pointer tag can hold: a node's tower height is stored in
-/// the tag (the three low bits a `Node`'s alignment leaves free), capped here, so that the
-/// writer's neighbour probes ([`PriceIndex::get_with_height`]) can skip a level too short
-/// to matter without touching its node.
+/// Largest height an index slot's pointer tag holds: a node's tower height is kept in the
+/// tag (the three low bits a `Node`'s 8-byte alignment leaves free), capped here, so that
+/// the writer's neighbour probes ([`PriceIndex::get_with_height`]) can skip a level too
+/// short to matter without touching its node.
 const HEIGHT_TAG_CAP: usize = 7;
 const _: () = assert!(core::mem::align_of::<Node>() > HEIGHT_TAG_CAP);
 
@@ -34,7 +34,8 @@ const _: () = assert!(core::mem::align_of::<Node>() > HEIGHT_TAG_CAP);
 pub(crate) struct HeightHint(usize);
 
 impl HeightHint {
-    /// Whether the node may be taller than `height` (exactly when it is, below the cap).
+    /// Whether the node may be taller than `height`: exactly when it is, below the cap;
+    /// always, at the cap.
     #[inline]
     pub(crate) fn may_exceed(self, height: usize) -> bool {
         self.0 > height || self.0 == HEIGHT_TAG_CAP
@@ -141,9 +142,13 @@ impl PriceIndex {
         (node, HeightHint(tagged.tag()))
     }
 
-    /// Writer only: map `price` to `node` (the price must currently map to nothing).
-    pub(crate) fn insert(&self, price: Ticks, node: Shared<'_, Node>, guard: &LoadGuard) {
-        // SAFETY: the caller maps a live node it owns (the writer's).
+    /// Writer only: map `price` to `node` (the price must currently map to nothing). The
+    /// slot records the node's height (read from the node) for [`PriceIndex::get_with_height`].
+    ///
+    /// # Safety
+    /// `node` is alive (the index keeps it until the writer removes the price and retires it).
+    pub(crate) unsafe fn insert(&self, price: Ticks, node: Shared<'_, Node>, guard: &LoadGuard) {
+        // SAFETY: the caller's promise.
         let height = unsafe { node.deref() }.height().min(HEIGHT_TAG_CAP);
         let node = node.with_tag(height);
         let used = self.used.load(Ordering::Relaxed);
@@ -239,30 +244,48 @@ mod tests {
         Shared::from(Box::into_raw(Box::new(Node::new(Side::Sell, price, 1))) as *const Node)
     }
 
+    /// Every mapped price's slot keeps its node's height, capped, through rebuilds (200
+    /// prices in a table that starts at 64 slots) and reuse of a dead slot; lookups and
+    /// `nodes` return the plain node pointer.
     #[test]
-    fn slots_record_capped_heights_and_lookups_return_the_plain_node() {
+    fn slots_keep_capped_heights_through_rebuilds_and_reinserts() {
         let index = PriceIndex::default();
         // SAFETY: this test is the index's only writer and retires only through `retire`.
         let guard = &unsafe { LoadGuard::new() };
-        let heights = [1, 2, 6, 7, 12];
-        let nodes: Vec<_> = heights
-            .iter()
-            .map(|&h| {
-                Shared::from(Box::into_raw(Box::new(Node::new(Side::Sell, h as Ticks, h))) as *const Node)
-            })
+        let height = |p: Ticks| 1 + p as usize % crate::skiplist::MAX_HEIGHT;
+        let nodes: Vec<_> = (1..=200)
+            .map(
+                |p| Shared::from(Box::into_raw(Box::new(Node::new(Side::Sell, p, height(p)))) as *const Node),
+            )
             .collect();
-        for (&h, &n) in heights.iter().zip(&nodes) {
-            index.insert(h as Ticks, n, guard);
+        for (p, &n) in (1..).zip(&nodes) {
+            // SAFETY: test-owned nodes, freed at the end.
+            unsafe { index.insert(p, n, guard) };
         }
-        for (&h, &n) in heights.iter().zip(&nodes) {
-            let (found, hint) = index.get_with_height(h as Ticks, guard);
-            assert_eq!((found, index.get(h as Ticks, guard)), (n, n), "height {h}");
-            assert!(hint.may_exceed(h - 1), "height {h}");
-            // Exact below the cap; at or above it, "maybe taller" whatever is asked.
-            assert_eq!(hint.may_exceed(h), h >= HEIGHT_TAG_CAP, "height {h}");
+        for p in (1..=200).step_by(2) {
+            index.remove(p, guard);
         }
-        assert_eq!(index.nodes(guard).len(), nodes.len());
-        assert!(index.nodes(guard).iter().all(|n| nodes.contains(n)));
+        for p in (1..=200).step_by(4) {
+            // SAFETY: as above. The price's dead slot is reused.
+            unsafe { index.insert(p, nodes[p as usize - 1], guard) };
+        }
+        let live = |p: Ticks| p % 2 == 0 || p % 4 == 1;
+        for (p, &n) in (1..).zip(&nodes) {
+            let (found, hint) = index.get_with_height(p, guard);
+            if !live(p) {
+                assert!(found.is_null() && index.get(p, guard).is_null(), "price {p}");
+                continue;
+            }
+            let h = height(p);
+            assert_eq!((found, index.get(p, guard)), (n, n), "price {p}");
+            assert!(hint.may_exceed(h - 1), "price {p} of height {h}");
+            // Exact below the cap; at the cap, "maybe taller" whatever is asked.
+            assert_eq!(hint.may_exceed(h), h >= HEIGHT_TAG_CAP, "price {p} of height {h}");
+            assert_eq!(hint.may_exceed(h + 5), h >= HEIGHT_TAG_CAP, "price {p} of height {h}");
+        }
+        let mapped = index.nodes(guard);
+        assert_eq!(mapped.len(), (1..=200).filter(|&p| live(p)).count());
+        assert!(mapped.iter().all(|n| nodes.contains(n)));
         for n in nodes {
             // SAFETY: test-owned nodes, freed once.
             drop(unsafe { n.into_owned() });
@@ -281,13 +304,15 @@ mod tests {
         let reader = &epoch::pin();
         let nodes: Vec<_> = (1..=prices).map(node).collect();
         for (i, n) in nodes.iter().enumerate() {
-            index.insert(i as Ticks + 1, *n, guard);
+            // SAFETY: test-owned nodes, freed at the end.
+            unsafe { index.insert(i as Ticks + 1, *n, guard) };
         }
         for p in (1..=prices).step_by(2) {
             index.remove(p, guard);
         }
         // Re-insert one removed price: it must reuse its dead slot, not duplicate the key.
-        index.insert(1, nodes[0], guard);
+        // SAFETY: as above.
+        unsafe { index.insert(1, nodes[0], guard) };
         for p in 1..=prices {
             let found = index.get(p, reader);
             let expect_present = p == 1 || p % 2 == 0;
@@ -339,8 +364,11 @@ mod loom_model {
             let g = &unsafe { LoadGuard::new() };
             let index = Arc::new(PriceIndex::default());
             let (n1, n2) = (node(1, g), node(2, g));
-            index.insert(1, n1, g);
-            index.insert(2, n2, g);
+            // SAFETY: the model's nodes live until its end.
+            unsafe {
+                index.insert(1, n1, g);
+                index.insert(2, n2, g);
+            }
             let one = n1.as_raw() as usize;
             let readers: Vec<_> = (0..crate::primitive::model_readers())
                 .map(|_| {
@@ -360,9 +388,11 @@ mod loom_model {
                 .collect();
             index.remove(2, g);
             let n3 = node(3, g);
-            index.insert(3, n3, g);
+            // SAFETY: as above.
+            unsafe { index.insert(3, n3, g) };
             let n4 = node(4, g);
-            index.insert(4, n4, g);
+            // SAFETY: as above.
+            unsafe { index.insert(4, n4, g) };
             for _ in 0..2 {
                 epoch::pin().flush();
             }

@@ -154,8 +154,9 @@ pub(crate) struct BookCore {
 }
 
 // SAFETY: everything in `shared` is atomics or epoch-managed nodes built for concurrent
-// readers; the writer-only parts of the nodes (`UnsafeCell`s in each level) are touched only
-// by the one `BookWriter`, which is not `Sync` and is the only handle with write methods.
+// readers; the writer-only parts of the nodes (`UnsafeCell`s in each level, and each node's
+// linked flag and back pointers) are touched only by the one `BookWriter`, which is not
+// `Sync` and is the only handle with write methods.
 unsafe impl Sync for BookCore {}
 // SAFETY: as above; no thread-affine state.
 unsafe impl Send for BookCore {}

@@ -268,15 +268,16 @@ fn the_writer_never_waits_for_a_reader_stopped_inside_a_read() {
     assert_eq!(seen, Some(5_000));
 }
 
-/// Levels are linked and unlinked through a neighbour found in the price index when one is
-/// within a few ticks, and by a search otherwise (`Step::finger`); in debug builds every
-/// such link checks its predecessors against a full search. Books dense and sparse, with and
+/// Levels are linked through a neighbour found in the price index when one is within a few
+/// ticks, and by a search otherwise (`Step::find_finger`), and unlinked through their back
+/// pointers; in debug builds every link and unlink checks its predecessors against a full
+/// search. Books dense and sparse, with and
 /// without retained levels, keep exactly the levels a plain model has, in order.
 #[test]
 fn levels_linked_near_a_neighbour_or_by_search_stay_exactly_ordered() {
     use std::collections::BTreeMap;
     // (retained levels, tick spacing, prices in the band, levels resting deep below it):
-    // with fewer than `FINGER_MIN_LEVELS` (512) linked a side always searches from the head.
+    // with fewer than `FINGER_MIN_LEVELS` (64) linked a side always searches from the head.
     let cases = [
         (0, 1, 40, 0),
         (64, 1, 40, 600),
