@@ -263,23 +263,12 @@ pub(crate) struct LevelQueue {
     pub total_open: Lots,
     /// Identifies the latest time the level became empty (see `Step::retire_level`).
     pub empty_stamp: u64,
-    /// Older neighbour in the writer's retained-levels list, null if none or not retained.
-    pub retained_prev: *const crate::skiplist::Node,
-    /// Newer neighbour in that list, null if none or not retained.
-    pub retained_next: *const crate::skiplist::Node,
 }
 
 impl LevelQueue {
     /// An empty queue, unlinked and not retained.
     pub(crate) fn new() -> Self {
-        LevelQueue {
-            head: NIL,
-            tail: NIL,
-            total_open: 0,
-            empty_stamp: 0,
-            retained_prev: std::ptr::null(),
-            retained_next: std::ptr::null(),
-        }
+        LevelQueue { head: NIL, tail: NIL, total_open: 0, empty_stamp: 0 }
     }
 }
 

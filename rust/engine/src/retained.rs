@@ -1,12 +1,18 @@
 //! The writer's list of retained levels: levels that emptied and left the ladder but stay in
 //! the price index (their statistics stay readable, and a level that refills soon needs no
-//! new node). Intrusive and doubly linked through the levels' writer-only queues, so
+//! new node). Intrusive and doubly linked through the two pointer slots an unlinked node
+//! lends ([`Node::spare_links`]: its back pointers, unused while it is unlinked), so
 //! retaining a level, relinking it before it is evicted, and evicting the oldest are all
 //! O(1), with no stale entries to skip or sweep.
 
 use std::ptr;
 
 use crate::skiplist::Node;
+
+/// The older neighbour's slot among a retained node's spare links.
+const OLDER: usize = 0;
+/// The newer neighbour's slot.
+const NEWER: usize = 1;
 
 /// Oldest-to-newest list of retained levels. Writer only.
 pub(crate) struct RetainedLevels {
@@ -31,16 +37,17 @@ impl RetainedLevels {
     ///
     /// # Safety
     /// The caller is the book's writer, `node` is alive, not linked and not in the list, and
-    /// stays alive while it is in the list.
+    /// stays alive and unlinked while it is in the list (the list's links live in the node's
+    /// spare slots, which linking rewrites).
     pub(crate) unsafe fn push_newest(&mut self, node: *const Node) {
-        // SAFETY: per the contract; the queue reference ends with this block.
-        let q = unsafe { (*node).level.queue() };
-        q.retained_prev = self.newest;
-        q.retained_next = ptr::null();
+        // SAFETY: per the contract (alive, not linked); the reference ends with this block.
+        let links = unsafe { (*node).spare_links() };
+        links[OLDER] = self.newest;
+        links[NEWER] = ptr::null();
         match self.newest.is_null() {
             true => self.oldest = node,
-            // SAFETY: list members are alive (contract of `push_newest`).
-            false => unsafe { (*self.newest).level.queue() }.retained_next = node,
+            // SAFETY: list members are alive and not linked (contract of `push_newest`).
+            false => unsafe { (*self.newest).spare_links()[NEWER] = node },
         }
         self.newest = node;
         self.len += 1;
@@ -51,20 +58,19 @@ impl RetainedLevels {
     /// # Safety
     /// The caller is the book's writer and `node` is in this list.
     pub(crate) unsafe fn remove(&mut self, node: *const Node) {
-        // SAFETY: per the contract.
-        let q = unsafe { (*node).level.queue() };
-        let (prev, next) = (q.retained_prev, q.retained_next);
-        q.retained_prev = ptr::null();
-        q.retained_next = ptr::null();
+        // SAFETY: per the contract (list members are alive and not linked).
+        let links = unsafe { (*node).spare_links() };
+        let (prev, next) = (links[OLDER], links[NEWER]);
+        *links = [ptr::null(); 2];
         match prev.is_null() {
             true => self.oldest = next,
-            // SAFETY: list members are alive.
-            false => unsafe { (*prev).level.queue() }.retained_next = next,
+            // SAFETY: list members are alive and not linked.
+            false => unsafe { (*prev).spare_links()[NEWER] = next },
         }
         match next.is_null() {
             true => self.newest = prev,
-            // SAFETY: list members are alive.
-            false => unsafe { (*next).level.queue() }.retained_prev = prev,
+            // SAFETY: list members are alive and not linked.
+            false => unsafe { (*next).spare_links()[OLDER] = prev },
         }
         self.len -= 1;
     }
@@ -93,8 +99,8 @@ impl RetainedLevels {
             // SAFETY: list members are alive.
             let n = unsafe { &*at };
             f(n);
-            // SAFETY: as above; the queue reference ends with this read.
-            at = unsafe { n.level.queue() }.retained_next;
+            // SAFETY: as above; the reference ends with this read.
+            at = unsafe { n.spare_links() }[NEWER];
         }
     }
 }

@@ -6,8 +6,9 @@
 //! - Publish: a new node's tower is filled first, then predecessors point to it bottom-up
 //!   with `Release`, so a reader that sees the node sees its initialised contents.
 //! - Unlink: predecessors skip the node top-down; the node keeps its own `next` pointers,
-//!   so a reader standing on it can still walk on. The writer finds the predecessors through
-//!   the node's writer-only back pointers, so an unlink is O(height) with no search.
+//!   so a reader standing on it can still walk on. The writer finds the predecessors at the
+//!   two lowest heights through the node's writer-only back pointers, and above them (one
+//!   node in 16 is that tall) by a walk over the upper lists' few, cached nodes.
 //! - Reclaim: a node is retired (through [`crate::reclaim::retire`], a real pin) only once it
 //!   is out of the list *and* out of the price index; readers pinned earlier keep it alive.
 //! - Readers walk level 0 only, starting from the head. A node obtained from the price index
@@ -26,28 +27,18 @@ use crate::types::{Side, Ticks};
 /// Tower height cap: with p = 1/4 this serves ~4^12 levels at full speed.
 pub(crate) const MAX_HEIGHT: usize = 12;
 
-/// One height of a node's tower.
-struct Link {
-    /// The next node at this height (readers follow height 0 only).
-    next: Atomic<Node>,
-    /// Writer only: while the node is linked, the node just before it at this height (null:
-    /// the head), so that unlinking needs no search. Meaningless while the node is unlinked;
-    /// linking rewrites it. Beside `next`, so an unlink touches one line per node and height.
-    prev: UnsafeCell<*const Node>,
-}
-
-impl Default for Link {
-    fn default() -> Self {
-        Link { next: Atomic::null(), prev: UnsafeCell::new(ptr::null()) }
-    }
-}
+/// Heights at which a node keeps a back pointer to its predecessor. Nodes taller than this
+/// (one in 16) find their upper predecessors by a walk over the upper lists, whose nodes are
+/// few (one in 64 levels or fewer) and stay cached; two heights cost 16 bytes a node, which
+/// the retained-levels list reuses while the node is unlinked.
+pub(crate) const BACK_HEIGHTS: usize = 2;
 
 /// A skiplist node: one price level.
 ///
 /// Laid out in order (`repr(C)`), so that what linking, unlinking and the writer's neighbour
-/// probes read (key, height, the linked flag, the lowest link) is in the node's first 32
-/// bytes: one cache line unless the node starts 48 bytes into a line (the allocator aligns
-/// it to 16). Aligning nodes to 64 bytes was measured side by side: level removal was no
+/// probes read (key, height, the linked flag, the back pointers, the lowest link) is in the
+/// node's first 40 bytes: one cache line when the node starts at most 24 bytes into a line
+/// (the allocator aligns it to 16). Aligning nodes to 64 bytes was measured side by side: level removal was no
 /// faster beyond noise, and `pub-flash-crash` was about 10% slower.
 #[repr(C)]
 pub(crate) struct Node {
@@ -57,7 +48,12 @@ pub(crate) struct Node {
     height: u32,
     /// Writer only: whether the node is in the list now (see [`Node::is_linked`]).
     linked: UnsafeCell<bool>,
-    tower: [Link; MAX_HEIGHT],
+    /// Writer only: while the node is linked, the node just before it at each height below
+    /// `min(height, BACK_HEIGHTS)` (null: the head), so that unlinking needs no search there.
+    /// While it is unlinked the list does not use them (linking rewrites them), and lends
+    /// them out ([`Node::spare_links`]).
+    back: UnsafeCell<[*const Node; BACK_HEIGHTS]>,
+    next: [Atomic<Node>; MAX_HEIGHT],
     /// The level's data.
     pub level: Level,
     /// Loom only: lets the models catch a reader that reaches the node without synchronising
@@ -72,7 +68,8 @@ impl Node {
             key: order_key(side, price),
             height: height.clamp(1, MAX_HEIGHT) as u32,
             linked: UnsafeCell::new(false),
-            tower: Default::default(),
+            back: UnsafeCell::new([ptr::null(); BACK_HEIGHTS]),
+            next: Default::default(),
             level: Level::new(side, price),
             #[cfg(loom)]
             canary: crate::primitive::Canary::new(order_key(side, price) as u64),
@@ -106,6 +103,21 @@ impl Node {
         self.height as usize
     }
 
+    /// Writer only, while the node is not linked: two pointer slots the list does not use
+    /// then (they are the back pointers, which linking rewrites), lent to the writer's
+    /// retained-levels list so that a level costs no more memory for them.
+    ///
+    /// # Safety
+    /// The caller is the list's writer, the node is not linked (and is not linked while the
+    /// reference lives), and no other reference to the slots is alive.
+    #[allow(clippy::mut_from_ref)]
+    #[inline]
+    pub(crate) unsafe fn spare_links(&self) -> &mut [*const Node; BACK_HEIGHTS] {
+        // SAFETY: the caller's promise: the writer alone touches the slots, the list does
+        // not use them while the node is unlinked, and the reference is unique.
+        unsafe { &mut *self.back.get() }
+    }
+
     /// Whether the node is linked in its list now (set by [`SkipList::link_near`], cleared
     /// by [`SkipList::unlink`]).
     ///
@@ -120,7 +132,7 @@ impl Node {
     /// Next node on level 0 (readers and writer).
     #[inline]
     pub(crate) fn next<'g>(&self, guard: &'g impl Protect) -> Shared<'g, Node> {
-        let next = guard.load(&self.tower[0].next, Ordering::Acquire);
+        let next = guard.load(&self.next[0], Ordering::Acquire);
         #[cfg(loom)]
         Node::check_loaded(next);
         next
@@ -197,7 +209,7 @@ impl SkipList {
         // SAFETY: the caller's promise.
         match unsafe { pred.as_ref() } {
             None => &self.head[h],
-            Some(p) => &p.tower[h].next,
+            Some(p) => &p.next[h],
         }
     }
 
@@ -322,13 +334,15 @@ impl SkipList {
             let succ = guard.load(unsafe { self.after(pred, h) }, Ordering::Relaxed);
             // Release: a reader still standing on a relinked node may follow this pointer.
             let own = crate::primitive::mutant::ordering("relink-next-relaxed", Ordering::Release);
-            n.tower[h].next.store(succ, own);
-            // SAFETY: back pointers are the writer's alone (the caller is the writer), and
-            // `succ`, when not null, is a linked node, alive under `guard`.
-            unsafe {
-                *n.tower[h].prev.get() = pred;
-                if let Some(s) = succ.as_ref() {
-                    *s.tower[h].prev.get() = n;
+            n.next[h].store(succ, own);
+            if h < BACK_HEIGHTS {
+                // SAFETY: back pointers are the writer's alone (the caller is the writer), and
+                // `succ`, when not null, is a linked node, alive under `guard`.
+                unsafe {
+                    (*n.back.get())[h] = pred;
+                    if let Some(s) = succ.as_ref() {
+                        (*s.back.get())[h] = n;
+                    }
                 }
             }
         }
@@ -344,7 +358,9 @@ impl SkipList {
     }
 
     /// Writer only: unlink a node that is in the list (its memory is not touched). O(its
-    /// height): its back pointers name its predecessors, so nothing is searched.
+    /// height), O(1) expected: its back pointers name its predecessors at the lowest
+    /// [`BACK_HEIGHTS`] heights, and a taller node's upper predecessors are found by a walk
+    /// that touches only nodes taller than those heights.
     ///
     /// # Safety
     /// The caller is the list's writer, and `node` is linked in this list.
@@ -354,32 +370,32 @@ impl SkipList {
         // SAFETY: the caller is the writer. (An unlinked node's back pointers are stale and
         // may name freed nodes.)
         debug_assert!(unsafe { n.is_linked() }, "unlinking a node that is not linked");
-        #[cfg(all(debug_assertions, not(loom)))]
-        {
-            let mut preds = [ptr::null(); MAX_HEIGHT];
-            for (h, pred) in preds.iter_mut().enumerate().take(n.height()) {
-                // SAFETY: the writer's own back pointer (the caller is the writer).
-                *pred = unsafe { *n.tower[h].prev.get() };
-            }
-            self.debug_check_predecessors(n.key, n.height(), &preds, guard);
+        let mut preds = [ptr::null(); MAX_HEIGHT];
+        // SAFETY: the writer's own back pointers (the caller is the writer).
+        let back = unsafe { *n.back.get() };
+        preds[..BACK_HEIGHTS].copy_from_slice(&back);
+        if n.height() > BACK_HEIGHTS {
+            self.predecessors_from(n.key, BACK_HEIGHTS, &mut preds, guard);
         }
+        #[cfg(all(debug_assertions, not(loom)))]
+        self.debug_check_predecessors(n.key, n.height(), &preds, guard);
         for h in (0..n.height()).rev() {
-            // SAFETY: the caller is the writer; a linked node's back pointer names its
-            // predecessor (the head or a linked node, alive under `guard`).
-            let (pred, slot) = unsafe {
-                let pred = *n.tower[h].prev.get();
-                (pred, self.after(pred, h))
-            };
+            let pred = preds[h];
+            // SAFETY: a linked node's predecessor is the head or a linked node, alive under
+            // `guard`.
+            let slot = unsafe { self.after(pred, h) };
             debug_assert!(guard.load(slot, Ordering::Relaxed) == node);
-            let succ = guard.load(&n.tower[h].next, Ordering::Relaxed);
+            let succ = guard.load(&n.next[h], Ordering::Relaxed);
             crate::stop_point::hit();
             // Release: a reader that loads the successor through this store must see it built.
             let skip = crate::primitive::mutant::ordering("unlink-relaxed", Ordering::Release);
             slot.store(succ, skip);
-            // SAFETY: the writer's back pointers; `succ` is linked, alive under `guard`.
-            if let Some(s) = unsafe { succ.as_ref() } {
-                // SAFETY: as above.
-                unsafe { *s.tower[h].prev.get() = pred };
+            if h < BACK_HEIGHTS {
+                // SAFETY: the writer's back pointers; `succ` is linked, alive under `guard`.
+                if let Some(s) = unsafe { succ.as_ref() } {
+                    // SAFETY: as above.
+                    unsafe { (*s.back.get())[h] = pred };
+                }
             }
         }
         // SAFETY: the flag is the writer's alone.
@@ -445,7 +461,7 @@ mod loom_model {
             assert!(n.height() > h, "node {} of height {} linked at level {h}", n.key, n.height);
             assert!(out.last().is_none_or(|&k| k < n.key), "level {h} out of order: {out:?} then {}", n.key);
             out.push(n.key);
-            node = g.load(&n.tower[h].next, Ordering::Acquire);
+            node = g.load(&n.next[h], Ordering::Acquire);
         }
         out
     }
@@ -646,14 +662,16 @@ mod tests {
                 // SAFETY: as above (the writer's fields, read by the writer).
                 unsafe {
                     assert!(n.is_linked() && n.height() > h, "node {} on height {h}", n.key);
-                    assert!(ptr::eq(*n.tower[h].prev.get(), before), "back pointer of {} at {h}", n.key);
+                    if h < BACK_HEIGHTS {
+                        assert!(ptr::eq((*n.back.get())[h], before), "back pointer of {} at {h}", n.key);
+                    }
                     assert!(before.as_ref().is_none_or(|b| b.key < n.key), "height {h} out of order");
                 }
                 if h == 0 {
                     bottom.push(n.key);
                 }
                 before = n;
-                node = g.load(&n.tower[h].next, Ordering::Acquire);
+                node = g.load(&n.next[h], Ordering::Acquire);
             }
         }
         bottom
