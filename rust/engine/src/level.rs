@@ -253,7 +253,7 @@ impl LevelCounters {
     }
 }
 
-/// Writer-only part of a level: the FIFO and bookkeeping for retention.
+/// Writer-only part of a level: the FIFO, its open quantity, and when it last emptied.
 pub(crate) struct LevelQueue {
     /// Oldest order (arena index) or [`NIL`].
     pub head: u32,
@@ -266,7 +266,7 @@ pub(crate) struct LevelQueue {
 }
 
 impl LevelQueue {
-    /// An empty queue, unlinked and not retained.
+    /// An empty queue.
     pub(crate) fn new() -> Self {
         LevelQueue { head: NIL, tail: NIL, total_open: 0, empty_stamp: 0 }
     }

@@ -521,6 +521,7 @@ impl<'a> Step<'a> {
     /// Filled in place: returned by value, the finger was moved in 16-byte loads of the
     /// 8-byte words just stored, each waiting for its stores (a store-forwarding stall).
     fn find_finger(&self, side: Side, price: Ticks, height: usize, finger: &mut Finger<'a>) {
+        debug_assert_eq!(finger.known(), 0, "the finger must start knowing nothing");
         if self.w.linked_levels[side as usize] < FINGER_MIN_LEVELS {
             return;
         }
@@ -571,7 +572,9 @@ impl<'a> Step<'a> {
                 unsafe { self.w.retained.remove(n) };
                 let mut finger = Finger::UNKNOWN;
                 self.find_finger(side, price, n.height(), &mut finger);
-                // SAFETY: `finger` was just found for this key, and nothing changed since.
+                // SAFETY: we are the writer; the level is unlinked and no longer retained (its
+                // spare links are free again); `finger` was just found for this key, and
+                // nothing changed since.
                 unsafe { ladder.list.link_near(s, &finger, self.guard) };
                 self.w.linked_levels[side as usize] += 1;
             }

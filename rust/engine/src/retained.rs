@@ -7,10 +7,11 @@
 
 use std::ptr;
 
-use crate::skiplist::Node;
+use crate::skiplist::{Node, BACK_HEIGHTS};
 
 /// The older neighbour's slot among a retained node's spare links.
 const OLDER: usize = 0;
+const _: () = assert!(BACK_HEIGHTS >= 2, "the list needs two spare links a node");
 /// The newer neighbour's slot.
 const NEWER: usize = 1;
 
@@ -61,7 +62,7 @@ impl RetainedLevels {
         // SAFETY: per the contract (list members are alive and not linked).
         let links = unsafe { (*node).spare_links() };
         let (prev, next) = (links[OLDER], links[NEWER]);
-        *links = [ptr::null(); 2];
+        *links = [ptr::null(); BACK_HEIGHTS];
         match prev.is_null() {
             true => self.oldest = next,
             // SAFETY: list members are alive and not linked.
@@ -129,6 +130,8 @@ mod tests {
             }
             assert_eq!(prices(&list), [1, 2, 3, 4, 5]);
             list.remove(ptr(2)); // middle
+                                 // A node taken out leaves its spare links clear for the skiplist to use.
+            assert_eq!(*nodes[2].spare_links(), [ptr::null(); BACK_HEIGHTS]);
             list.remove(ptr(4)); // newest
             assert_eq!(prices(&list), [1, 2, 4]);
             assert_eq!(list.pop_oldest(), Some(ptr(0)));

@@ -28,9 +28,9 @@ use crate::types::{Side, Ticks};
 pub(crate) const MAX_HEIGHT: usize = 12;
 
 /// Heights at which a node keeps a back pointer to its predecessor. Nodes taller than this
-/// (one in 16) find their upper predecessors by a walk over the upper lists, whose nodes are
-/// few (one in 64 levels or fewer) and stay cached; two heights cost 16 bytes a node, which
-/// the retained-levels list reuses while the node is unlinked.
+/// (one in 16) find their upper predecessors by a walk over the upper lists, which hold only
+/// the levels of height 3 or more (one in 16) and whose top is cached; two heights cost 16
+/// bytes a node, which the retained-levels list reuses while the node is unlinked.
 pub(crate) const BACK_HEIGHTS: usize = 2;
 
 /// A skiplist node: one price level.
@@ -316,11 +316,13 @@ impl SkipList {
 
     /// Writer only: link a node that is not in the list (new or retained), starting from
     /// the predecessors `finger` knows. Sets the back pointers of the node and of its
-    /// successors.
+    /// successors, at heights below [`BACK_HEIGHTS`].
     ///
     /// # Safety
-    /// The caller is the list's writer; `node` is alive and not linked; `finger` is true of
-    /// the list as it is now, for `node`'s key (see [`Finger`]).
+    /// The caller is the list's writer; `node` is alive and not linked, and its spare links
+    /// are not lent out ([`Node::spare_links`]: it is not in the retained-levels list), as
+    /// linking rewrites them; `finger` is true of the list as it is now, for `node`'s key
+    /// (see [`Finger`]).
     pub(crate) unsafe fn link_near(&self, node: Shared<'_, Node>, finger: &Finger<'_>, guard: &LoadGuard) {
         // SAFETY: the caller owns `node` (just allocated or retained, not yet reclaimed).
         let n = unsafe { node.deref() };
@@ -357,10 +359,10 @@ impl SkipList {
         }
     }
 
-    /// Writer only: unlink a node that is in the list (its memory is not touched). O(its
-    /// height), O(1) expected: its back pointers name its predecessors at the lowest
-    /// [`BACK_HEIGHTS`] heights, and a taller node's upper predecessors are found by a walk
-    /// that touches only nodes taller than those heights.
+    /// Writer only: unlink a node that is in the list (its `next` pointers stay as they are,
+    /// so a reader standing on it walks on). O(1) for a node of height up to
+    /// [`BACK_HEIGHTS`]: its back pointers name its predecessors. A taller node (one in 16)
+    /// finds its upper predecessors by a walk from the head over the upper lists, O(log L).
     ///
     /// # Safety
     /// The caller is the list's writer, and `node` is linked in this list.
@@ -377,8 +379,10 @@ impl SkipList {
         if n.height() > BACK_HEIGHTS {
             self.predecessors_from(n.key, BACK_HEIGHTS, &mut preds, guard);
         }
+        // Debug builds: the back pointers against a full search (the heights above them came
+        // from a search already; the store loop below checks each predecessor's pointer).
         #[cfg(all(debug_assertions, not(loom)))]
-        self.debug_check_predecessors(n.key, n.height(), &preds, guard);
+        self.debug_check_predecessors(n.key, n.height().min(BACK_HEIGHTS), &preds, guard);
         for h in (0..n.height()).rev() {
             let pred = preds[h];
             // SAFETY: a linked node's predecessor is the head or a linked node, alive under
@@ -650,8 +654,8 @@ mod tests {
     use super::*;
 
     /// Walk every height as the writer: keys ascend, every node is linked and tall enough,
-    /// and its back pointer at that height names the node walked just before it (null for
-    /// the first). Returns the keys at height 0.
+    /// and, below [`BACK_HEIGHTS`], its back pointer at that height names the node walked
+    /// just before it (null for the first). Returns the keys at height 0.
     fn check_towers(list: &SkipList, g: &LoadGuard) -> Vec<i64> {
         let mut bottom = Vec::new();
         for h in 0..MAX_HEIGHT {
@@ -733,6 +737,17 @@ mod tests {
         let gone = |i: usize| run.contains(&i) || i % 3 == 0;
         assert_eq!(check_towers(&list, g), expect(&|i| !gone(i)));
         assert!(nodes.iter().enumerate().all(|(i, n)| linked(n) != gone(i)));
+        // Unlinked nodes lend their back-pointer slots to the retained-levels list, as the
+        // book's emptied levels do; relinking after leaving it rewrites them.
+        let mut retained = crate::retained::RetainedLevels::default();
+        for n in nodes.iter().enumerate().filter(|(i, _)| gone(*i)).map(|(_, n)| n.as_raw()) {
+            // SAFETY: the test is the writer; the node is alive, unlinked and not in the list.
+            unsafe { retained.push_newest(n) };
+        }
+        for n in nodes.iter().enumerate().filter(|(i, _)| gone(*i) && i % 2 == 0).map(|(_, n)| n.as_raw()) {
+            // SAFETY: the node is in the list.
+            unsafe { retained.remove(n) };
+        }
         // Relink every other unlinked node with a finger that knows its nearest predecessor's
         // heights (the rest found by a walk from the top), as the book's finger does.
         for (i, &n) in nodes.iter().enumerate().filter(|(i, _)| gone(*i) && i % 2 == 0) {
