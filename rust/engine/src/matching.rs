@@ -511,12 +511,11 @@ impl<'a> Step<'a> {
 
     /// Record in `finger` (which knows nothing yet) the linked levels just better than `price`
     /// on `side`, for linking a level of `height` at `price` without a search from the head.
-    /// The price index tells which
-    /// prices have a linked level (every linked level is indexed), so probing outward from
-    /// `price`, one tick at a time, meets them nearest first: each is the predecessor at the
-    /// heights it has above those met before. Probing stops once `height` heights are known,
-    /// at the best level (every level before `price` met), or after [`FINGER_REACH`] ticks,
-    /// leaving the rest to a walk from the head.
+    /// The price index tells which prices have a linked level (every linked level is
+    /// indexed), so probing outward from `price`, one tick at a time, meets them nearest
+    /// first: each is the predecessor at the heights it has above those met before. Probing
+    /// stops once `height` heights are known, at the best level (every level before `price`
+    /// met), or after [`FINGER_REACH`] ticks, leaving the rest to a walk from the head.
     ///
     /// Filled in place: returned by value, the finger was moved in 16-byte loads of the
     /// 8-byte words just stored, each waiting for its stores (a store-forwarding stall).

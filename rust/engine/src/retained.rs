@@ -11,9 +11,9 @@ use crate::skiplist::{Node, BACK_HEIGHTS};
 
 /// The older neighbour's slot among a retained node's spare links.
 const OLDER: usize = 0;
-const _: () = assert!(BACK_HEIGHTS >= 2, "the list needs two spare links a node");
 /// The newer neighbour's slot.
 const NEWER: usize = 1;
+const _: () = assert!(BACK_HEIGHTS >= 2, "the list needs two spare links a node");
 
 /// Oldest-to-newest list of retained levels. Writer only.
 pub(crate) struct RetainedLevels {
@@ -129,8 +129,8 @@ mod tests {
                 list.push_newest(ptr(i));
             }
             assert_eq!(prices(&list), [1, 2, 3, 4, 5]);
-            list.remove(ptr(2)); // middle
-                                 // A node taken out leaves its spare links clear for the skiplist to use.
+            // The middle one; a node taken out leaves its spare links clear for the skiplist.
+            list.remove(ptr(2));
             assert_eq!(*nodes[2].spare_links(), [ptr::null(); BACK_HEIGHTS]);
             list.remove(ptr(4)); // newest
             assert_eq!(prices(&list), [1, 2, 4]);

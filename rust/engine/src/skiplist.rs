@@ -38,8 +38,8 @@ pub(crate) const BACK_HEIGHTS: usize = 2;
 /// Laid out in order (`repr(C)`), so that what linking, unlinking and the writer's neighbour
 /// probes read (key, height, the linked flag, the back pointers, the lowest link) is in the
 /// node's first 40 bytes: one cache line when the node starts at most 24 bytes into a line
-/// (the allocator aligns it to 16). Aligning nodes to 64 bytes was measured side by side: level removal was no
-/// faster beyond noise, and `pub-flash-crash` was about 10% slower.
+/// (the allocator aligns it to 16). Aligning nodes to 64 bytes was measured side by side:
+/// level removal was no faster beyond noise, and `pub-flash-crash` was about 10% slower.
 #[repr(C)]
 pub(crate) struct Node {
     /// Ordering key: asks use `price`, bids `-price`, so the best level is always first.
@@ -116,6 +116,22 @@ impl Node {
         // SAFETY: the caller's promise: the writer alone touches the slots, the list does
         // not use them while the node is unlinked, and the reference is unique.
         unsafe { &mut *self.back.get() }
+    }
+
+    /// Writer only: point `node`'s back pointer at height `h` to `pred`, where it keeps one
+    /// (`h` below [`BACK_HEIGHTS`]); nothing for a null `node`.
+    ///
+    /// # Safety
+    /// The caller is the list's writer, and `node` is null or alive.
+    #[inline]
+    unsafe fn set_back(node: *const Node, h: usize, pred: *const Node) {
+        if h < BACK_HEIGHTS {
+            // SAFETY: the caller's promise; the back pointers are the writer's alone.
+            if let Some(n) = unsafe { node.as_ref() } {
+                // SAFETY: as above; a plain store, no reference kept.
+                unsafe { (*n.back.get())[h] = pred };
+            }
+        }
     }
 
     /// Whether the node is linked in its list now (set by [`SkipList::link_near`], cleared
@@ -337,15 +353,11 @@ impl SkipList {
             // Release: a reader still standing on a relinked node may follow this pointer.
             let own = crate::primitive::mutant::ordering("relink-next-relaxed", Ordering::Release);
             n.next[h].store(succ, own);
-            if h < BACK_HEIGHTS {
-                // SAFETY: back pointers are the writer's alone (the caller is the writer), and
-                // `succ`, when not null, is a linked node, alive under `guard`.
-                unsafe {
-                    (*n.back.get())[h] = pred;
-                    if let Some(s) = succ.as_ref() {
-                        (*s.back.get())[h] = n;
-                    }
-                }
+            // SAFETY: the caller is the writer; `n` is alive, and `succ` is null or a linked
+            // node, alive under `guard`.
+            unsafe {
+                Node::set_back(n, h, pred);
+                Node::set_back(succ.as_raw(), h, n);
             }
         }
         // SAFETY: the flag is the writer's alone.
@@ -394,13 +406,9 @@ impl SkipList {
             // Release: a reader that loads the successor through this store must see it built.
             let skip = crate::primitive::mutant::ordering("unlink-relaxed", Ordering::Release);
             slot.store(succ, skip);
-            if h < BACK_HEIGHTS {
-                // SAFETY: the writer's back pointers; `succ` is linked, alive under `guard`.
-                if let Some(s) = unsafe { succ.as_ref() } {
-                    // SAFETY: as above.
-                    unsafe { (*s.back.get())[h] = pred };
-                }
-            }
+            // SAFETY: the caller is the writer; `succ` is null or a linked node, alive under
+            // `guard`.
+            unsafe { Node::set_back(succ.as_raw(), h, pred) };
         }
         // SAFETY: the flag is the writer's alone.
         unsafe { *n.linked.get() = false };

@@ -271,8 +271,8 @@ fn the_writer_never_waits_for_a_reader_stopped_inside_a_read() {
 /// Levels are linked through a neighbour found in the price index when one is within a few
 /// ticks, and by a search otherwise (`Step::find_finger`), and unlinked through their back
 /// pointers; in debug builds every link and unlink checks its predecessors against a full
-/// search. Books dense and sparse, with and
-/// without retained levels, keep exactly the levels a plain model has, in order.
+/// search. Books dense and sparse, with and without retained levels, keep exactly the levels
+/// a plain model has, in order.
 #[test]
 fn levels_linked_near_a_neighbour_or_by_search_stay_exactly_ordered() {
     use std::collections::BTreeMap;
