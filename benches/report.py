@@ -237,6 +237,8 @@ def markdown(report: dict[str, Any]) -> str:
     if crit:
         lines += ["## Cost per operation vs resting orders (criterion medians, ns)", ""]
         for group, ops in crit.items():
+            if group.startswith("fills_"):
+                continue  # their own table below: the x axis is fills per taker
             sizes = sorted({int(n) for per in ops.values() for n in per})
             lines += [f"### {group}", "", "| operation | " + " | ".join(f"{n:,}" for n in sizes) + " |"]
             lines.append("| --- |" + " ---: |" * len(sizes))
@@ -244,7 +246,36 @@ def markdown(report: dict[str, Any]) -> str:
                 lines.append(f"| {op} | " + " | ".join(f"{per.get(str(n), 0):.0f}" for n in sizes) + " |")
             lines.append("")
         lines += level_churn_table(crit)
+        lines += fill_cost_table(crit)
     return "\n".join(lines)
+
+
+FILL_BOOKS = (
+    ("engine", "fills_engine"),
+    ("BTreeMap baseline", "fills_btreemap"),
+    ("events alone (no book)", "fills_events_only"),
+)
+
+
+def fill_cost_table(crit: dict[str, Any]) -> list[str]:
+    """What one more fill costs: the slope of an IOC's time from 1 to 16 full fills."""
+    rows = []
+    for book, group in FILL_BOOKS:
+        per = (crit.get(group) or {}).get("ioc_full_fills") or {}
+        one, many = per.get("1"), per.get("16")
+        if one is None or many is None:
+            continue
+        rows.append(f"| {book} | {one:.0f} | {many:.0f} | {(many - one) / 15:.1f} |")
+    if not rows:
+        return []
+    return [
+        "## Cost per fill (criterion): an IOC filling k one-lot makers, each fill ending its maker",
+        "",
+        "| book | k = 1 (ns) | k = 16 (ns) | per fill: (t16 - t1) / 15 (ns) |",
+        "| --- | ---: | ---: | ---: |",
+        *rows,
+        "",
+    ]
 
 
 def level_churn_table(crit: dict[str, Any]) -> list[str]:
@@ -481,8 +512,9 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
     crit = report.get("complexity", {})
     if crit:
         fig, ax = plt.subplots(figsize=(8, 4.5))
-        all_ops = sorted({op for ops in crit.values() for op in ops})
-        for group, ops in crit.items():
+        by_size = {g: ops for g, ops in crit.items() if g in ("skiplist_engine", "btreemap_levels")}
+        all_ops = sorted({op for ops in by_size.values() for op in ops})
+        for group, ops in by_size.items():
             style = "-" if group == "skiplist_engine" else "--"
             for op, per in ops.items():
                 color = plt.get_cmap("tab10")(all_ops.index(op))
@@ -504,6 +536,21 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
         fig.savefig(out / "complexity.png", dpi=110)
         plt.close(fig)
         written.append("complexity.png")
+    fills = [(book, (crit.get(g) or {}).get("ioc_full_fills") or {}) for book, g in FILL_BOOKS]
+    fills = [(book, per) for book, per in fills if per]
+    if fills:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for book, per in fills:
+            ks = sorted(per, key=int)
+            ax.plot([int(k) for k in ks], [per[k] for k in ks], marker="o", label=book)
+        ax.set_xlabel("fills per taker (each ends its one-lot maker)")
+        ax.set_ylabel("ns per taker")
+        ax.set_title("Cost of a taker vs its fills: the slope is the cost of one fill")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "fills.png", dpi=110)
+        plt.close(fig)
+        written.append("fills.png")
     runs = _scaling_runs(report)
     if runs:
         fig, axes = plt.subplots(1, len(runs), figsize=(6 * len(runs), 4), squeeze=False)

@@ -1,14 +1,21 @@
 //! Per-operation cost on books of 1e2, 1e4 and 1e6 resting orders: the O(1) operations
 //! (add to an existing level, cancel, reduce, best price, one-fill match) should show flat
 //! lines; adding a new level pays the skiplist insert. A BTreeMap-of-levels book with the
-//! same slab and FIFO runs the same operations for comparison.
+//! same slab and FIFO runs the same operations for comparison. Two more groups: level churn
+//! (creating and removing levels against the same work at levels that stay) and fills per
+//! taker (what one more fill adds to a command, against the bare book and against writing
+//! the fill's events alone).
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use lft_engine::{BookWriter, Decimal, ExecutionReport, Modify, NewOrder, Side, TimeInForce};
+use lft_engine::{
+    BookWriter, Decimal, ExecutionReport, Modify, NewOrder, OrderStatus, OrderUpdate, Side, TimeInForce,
+    Trade,
+};
 
 const SIZES: [usize; 3] = [100, 10_000, 1_000_000];
 const ORDERS_PER_LEVEL: usize = 100;
@@ -51,13 +58,41 @@ impl Book for Engine {
     }
 }
 
-/// Baseline: price levels in a BTreeMap (O(log L) lookup), same slab + intrusive FIFO.
+/// The baseline's id hasher: one multiply-fold per 64-bit half, as `lft-bench`'s baseline
+/// book and the engine's id map do (the standard SipHash would make the baseline's every
+/// id lookup several times dearer than the engine's, and the comparison flattering).
+#[derive(Default)]
+struct FoldHasher(u64);
+
+impl Hasher for FoldHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        let m = ((self.0 ^ v) as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+    #[inline]
+    fn write_u128(&mut self, v: u128) {
+        self.write_u64(v as u64);
+        self.write_u64((v >> 64) as u64);
+    }
+}
+
+/// Baseline: price levels in a BTreeMap (O(log L) lookup), same slab + intrusive FIFO, ids
+/// in a hash map with a multiply-fold hasher.
 #[derive(Default)]
 struct BTreeBook {
     sides: [BTreeMap<i64, (u32, u32, i64)>; 2], // price -> (head, tail, total)
     slots: Vec<(u128, Side, i64, i64, u32, u32)>, // id, side, price, qty, prev, next
     free: Vec<u32>,
-    ids: HashMap<u128, u32>,
+    ids: HashMap<u128, u32, BuildHasherDefault<FoldHasher>>,
 }
 
 const NIL: u32 = u32::MAX;
@@ -144,6 +179,56 @@ impl Book for BTreeBook {
             Side::Buy => self.sides[0].last_key_value().map(|(p, _)| *p),
             Side::Sell => self.sides[1].first_key_value().map(|(p, _)| *p),
         }
+    }
+}
+
+/// Not a book: a taker here writes only the events a taker of `qty` one-lot fills produces
+/// (a trade and the maker's final update per fill, the taker's report), into a reused
+/// report cleared per command as the engine's is. The floor under the engine's fill.
+#[derive(Default)]
+struct EventsOnly {
+    out: ExecutionReport,
+    seq: u64,
+}
+
+impl Book for EventsOnly {
+    fn add(&mut self, _: u128, _: Side, _: i64, _: i64) {}
+    fn cancel(&mut self, _: u128) {}
+    fn reduce(&mut self, _: u128, _: i64) {}
+    fn take(&mut self, id: u128, side: Side, qty: i64) {
+        self.out.clear();
+        let (maker, price, now) = black_box((id + 1, MID, 0));
+        let update = |seq, order_id, status, filled| OrderUpdate {
+            sequence: seq,
+            order_id,
+            side,
+            status,
+            filled_quantity: filled,
+            remaining_quantity: 0,
+            price: Some(price),
+            reject_reason: None,
+            timestamp: now,
+        };
+        for k in 0..qty {
+            self.seq += 1;
+            self.out.trades.push(Trade {
+                sequence: self.seq,
+                price,
+                quantity: 1,
+                maker_order_id: maker + k as u128,
+                taker_order_id: id,
+                taker_side: side,
+                timestamp: now,
+            });
+            self.seq += 1;
+            self.out.updates.push(update(self.seq, maker + k as u128, OrderStatus::Filled, 1));
+        }
+        self.seq += 1;
+        self.out.report = Some(update(self.seq, id, OrderStatus::Filled, qty));
+        black_box(&self.out);
+    }
+    fn best(&self, _: Side) -> Option<i64> {
+        None
     }
 }
 
@@ -306,6 +391,62 @@ fn level_churn<B: Book>(c: &mut Criterion, name: &str, make: impl Fn() -> B) {
     group.finish();
 }
 
+/// Fills per taker: what one more fill adds to a command. A taker that fills k makers costs
+/// the command's fixed work (validation, the duplicate-id probe, the taker's report, the
+/// publication at the end) plus k times the fill's own work, so the slope between k = 1 and
+/// k = 16 is the cost of a fill alone. Every maker rests one lot at one ask level of a 10k
+/// order book, so each fill finishes its maker (the trade, the maker's final update, the
+/// maker forgotten); the untimed undo rests the same makers again at the back.
+fn fills_per_taker<B: Book>(c: &mut Criterion, name: &str, make: impl Fn() -> B) {
+    const FILLS: [u64; 3] = [1, 4, 16];
+    // More makers than a chunk of the largest takers fills, so the level never empties.
+    const MAKERS: u64 = CHUNK * 17;
+    const FIRST_MAKER: u128 = 1 << 90;
+    let mut group = c.benchmark_group(name);
+    group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(20);
+    let mut book = make();
+    fill(&mut book, 10_000);
+    for m in 0..MAKERS {
+        book.add(FIRST_MAKER + m as u128, Side::Sell, MID, 1);
+    }
+    let book = std::cell::RefCell::new(book);
+    // The maker at the front of the queue: the queue is the makers in order, rotated.
+    let front = std::cell::Cell::new(0u64);
+    for &k in &FILLS {
+        group.bench_with_input(BenchmarkId::new("ioc_full_fills", k), &k, |b, _| {
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    CHUNK,
+                    |_| book.borrow_mut().take(FIRST_MAKER - 1, Side::Buy, k as i64),
+                    |_| {
+                        for _ in 0..k {
+                            let m = front.get();
+                            book.borrow_mut().add(FIRST_MAKER + m as u128, Side::Sell, MID, 1);
+                            front.set((m + 1) % MAKERS);
+                        }
+                    },
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn fills_engine(c: &mut Criterion) {
+    fills_per_taker(c, "fills_engine", || {
+        Engine(BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
+    });
+}
+
+fn fills_btree(c: &mut Criterion) {
+    fills_per_taker(c, "fills_btreemap", BTreeBook::default);
+}
+
+fn fills_events_only(c: &mut Criterion) {
+    fills_per_taker(c, "fills_events_only", EventsOnly::default);
+}
+
 fn churn_engine(c: &mut Criterion) {
     level_churn(c, "level_churn_engine", || {
         Engine(BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
@@ -358,5 +499,15 @@ fn writer_behind_a_mutex(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine, btree, writer_behind_a_mutex, churn_engine, churn_btree);
+criterion_group!(
+    benches,
+    engine,
+    btree,
+    writer_behind_a_mutex,
+    churn_engine,
+    churn_btree,
+    fills_engine,
+    fills_btree,
+    fills_events_only
+);
 criterion_main!(benches);
