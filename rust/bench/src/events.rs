@@ -119,11 +119,20 @@ pub fn with_consumer_thread<R>(
     produce: impl FnOnce(&mut QueueSink) -> R,
 ) -> (R, u64, EventTally) {
     let (producer, consumer) = channel(queue_capacity);
+    let consumer_running = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
-        let joiner = s.spawn(move || {
+        let joiner = s.spawn(|| {
             crate::pinning::pin_consumer_thread();
+            consumer_running.store(true, std::sync::atomic::Ordering::Release);
             consume(consumer)
         });
+        // Produce only once the consumer runs on its own core: started at once, the producer
+        // filled the ring before the consumer's thread was up, and the command that met the
+        // full ring (the ring's capacity in events into the stream) waited 50-100 µs for it,
+        // which the latency trace then blamed on that command.
+        while !consumer_running.load(std::sync::atomic::Ordering::Acquire) {
+            std::thread::yield_now();
+        }
         let mut sink = QueueSink { producer, sent: 0 };
         let out = produce(&mut sink);
         let sent = sink.sent;
