@@ -159,6 +159,7 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {name} | {_fmt_rate(rate)} | {ratio} |")
         lines.append("")
     lines += public_table(_get(rust, "public") or {})
+    lines += memory_table(_get(rust, "memory") or {})
     py = report.get("python", {})
     flows = py.get("full_flow") or {}
     if flows:
@@ -309,6 +310,35 @@ def level_churn_table(crit: dict[str, Any]) -> list[str]:
         *rows,
         "",
     ]
+
+
+def memory_table(mem: dict[str, Any]) -> list[str]:
+    """Bytes per resting order (`lft-bench memory`) and RSS growth over a long replay."""
+    books = mem.get("resting") or []
+    if not books:
+        return []
+    lines = [
+        "## Memory (`lft-bench memory`, each book in a fresh process; target: under 128 bytes per order)",
+        "",
+        "| book | resting orders | levels per side | bytes per order |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for b in books:
+        lines.append(
+            f"| {b.get('book')} | {b.get('orders', 0):,} | {b.get('levels_per_side', 0):,} | "
+            f"{b.get('bytes_per_order', 0):.1f} |"
+        )
+    lines.append("")
+    rp = mem.get("replay") or {}
+    if rp:
+        lines += [
+            f"Replay of {rp.get('messages', 0):,} messages of the `{rp.get('scenario')}` flow: RSS grew "
+            f"{rp.get('growth_after_warmup', 0) / 2**20:.2f} MiB after a {rp.get('warmup', 0):,}-message "
+            f"warm-up, while the book grew from {rp.get('resting_after_warmup', 0):,} to "
+            f"{rp.get('resting_after', 0):,} resting orders.",
+            "",
+        ]
+    return lines
 
 
 def public_table(pub: dict[str, Any]) -> list[str]:
@@ -536,6 +566,22 @@ def plots(report: dict[str, Any], out: Path) -> list[str]:
         fig.savefig(out / "complexity.png", dpi=110)
         plt.close(fig)
         written.append("complexity.png")
+    books = _get(report, "rust", "memory", "resting") or []
+    if books:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        names = [b.get("book", "?") for b in books]
+        values = [b.get("bytes_per_order", 0) for b in books]
+        ax.bar(names, values, color=[plt.get_cmap("tab10")(i) for i in range(len(names))])
+        ax.axhline(128, color="black", linestyle="--", linewidth=1, label="target: 128 bytes")
+        for i, v in enumerate(values):
+            ax.annotate(f"{v:.1f}", (i, v), ha="center", va="bottom", fontsize=8)
+        ax.set_ylabel("bytes per resting order")
+        ax.set_title("Memory per resting order, 1M orders")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "memory.png", dpi=110)
+        plt.close(fig)
+        written.append("memory.png")
     fills = [(book, (crit.get(g) or {}).get("ioc_full_fills") or {}) for book, g in FILL_BOOKS]
     fills = [(book, per) for book, per in fills if per]
     if fills:
