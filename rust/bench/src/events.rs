@@ -131,6 +131,11 @@ pub fn with_consumer_thread<R>(
         // full ring (the ring's capacity in events into the stream) waited 50-100 µs for it,
         // which the latency trace then blamed on that command.
         while !consumer_running.load(std::sync::atomic::Ordering::Acquire) {
+            if joiner.is_finished() {
+                // It ended without starting to consume: it panicked (report it, never wait).
+                let _ = joiner.join().map_err(std::panic::resume_unwind);
+                unreachable!("the consumer thread returned before it consumed");
+            }
             std::thread::yield_now();
         }
         let mut sink = QueueSink { producer, sent: 0 };

@@ -198,7 +198,7 @@ impl Book for EventsOnly {
     fn take(&mut self, id: u128, side: Side, qty: i64) {
         self.out.clear();
         let (maker, price, now) = black_box((id + 1, MID, 0));
-        let update = |seq, order_id, status, filled| OrderUpdate {
+        let update = |seq, order_id, side, status, filled| OrderUpdate {
             sequence: seq,
             order_id,
             side,
@@ -221,10 +221,16 @@ impl Book for EventsOnly {
                 timestamp: now,
             });
             self.seq += 1;
-            self.out.updates.push(update(self.seq, maker + k as u128, OrderStatus::Filled, 1));
+            self.out.updates.push(update(
+                self.seq,
+                maker + k as u128,
+                side.opposite(),
+                OrderStatus::Filled,
+                1,
+            ));
         }
         self.seq += 1;
-        self.out.report = Some(update(self.seq, id, OrderStatus::Filled, qty));
+        self.out.report = Some(update(self.seq, id, side, OrderStatus::Filled, qty));
         black_box(&self.out);
     }
     fn best(&self, _: Side) -> Option<i64> {
