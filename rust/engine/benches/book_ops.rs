@@ -35,6 +35,13 @@ trait Book {
 /// The engine, driven the way a hot loop would: one reused report buffer.
 struct Engine(BookWriter, ExecutionReport);
 
+impl Engine {
+    /// A fresh book with tick and lot of 1, and an empty report.
+    fn new() -> Self {
+        Engine(BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
+    }
+}
+
 impl Book for Engine {
     fn add(&mut self, id: u128, side: Side, price: i64, qty: i64) {
         self.0.submit_into(&NewOrder::limit(id, side, price, qty, 0), &mut self.1).unwrap();
@@ -440,9 +447,7 @@ fn fills_per_taker<B: Book>(c: &mut Criterion, name: &str, make: impl Fn() -> B)
 }
 
 fn fills_engine(c: &mut Criterion) {
-    fills_per_taker(c, "fills_engine", || {
-        Engine(BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
-    });
+    fills_per_taker(c, "fills_engine", Engine::new);
 }
 
 fn fills_btree(c: &mut Criterion) {
@@ -454,9 +459,7 @@ fn fills_events_only(c: &mut Criterion) {
 }
 
 fn churn_engine(c: &mut Criterion) {
-    level_churn(c, "level_churn_engine", || {
-        Engine(BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
-    });
+    level_churn(c, "level_churn_engine", Engine::new);
 }
 
 fn churn_btree(c: &mut Criterion) {
@@ -464,9 +467,7 @@ fn churn_btree(c: &mut Criterion) {
 }
 
 fn engine(c: &mut Criterion) {
-    bench_impl(c, "skiplist_engine", || {
-        Engine(BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default())
-    });
+    bench_impl(c, "skiplist_engine", Engine::new);
 }
 
 fn btree(c: &mut Criterion) {
@@ -480,8 +481,7 @@ fn writer_behind_a_mutex(c: &mut Criterion) {
     let mut group = c.benchmark_group("writer_access");
     group.measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
     let make = || {
-        let mut e =
-            Engine(BookWriter::new("BENCH", Decimal::ONE, Decimal::ONE).unwrap(), ExecutionReport::default());
+        let mut e = Engine::new();
         fill(&mut e, 10_000);
         e
     };
