@@ -259,7 +259,8 @@ FILL_BOOKS = (
 
 
 def fill_cost_table(crit: dict[str, Any]) -> list[str]:
-    """What one more fill costs: the slope of an IOC's time from 1 to 16 full fills."""
+    """What one more fill costs: the slope of an IOC's time from the fewest to the most full
+    fills measured (1 and 16 in `book_ops`)."""
     rows = []
     fewest = most = 0
     for book, group in FILL_BOOKS:
