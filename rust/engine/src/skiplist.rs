@@ -6,9 +6,10 @@
 //! - Publish: a new node's tower is filled first, then predecessors point to it bottom-up
 //!   with `Release`, so a reader that sees the node sees its initialised contents.
 //! - Unlink: predecessors skip the node top-down; the node keeps its own `next` pointers,
-//!   so a reader standing on it can still walk on. The writer finds the predecessors at the
-//!   two lowest heights through the node's writer-only back pointers, and above them (one
-//!   node in 16 is that tall) by a walk over the upper lists' few, cached nodes.
+//!   so a reader standing on it can still walk on. The writer finds the predecessors through
+//!   the node's writer-only back pointers (at the two lowest heights in a field, above them
+//!   in the tower's idle link slots), and for the rare node too tall for those (one in
+//!   4^7) by a walk over the upper lists' few, cached nodes.
 //! - Reclaim: a node is retired (through [`crate::reclaim::retire`], a real pin) only once it
 //!   is out of the list *and* out of the price index; readers pinned earlier keep it alive.
 //! - Readers walk level 0 only, starting from the head. A node obtained from the price index
@@ -27,11 +28,23 @@ use crate::types::{Side, Ticks};
 /// Tower height cap: with p = 1/4 this serves ~4^12 levels at full speed.
 pub(crate) const MAX_HEIGHT: usize = 12;
 
-/// Heights at which a node keeps a back pointer to its predecessor. Nodes taller than this
-/// (one in 16) find their upper predecessors by a walk over the upper lists, which hold only
-/// the levels of height 3 or more (one in 16) and whose top is cached; two heights cost 16
-/// bytes a node, which the retained-levels list reuses while the node is unlinked.
+/// Heights at which a node keeps a back pointer to its predecessor in a field of its own
+/// (16 bytes a node, which the retained-levels list reuses while the node is unlinked).
 pub(crate) const BACK_HEIGHTS: usize = 2;
+
+/// Tallest node that keeps a back pointer at every height. Above [`BACK_HEIGHTS`] a node
+/// keeps them in the link slots its tower leaves idle (`next[h]` for `h` at or above its
+/// height, which no list uses): the one for height `h` in slot `MAX_HEIGHT - 1 -
+/// (h - BACK_HEIGHTS)`, which is idle for a node of height `H` when `H` is at most this.
+/// A taller node (one in 4^7) finds its upper predecessors by a walk from the head.
+pub(crate) const FULL_BACK_HEIGHT: usize = (MAX_HEIGHT + BACK_HEIGHTS) / 2;
+
+/// The idle link slot holding a node's back pointer at height `h` (at least
+/// [`BACK_HEIGHTS`]); see [`FULL_BACK_HEIGHT`].
+#[inline]
+const fn upper_back_slot(h: usize) -> usize {
+    MAX_HEIGHT - 1 - (h - BACK_HEIGHTS)
+}
 
 /// A skiplist node: one price level.
 ///
@@ -49,10 +62,14 @@ pub(crate) struct Node {
     /// Writer only: whether the node is in the list now (see [`Node::is_linked`]).
     linked: UnsafeCell<bool>,
     /// Writer only: while the node is linked, the node just before it at each height below
-    /// `min(height, BACK_HEIGHTS)` (null: the head), so that unlinking needs no search there.
+    /// `min(height, BACK_HEIGHTS)` (null: the head), so that unlinking needs no search there
+    /// (the heights above keep theirs in idle `next` slots, see [`FULL_BACK_HEIGHT`]).
     /// While it is unlinked the list does not use them (linking rewrites them), and lends
     /// them out ([`Node::spare_links`]).
     back: UnsafeCell<[*const Node; BACK_HEIGHTS]>,
+    /// The node after this one at each height below `height`. The slots above lend
+    /// themselves to the upper back pointers ([`FULL_BACK_HEIGHT`]): readers walk height 0
+    /// only, and the writer follows `next[h]` only on a node taller than `h`.
     next: [Atomic<Node>; MAX_HEIGHT],
     /// The level's data.
     pub level: Level,
@@ -119,18 +136,40 @@ impl Node {
     }
 
     /// Writer only: point `node`'s back pointer at height `h` to `pred`, where it keeps one
-    /// (`h` below [`BACK_HEIGHTS`]); nothing for a null `node`.
+    /// (below [`BACK_HEIGHTS`], or in an idle link slot when `node` is at most
+    /// [`FULL_BACK_HEIGHT`] tall); nothing for a null `node`.
     ///
     /// # Safety
     /// The caller is the list's writer, and `node` is null or alive.
     #[inline]
     unsafe fn set_back(node: *const Node, h: usize, pred: *const Node) {
+        // SAFETY: the caller's promise.
+        let Some(n) = (unsafe { node.as_ref() }) else {
+            return;
+        };
         if h < BACK_HEIGHTS {
-            // SAFETY: the caller's promise; the back pointers are the writer's alone.
-            if let Some(n) = unsafe { node.as_ref() } {
-                // SAFETY: as above; a plain store, no reference kept.
-                unsafe { (*n.back.get())[h] = pred };
-            }
+            // SAFETY: the back pointers are the writer's alone; a plain store, no reference
+            // kept.
+            unsafe { (*n.back.get())[h] = pred };
+        } else if n.height() <= FULL_BACK_HEIGHT {
+            // The slot is at or above the node's height: no list, hence no reader, uses it
+            // (see `next`), so the writer's plain relaxed store is all it needs.
+            n.next[upper_back_slot(h)].store(Shared::from(pred), Ordering::Relaxed);
+        }
+    }
+
+    /// Writer only: the node's back pointer at height `h` (below its height, which is at
+    /// most [`FULL_BACK_HEIGHT`] when `h` is [`BACK_HEIGHTS`] or more).
+    ///
+    /// # Safety
+    /// The caller is the list's writer, and the node is linked.
+    #[inline]
+    unsafe fn back_at(&self, h: usize, guard: &LoadGuard) -> *const Node {
+        debug_assert!(h < self.height() && (h < BACK_HEIGHTS || self.height() <= FULL_BACK_HEIGHT));
+        match h < BACK_HEIGHTS {
+            // SAFETY: the writer's own field (the caller is the writer).
+            true => unsafe { (*self.back.get())[h] },
+            false => guard.load(&self.next[upper_back_slot(h)], Ordering::Relaxed).as_raw(),
         }
     }
 
@@ -264,24 +303,28 @@ impl SkipList {
     /// `finger` must be true of the list as it is now (see [`Finger`]). A wrong finger would
     /// link in the wrong place: readers would walk the list out of order, and back pointers
     /// would name wrong predecessors.
+    ///
+    /// Fills `preds` in place, reading the finger by reference: returned by value, the array
+    /// was moved in 16-byte loads of the 8-byte words just stored, each waiting for its
+    /// stores (a store-forwarding stall: a third of `link_near`'s samples in `perf` once the
+    /// upper back pointers made its loop longer).
     unsafe fn predecessors_near(
         &self,
         key: i64,
         height: usize,
         finger: &Finger<'_>,
+        preds: &mut [*const Node; MAX_HEIGHT],
         guard: &LoadGuard,
-    ) -> [*const Node; MAX_HEIGHT] {
-        let mut preds = [ptr::null(); MAX_HEIGHT];
+    ) {
         let known = finger.known.min(height);
-        for (pred, before) in preds.iter_mut().zip(finger.before).take(known) {
+        for (pred, before) in preds.iter_mut().zip(&finger.before).take(known) {
             *pred = before.map_or(ptr::null(), |p| p as *const Node);
         }
         if height > known {
-            self.predecessors_from(key, known, &mut preds, guard);
+            self.predecessors_from(key, known, preds, guard);
         }
         #[cfg(all(debug_assertions, not(loom)))]
-        self.debug_check_predecessors(key, height, &preds, guard);
-        preds
+        self.debug_check_predecessors(key, height, preds, guard);
     }
 
     /// Debug builds: `preds` are the true predecessors of `key` below `height`.
@@ -345,8 +388,9 @@ impl SkipList {
         // SAFETY: the caller is the writer. (Linking a linked node would make it its own
         // successor, a cycle readers would walk for ever.)
         debug_assert!(!unsafe { n.is_linked() }, "linking a linked node");
+        let mut preds = [ptr::null(); MAX_HEIGHT];
         // SAFETY: the caller's promise about `finger`.
-        let preds = unsafe { self.predecessors_near(n.key, n.height(), finger, guard) };
+        unsafe { self.predecessors_near(n.key, n.height(), finger, &mut preds, guard) };
         for (h, &pred) in preds.iter().enumerate().take(n.height()) {
             // SAFETY: predecessors are the head or linked nodes, alive under `guard`.
             let succ = guard.load(unsafe { self.after(pred, h) }, Ordering::Relaxed);
@@ -373,8 +417,9 @@ impl SkipList {
 
     /// Writer only: unlink a node that is in the list (its `next` pointers stay as they are,
     /// so a reader standing on it walks on). O(1) for a node of height up to
-    /// [`BACK_HEIGHTS`]: its back pointers name its predecessors. A taller node (one in 16)
-    /// finds its upper predecessors by a walk from the head over the upper lists, O(log L).
+    /// [`FULL_BACK_HEIGHT`]: its back pointers name its predecessors. A taller node (one in
+    /// 4^7) finds its upper predecessors by a walk from the head over the upper lists,
+    /// O(log L).
     ///
     /// # Safety
     /// The caller is the list's writer, and `node` is linked in this list.
@@ -385,16 +430,19 @@ impl SkipList {
         // may name freed nodes.)
         debug_assert!(unsafe { n.is_linked() }, "unlinking a node that is not linked");
         let mut preds = [ptr::null(); MAX_HEIGHT];
-        // SAFETY: the writer's own back pointers (the caller is the writer).
-        let back = unsafe { *n.back.get() };
-        preds[..BACK_HEIGHTS].copy_from_slice(&back);
-        if n.height() > BACK_HEIGHTS {
-            self.predecessors_from(n.key, BACK_HEIGHTS, &mut preds, guard);
+        let height = n.height();
+        let known = if height <= FULL_BACK_HEIGHT { height } else { BACK_HEIGHTS };
+        for (h, pred) in preds.iter_mut().enumerate().take(known) {
+            // SAFETY: the caller is the writer, and the node is linked.
+            *pred = unsafe { n.back_at(h, guard) };
+        }
+        if height > known {
+            self.predecessors_from(n.key, known, &mut preds, guard);
         }
         // Debug builds: the back pointers against a full search (the heights above them came
         // from a search already; the store loop below checks each predecessor's pointer).
         #[cfg(all(debug_assertions, not(loom)))]
-        self.debug_check_predecessors(n.key, n.height().min(BACK_HEIGHTS), &preds, guard);
+        self.debug_check_predecessors(n.key, known, &preds, guard);
         for h in (0..n.height()).rev() {
             let pred = preds[h];
             // SAFETY: a linked node's predecessor is the head or a linked node, alive under
@@ -662,8 +710,8 @@ mod tests {
     use super::*;
 
     /// Walk every height as the writer: keys ascend, every node is linked and tall enough,
-    /// and, below [`BACK_HEIGHTS`], its back pointer at that height names the node walked
-    /// just before it (null for the first). Returns the keys at height 0.
+    /// and, where it keeps one ([`FULL_BACK_HEIGHT`]), its back pointer at that height names
+    /// the node walked just before it (null for the first). Returns the keys at height 0.
     fn check_towers(list: &SkipList, g: &LoadGuard) -> Vec<i64> {
         let mut bottom = Vec::new();
         for h in 0..MAX_HEIGHT {
@@ -674,8 +722,8 @@ mod tests {
                 // SAFETY: as above (the writer's fields, read by the writer).
                 unsafe {
                     assert!(n.is_linked() && n.height() > h, "node {} on height {h}", n.key);
-                    if h < BACK_HEIGHTS {
-                        assert!(ptr::eq((*n.back.get())[h], before), "back pointer of {} at {h}", n.key);
+                    if h < BACK_HEIGHTS || n.height() <= FULL_BACK_HEIGHT {
+                        assert!(ptr::eq(n.back_at(h, g), before), "back pointer of {} at {h}", n.key);
                     }
                     assert!(before.as_ref().is_none_or(|b| b.key < n.key), "height {h} out of order");
                 }
