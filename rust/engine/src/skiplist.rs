@@ -45,13 +45,16 @@ pub(crate) const FULL_BACK_HEIGHT: usize = (MAX_HEIGHT + BACK_HEIGHTS) / 2;
 const fn upper_back_slot(h: usize) -> usize {
     MAX_HEIGHT - 1 - (h - BACK_HEIGHTS)
 }
+// The highest back pointer of the tallest node that keeps them all lies in an idle slot.
+const _: () = assert!(upper_back_slot(FULL_BACK_HEIGHT - 1) >= FULL_BACK_HEIGHT);
 
 /// A skiplist node: one price level.
 ///
 /// Laid out in order (`repr(C)`), so that what linking, unlinking and the writer's neighbour
 /// probes read (key, height, the linked flag, the back pointers, the lowest link) is in the
 /// node's first 40 bytes: one cache line when the node starts at most 24 bytes into a line
-/// (the allocator aligns it to 16). Aligning nodes to 64 bytes was measured side by side:
+/// (the allocator aligns it to 16). Nodes taller than two (one in 16) also keep their upper
+/// back pointers at the tower's far end (`next[7..12]`), on another line. Aligning nodes to 64 bytes was measured side by side:
 /// level removal was no faster beyond noise, and `pub-flash-crash` was about 10% slower.
 #[repr(C)]
 pub(crate) struct Node {
@@ -140,13 +143,15 @@ impl Node {
     /// [`FULL_BACK_HEIGHT`] tall); nothing for a null `node`.
     ///
     /// # Safety
-    /// The caller is the list's writer, and `node` is null or alive.
+    /// The caller is the list's writer, and `node` is null or alive and taller than `h` (a
+    /// lower `h` could name a slot the node's tower uses: a live link).
     #[inline]
     unsafe fn set_back(node: *const Node, h: usize, pred: *const Node) {
         // SAFETY: the caller's promise.
         let Some(n) = (unsafe { node.as_ref() }) else {
             return;
         };
+        debug_assert!(h < n.height(), "no back pointer at height {h} of a node {} high", n.height());
         if h < BACK_HEIGHTS {
             // SAFETY: the back pointers are the writer's alone; a plain store, no reference
             // kept.
@@ -158,11 +163,12 @@ impl Node {
         }
     }
 
-    /// Writer only: the node's back pointer at height `h` (below its height, which is at
-    /// most [`FULL_BACK_HEIGHT`] when `h` is [`BACK_HEIGHTS`] or more).
+    /// Writer only: the node's back pointer at height `h`.
     ///
     /// # Safety
-    /// The caller is the list's writer, and the node is linked.
+    /// The caller is the list's writer; the node is linked and taller than `h`, and at most
+    /// [`FULL_BACK_HEIGHT`] tall when `h` is [`BACK_HEIGHTS`] or more (otherwise the slot is
+    /// a live link, or holds nothing the list keeps up to date).
     #[inline]
     unsafe fn back_at(&self, h: usize, guard: &LoadGuard) -> *const Node {
         debug_assert!(h < self.height() && (h < BACK_HEIGHTS || self.height() <= FULL_BACK_HEIGHT));
@@ -299,15 +305,15 @@ impl SkipList {
     /// own), and found by a walk from the top down to the heights it does not know (the few,
     /// hot nodes of the upper lists when it knows the lower ones).
     ///
-    /// # Safety
-    /// `finger` must be true of the list as it is now (see [`Finger`]). A wrong finger would
-    /// link in the wrong place: readers would walk the list out of order, and back pointers
-    /// would name wrong predecessors.
-    ///
     /// Fills `preds` in place, reading the finger by reference: returned by value, the array
     /// was moved in 16-byte loads of the 8-byte words just stored, each waiting for its
     /// stores (a store-forwarding stall: a third of `link_near`'s samples in `perf` once the
     /// upper back pointers made its loop longer).
+    ///
+    /// # Safety
+    /// `finger` must be true of the list as it is now (see [`Finger`]). A wrong finger would
+    /// link in the wrong place: readers would walk the list out of order, and back pointers
+    /// would name wrong predecessors.
     unsafe fn predecessors_near(
         &self,
         key: i64,
@@ -375,7 +381,8 @@ impl SkipList {
 
     /// Writer only: link a node that is not in the list (new or retained), starting from
     /// the predecessors `finger` knows. Sets the back pointers of the node and of its
-    /// successors, at heights below [`BACK_HEIGHTS`].
+    /// successor at each of the node's heights (above [`BACK_HEIGHTS`], for those of the two
+    /// at most [`FULL_BACK_HEIGHT`] tall).
     ///
     /// # Safety
     /// The caller is the list's writer; `node` is alive and not linked, and its spare links
@@ -398,7 +405,8 @@ impl SkipList {
             let own = crate::primitive::mutant::ordering("relink-next-relaxed", Ordering::Release);
             n.next[h].store(succ, own);
             // SAFETY: the caller is the writer; `n` is alive, and `succ` is null or a linked
-            // node, alive under `guard`.
+            // node, alive under `guard`; both are taller than `h` (`n` by the loop's bound,
+            // `succ` because it follows `pred` at height `h`).
             unsafe {
                 Node::set_back(n, h, pred);
                 Node::set_back(succ.as_raw(), h, n);
@@ -433,7 +441,8 @@ impl SkipList {
         let height = n.height();
         let known = if height <= FULL_BACK_HEIGHT { height } else { BACK_HEIGHTS };
         for (h, pred) in preds.iter_mut().enumerate().take(known) {
-            // SAFETY: the caller is the writer, and the node is linked.
+            // SAFETY: the caller is the writer, and the node is linked; `h` is below `known`,
+            // which is the node's height only if that is at most `FULL_BACK_HEIGHT`.
             *pred = unsafe { n.back_at(h, guard) };
         }
         if height > known {
@@ -455,7 +464,7 @@ impl SkipList {
             let skip = crate::primitive::mutant::ordering("unlink-relaxed", Ordering::Release);
             slot.store(succ, skip);
             // SAFETY: the caller is the writer; `succ` is null or a linked node, alive under
-            // `guard`.
+            // `guard`, and taller than `h` (it followed the node at height `h`).
             unsafe { Node::set_back(succ.as_raw(), h, pred) };
         }
         // SAFETY: the flag is the writer's alone.
