@@ -54,8 +54,9 @@ const _: () = assert!(upper_back_slot(FULL_BACK_HEIGHT - 1) >= FULL_BACK_HEIGHT)
 /// probes read (key, height, the linked flag, the back pointers, the lowest link) is in the
 /// node's first 40 bytes: one cache line when the node starts at most 24 bytes into a line
 /// (the allocator aligns it to 16). Nodes taller than two (one in 16) also keep their upper
-/// back pointers at the tower's far end (`next[7..12]`), on another line. Aligning nodes to 64 bytes was measured side by side:
-/// level removal was no faster beyond noise, and `pub-flash-crash` was about 10% slower.
+/// back pointers at the tower's far end (`next[7..12]`), on another line. Aligning nodes to
+/// 64 bytes was measured side by side: level removal was no faster beyond noise, and
+/// `pub-flash-crash` was about 10% slower.
 #[repr(C)]
 pub(crate) struct Node {
     /// Ordering key: asks use `price`, bids `-price`, so the best level is always first.
